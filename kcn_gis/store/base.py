@@ -1,0 +1,377 @@
+"""The backend-neutral :class:`Atlas`: lazy, validated access to the layers of an atlas.
+
+A backend (GeoPackage, PostGIS) only moves frames in and out; typing of
+columns, validation and caching happen here, once, for every backend.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import geopandas as gpd
+import pandas as pd
+import pyarrow as pa
+from pyproj import CRS
+
+from kcn_gis.crs import WORKING_CRS
+from kcn_gis.errors import Problem, SchemaError, StoreError
+from kcn_gis.schema import ATLAS_LAYERS, SCHEMA_VERSION, Layer, LayerSpec, spec
+from kcn_gis.validation import check_crs, check_layer
+
+__all__ = ["Atlas", "Backend", "coerce_layer", "empty_layer", "prepare_for_write"]
+
+log = logging.getLogger(__name__)
+
+Frame = pd.DataFrame | gpd.GeoDataFrame
+
+
+class Backend(Protocol):
+    """What a storage backend provides. Implemented by the GeoPackage and PostGIS stores."""
+
+    location: str
+
+    def list_layers(self) -> dict[str, str | None]:
+        """Layer name -> geometry type name (None for attribute tables)."""
+
+    def layer_crs(self, layer: str) -> Any: ...
+
+    def read_layer(
+        self,
+        layer: str,
+        *,
+        bbox: tuple[float, float, float, float] | None = None,
+        where: str | None = None,
+        columns: list[str] | None = None,
+    ) -> Frame: ...
+
+    def write_layers(self, layers: Mapping[str, Frame], meta: Mapping[str, str]) -> None:
+        """Replace the given layers and meta entries atomically (all or nothing)."""
+
+    def append_rows(self, layer: str, frame: pd.DataFrame) -> None:
+        """Append rows to an attribute table in one transaction."""
+
+    def read_meta(self) -> dict[str, str]: ...
+
+
+def coerce_layer(layer_spec: LayerSpec, frame: Frame) -> Frame:
+    """Give the known columns of a freshly read layer their model dtypes.
+
+    Dates become ``datetime64[ms]`` at midnight, datetimes ``datetime64[ms]``
+    (UTC, naive), integers nullable ``Int64``, booleans ``bool`` (or
+    ``boolean`` when nulls are present) and text pandas strings. Values that
+    cannot be converted are left as they are, so that validation reports them
+    with their row instead of a conversion error hiding them.
+    """
+    out = frame.copy() if not isinstance(frame, gpd.GeoDataFrame) else frame
+    for c in layer_spec.columns:
+        if c.name not in out.columns:
+            continue
+        s = out[c.name]
+        try:
+            if c.kind == "date":
+                conv = (
+                    pd.to_datetime(s, errors="coerce", format="mixed")
+                    if s.dtype == object or pd.api.types.is_string_dtype(s)
+                    else pd.to_datetime(s, errors="coerce")
+                )
+                if (conv.isna() & s.notna()).any():
+                    continue
+                if getattr(conv.dt, "tz", None) is not None:
+                    conv = conv.dt.tz_convert("UTC").dt.tz_localize(None)
+                out[c.name] = conv.dt.normalize().astype("datetime64[ms]")
+            elif c.kind == "datetime":
+                conv = (
+                    pd.to_datetime(s, errors="coerce", utc=True, format="mixed")
+                    if not pd.api.types.is_datetime64_any_dtype(s)
+                    else s
+                )
+                if (conv.isna() & s.notna()).any():
+                    continue
+                if getattr(conv.dt, "tz", None) is not None:
+                    conv = conv.dt.tz_convert("UTC").dt.tz_localize(None)
+                out[c.name] = conv.astype("datetime64[ms]")
+            elif c.kind == "int":
+                num = pd.to_numeric(s, errors="coerce")
+                if (num.isna() & s.notna()).any() or (num.dropna() % 1 != 0).any():
+                    continue
+                out[c.name] = num.astype("Int64")
+            elif c.kind == "float":
+                num = pd.to_numeric(s, errors="coerce")
+                if (num.isna() & s.notna()).any():
+                    continue
+                out[c.name] = num.astype("float64")
+            elif c.kind == "bool":
+                if pd.api.types.is_bool_dtype(s):
+                    continue
+                if s.dropna().isin([True, False, 0, 1]).all():
+                    out[c.name] = s.astype("boolean") if s.isna().any() else s.astype(bool)
+            elif c.kind == "text" and (s.dtype == object or not pd.api.types.is_string_dtype(s)):
+                out[c.name] = s.astype("str")
+        except (TypeError, ValueError):  # pragma: no cover - left for validation to report
+            continue
+    return out
+
+
+def prepare_for_write(layer_spec: LayerSpec, frame: Frame) -> Frame:
+    """Return a copy ready for the backend: date columns as Arrow ``date32`` so they are stored as DATE."""
+    out = frame.copy()
+    for c in layer_spec.columns:
+        if c.name in out.columns and c.kind == "date":
+            d = pd.to_datetime(out[c.name], errors="raise")
+            out[c.name] = pd.array([x.date() if not pd.isna(x) else None for x in d], dtype=pd.ArrowDtype(pa.date32()))
+        elif c.name in out.columns and c.kind == "datetime":
+            out[c.name] = pd.to_datetime(out[c.name], errors="raise").astype("datetime64[ms]")
+    return out
+
+
+class Atlas:
+    """An open atlas: the layers of the data model, read lazily and validated on first access.
+
+    Do not build one directly; use :func:`kcn_gis.open_atlas`.
+
+    Attributes
+    ----------
+    location : str
+        The GeoPackage path or PostGIS URL.
+    crs : pyproj.CRS
+        The working CRS of the atlas (EPSG:9209 for Bắc Ninh). Every spatial
+        layer is in it; lengths in metres, areas in m² (reported in ha).
+    schema_version : int
+        The data-model version recorded in the atlas.
+    """
+
+    def __init__(self, backend: Backend, *, validate: bool = True, crs: Any = None) -> None:
+        self._backend = backend
+        self._validate = validate
+        self._cache: dict[str, Frame] = {}
+        meta = backend.read_meta()
+        self.meta = meta
+        self.schema_version = int(meta.get("schema_version", SCHEMA_VERSION))
+        self.crs = CRS.from_user_input(crs or meta.get("crs") or WORKING_CRS)
+        if self.schema_version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.location} was written by a newer kcn_gis (schema version {self.schema_version}, this one "
+                f"understands up to {SCHEMA_VERSION}). Upgrade kcn_gis: pip install -U kcn_gis"
+            )
+        if validate:
+            problems = self.check_structure()
+            errors = [p for p in problems if p.severity == "error"]
+            if errors:
+                raise SchemaError.from_problems(errors, header=f"{self.location} is not a valid kcn_gis atlas:")
+
+    # -- introspection -------------------------------------------------------------------------------
+    @property
+    def location(self) -> str:
+        return self._backend.location
+
+    @property
+    def backend(self) -> Backend:
+        """The storage backend (for the store package and advanced use)."""
+        return self._backend
+
+    def __repr__(self) -> str:
+        return f"<Atlas {self.location} crs={self.crs.to_string()} schema_version={self.schema_version}>"
+
+    def layer_names(self) -> list[str]:
+        """Names of the data-model layers present in the atlas."""
+        present = self._backend.list_layers()
+        return [str(x) for x in Layer if str(x) in present]
+
+    def check_structure(self) -> list[Problem]:
+        """Cheap checks that need no feature reads: every layer exists, and spatial layers have the atlas CRS."""
+        present = self._backend.list_layers()
+        out: list[Problem] = []
+        for name, s in ATLAS_LAYERS.items():
+            if str(name) not in present:
+                out.append(
+                    Problem(
+                        "error",
+                        "missing_layer",
+                        f"layer '{name}' ({s.label_vi}) is missing. Add it (it may be empty) with "
+                        f"kcn-gis import FILE --layer {name}, or write it with kcn_gis.write_atlas().",
+                        layer=str(name),
+                        file=self.location,
+                    )
+                )
+            elif s.geometry is not None:
+                out += check_crs(s, self._backend.layer_crs(str(name)), expected=self.crs, file=self.location)
+        return out
+
+    # -- reading ---------------------------------------------------------------------------------------
+    def read(
+        self,
+        layer: str | Layer,
+        *,
+        bbox: tuple[float, float, float, float] | None = None,
+        where: str | None = None,
+        columns: list[str] | None = None,
+    ) -> Frame:
+        """Read a layer (or part of it) with model dtypes.
+
+        A full read is cached and validated against the schema on first access
+        (unless the atlas was opened with ``validate=False``). A filtered read
+        (``bbox`` in atlas CRS metres, or an SQL ``where`` on attributes) uses
+        the backend's spatial index and is neither cached nor re-validated.
+
+        Raises
+        ------
+        SchemaError
+            If the layer breaks the data model; the message names the layer, row and field.
+        """
+        s = spec(layer)
+        name = str(s.name)
+        if bbox is None and where is None and columns is None and name in self._cache:
+            return self._cache[name]
+        if name not in self._backend.list_layers():
+            raise SchemaError(
+                f"{self.location}: layer '{name}' is missing; add it with kcn-gis import FILE --layer {name}"
+            )
+        frame = coerce_layer(s, self._backend.read_layer(name, bbox=bbox, where=where, columns=columns))
+        if bbox is None and where is None and columns is None:
+            if self._validate:
+                errors = [
+                    p for p in check_layer(s, frame, file=self.location, expected_crs=self.crs) if p.severity == "error"
+                ]
+                if errors:
+                    raise SchemaError.from_problems(errors, header=f"{self.location} layer '{name}' is not valid:")
+            self._cache[name] = frame
+        return frame
+
+    @property
+    def province(self) -> gpd.GeoDataFrame:
+        """Province outline (``province``), in the atlas CRS."""
+        return self.read(Layer.PROVINCE)  # type: ignore[return-value]
+
+    @property
+    def rivers(self) -> gpd.GeoDataFrame:
+        """River centrelines (``rivers``), in the atlas CRS."""
+        return self.read(Layer.RIVERS)  # type: ignore[return-value]
+
+    @property
+    def parks(self) -> gpd.GeoDataFrame:
+        """Industrial park boundaries (``parks``), in the atlas CRS."""
+        return self.read(Layer.PARKS)  # type: ignore[return-value]
+
+    @property
+    def plots(self) -> gpd.GeoDataFrame:
+        """Plots inside the parks (``plots``), in the atlas CRS."""
+        return self.read(Layer.PLOTS)  # type: ignore[return-value]
+
+    @property
+    def parcels(self) -> gpd.GeoDataFrame:
+        """Cadastral parcels in land clearance (``parcels``), in the atlas CRS. Holds personal data."""
+        return self.read(Layer.PARCELS)  # type: ignore[return-value]
+
+    @property
+    def clearance_events(self) -> pd.DataFrame:
+        """The append-only clearance event history (``clearance_events``)."""
+        return self.read(Layer.CLEARANCE_EVENTS)
+
+    @property
+    def projects(self) -> pd.DataFrame:
+        """Investment projects (``projects``)."""
+        return self.read(Layer.PROJECTS)
+
+    def validate(self) -> list[Problem]:
+        """Run every schema check on every layer and return all problems (nothing raises).
+
+        Consistency checks between layers are in :func:`kcn_gis.analytics.check_consistency`.
+        """
+        out = self.check_structure()
+        present = self._backend.list_layers()
+        for name, s in ATLAS_LAYERS.items():
+            if str(name) not in present:
+                continue
+            frame = coerce_layer(s, self._backend.read_layer(str(name)))
+            out += [
+                p
+                for p in check_layer(s, frame, file=self.location, expected_crs=self.crs)
+                if p.check not in ("missing_crs", "wrong_crs")
+            ]
+        return out
+
+    # -- writing ---------------------------------------------------------------------------------------
+    def write(self, layers: Mapping[str | Layer, Frame], *, validate: bool = True) -> None:
+        """Replace whole layers atomically: either every layer is written, or none is.
+
+        Parameters
+        ----------
+        layers : mapping of layer name to frame
+            Spatial layers must already be in the atlas CRS; nothing is reprojected here.
+        validate : bool
+            Check each frame against the schema first and refuse to write on any error.
+
+        Raises
+        ------
+        SchemaError
+            If a frame breaks the data model; nothing is written.
+        """
+        prepared: dict[str, Frame] = {}
+        problems: list[Problem] = []
+        for layer, frame in layers.items():
+            s = spec(layer)
+            if validate:
+                problems += [
+                    p for p in check_layer(s, frame, file=self.location, expected_crs=self.crs) if p.severity == "error"
+                ]
+            prepared[str(s.name)] = prepare_for_write(s, frame)
+        if problems:
+            raise SchemaError.from_problems(problems, header=f"refusing to write {self.location}; nothing was written:")
+        self._backend.write_layers(prepared, _meta(self.crs))
+        for name in prepared:
+            self._cache.pop(name, None)
+        log.info("wrote layers %s to %s", ", ".join(prepared), self.location)
+
+    def append(self, layer: str | Layer, rows: pd.DataFrame) -> int:
+        """Append rows to an attribute layer (``clearance_events``) in one transaction.
+
+        Returns the number of rows appended. Existing rows are never edited.
+        """
+        s = spec(layer)
+        if s.geometry is not None:
+            raise StoreError(f"append() is for attribute tables; use write() for the spatial layer '{s.name}'")
+        problems = [
+            p for p in check_layer(s, rows, file=self.location, checks=("columns", "values")) if p.severity == "error"
+        ]
+        if problems:
+            raise SchemaError.from_problems(problems, header=f"refusing to append to {self.location} layer '{s.name}':")
+        if len(rows):
+            self._backend.append_rows(str(s.name), prepare_for_write(s, rows))
+        self._cache.pop(str(s.name), None)
+        return len(rows)
+
+    def clear_cache(self) -> None:
+        """Forget cached layers, e.g. after another process changed the atlas."""
+        self._cache.clear()
+
+
+def _meta(crs: CRS) -> dict[str, str]:
+    import kcn_gis
+
+    epsg = crs.to_epsg()
+    return {
+        "schema_version": str(SCHEMA_VERSION),
+        "crs": f"EPSG:{epsg}" if epsg else crs.to_wkt(),
+        "written_by": f"kcn_gis {kcn_gis.__version__}",
+    }
+
+
+def empty_layer(layer: str | Layer, crs: Any = WORKING_CRS) -> Frame:
+    """Return an empty frame with the columns of ``layer`` (and a geometry column for spatial layers)."""
+    s = spec(layer)
+    cols: dict[str, Any] = {}
+    for c in s.columns:
+        dtype = {
+            "text": "str",
+            "int": "Int64",
+            "float": "float64",
+            "bool": "bool",
+            "date": "datetime64[ms]",
+            "datetime": "datetime64[ms]",
+        }[c.kind]
+        cols[c.name] = pd.Series([], dtype=dtype)
+    if s.geometry is None:
+        return pd.DataFrame(cols)
+    return gpd.GeoDataFrame(cols, geometry=gpd.GeoSeries([], crs=crs), crs=crs)

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Set up everything kcn_gis needs on a fresh machine, idempotently:
+#   - Debian packages for the browser and PostGIS tests (when run as root with apt-get);
+#   - a virtual environment in .venv/ with kcn_gis installed in editable mode, with all extras;
+#   - the bundled Bắc Ninh 2011 atlas, built from data/geo/ (not committed).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=${PYTHON:-python3}
+export DEBIAN_FRONTEND=noninteractive
+
+want_debs=(chromium postgresql postgresql-15-postgis-3)
+missing=()
+for d in "${want_debs[@]}"; do
+  dpkg -s "$d" >/dev/null 2>&1 || missing+=("$d")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: installing Debian packages: ${missing[*]}"
+    apt-get update -qq
+    apt-get install -y -qq "${missing[@]}" >/dev/null
+  else
+    echo "setup: note: Debian packages ${missing[*]} are missing and this is not a root shell;"
+    echo "       browser and PostGIS tests will be skipped (install them with sudo apt-get install ${missing[*]})."
+  fi
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv"
+  "$PY" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null
+echo "setup: installing kcn_gis (editable) with its extras into .venv"
+.venv/bin/python -m pip install -q -e ".[dev]"
+
+if [ ! -f data/geo/bac_ninh_2011.gpkg ]; then
+  echo "setup: building the bundled atlas data/geo/bac_ninh_2011.gpkg"
+  .venv/bin/python data/geo/build_atlas.py
+fi
+echo "setup: done"
