@@ -14,6 +14,7 @@ __all__ = [
     "ATLAS_LAYERS",
     "BANK_LABELS",
     "EVENT_LABELS",
+    "HOLDER_TYPE_LABELS",
     "INVESTOR_FIELDS",
     "LAND_USE_LABELS",
     "PARK_STATUS_LABELS",
