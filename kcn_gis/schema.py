@@ -97,6 +97,8 @@ class Col(enum.StrEnum):
     LOCAL_WORKERS = "local_workers"
     FEMALE_WORKERS = "female_workers"
     GEOMETRY = "geometry"
+    #: Row version for optimistic locking, kept by the store (not a model field; see Atlas.edit).
+    VERSION = "version"
 
 
 class ParkStatus(enum.StrEnum):

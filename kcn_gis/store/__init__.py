@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -15,10 +16,11 @@ from typing import Any
 from kcn_gis.crs import WORKING_CRS
 from kcn_gis.errors import StoreError
 from kcn_gis.schema import Layer
-from kcn_gis.store.base import Atlas, Frame, empty_layer
+from kcn_gis.store.base import VERSIONED_LAYERS, Atlas, Frame, empty_layer
 from kcn_gis.store.gpkg import GeoPackageBackend
+from kcn_gis.store.transfer import copy_atlas
 
-__all__ = ["Atlas", "bundled_atlas_path", "empty_layer", "open_atlas", "write_atlas"]
+__all__ = ["VERSIONED_LAYERS", "Atlas", "bundled_atlas_path", "copy_atlas", "empty_layer", "open_atlas", "write_atlas"]
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +58,10 @@ def open_atlas(source: str | os.PathLike[str] | None = None, *, validate: bool =
     Parameters
     ----------
     source : path or URL, optional
-        A GeoPackage file (``.gpkg``) or a PostGIS URL (``postgresql://...``).
+        A GeoPackage file (``.gpkg``) or a PostGIS URL
+        (``postgresql://user@host:5432/db``; add ``?schema=NAME`` for another
+        PostgreSQL schema than ``kcn_gis``). A PostGIS atlas needs the
+        ``postgis`` extra (psycopg).
         With no source, the bundled Bắc Ninh 2011 atlas (EPSG:9209) is opened.
     validate : bool, default True
         Check on open that every layer exists and is in the atlas CRS, and check
@@ -103,7 +108,11 @@ def _build_bundled(path: Path) -> None:
     spec_ = importlib.util.spec_from_file_location("_kcn_gis_build_atlas", script)
     assert spec_ is not None and spec_.loader is not None
     module = importlib.util.module_from_spec(spec_)
-    spec_.loader.exec_module(module)
+    sys.modules[spec_.name] = module  # dataclasses in the script look their module up
+    try:
+        spec_.loader.exec_module(module)
+    finally:
+        sys.modules.pop(spec_.name, None)
     module.build(path)
 
 

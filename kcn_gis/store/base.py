@@ -6,9 +6,10 @@ columns, validation and caching happen here, once, for every backend.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Mapping
-from typing import Any, Protocol
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Protocol, TypeAlias
 
 import geopandas as gpd
 import pandas as pd
@@ -17,14 +18,19 @@ from pyproj import CRS
 
 from kcn_gis.crs import WORKING_CRS
 from kcn_gis.errors import Problem, SchemaError, StoreError
-from kcn_gis.schema import ATLAS_LAYERS, SCHEMA_VERSION, Layer, LayerSpec, spec
+from kcn_gis.schema import ATLAS_LAYERS, SCHEMA_VERSION, Col, Layer, LayerSpec, spec
 from kcn_gis.validation import check_crs, check_layer
 
-__all__ = ["Atlas", "Backend", "coerce_layer", "empty_layer", "prepare_for_write"]
+__all__ = ["VERSIONED_LAYERS", "Atlas", "Backend", "coerce_layer", "empty_layer", "prepare_for_write"]
 
 log = logging.getLogger(__name__)
 
-Frame = pd.DataFrame | gpd.GeoDataFrame
+Frame: TypeAlias = pd.DataFrame | gpd.GeoDataFrame
+
+#: Layers whose rows carry a row version kept by the store (column ``version``), so that
+#: :meth:`Atlas.edit` detects edits made by someone else since the rows were read.
+VERSIONED_LAYERS: tuple[Layer, ...] = (Layer.PLOTS,)
+_VERSION = str(Col.VERSION)
 
 
 class Backend(Protocol):
@@ -49,10 +55,19 @@ class Backend(Protocol):
     def write_layers(self, layers: Mapping[str, Frame], meta: Mapping[str, str]) -> None:
         """Replace the given layers and meta entries atomically (all or nothing)."""
 
-    def append_rows(self, layer: str, frame: pd.DataFrame) -> None:
-        """Append rows to an attribute table in one transaction."""
+    def append_rows(self, layer: str, frame: pd.DataFrame) -> int | None:
+        """Append rows to an attribute table in one transaction.
+
+        Rows whose key is already stored are skipped (appends are idempotent);
+        returns the number inserted (None: unknown, all rows assumed inserted).
+        """
 
     def read_meta(self) -> dict[str, str]: ...
+
+    # Optional, for multi-user work (GeoPackage and PostGIS provide them):
+    #   supports_filters: bool - read_layer accepts filters={column: value or list of values}
+    #   update_rows(layer, rows, expected: {key: version}) -> {key: new version}   (raises ConcurrencyError)
+    #   lock(layer) -> context manager holding an exclusive lock on the layer across processes
 
 
 def coerce_layer(layer_spec: LayerSpec, frame: Frame) -> Frame:
@@ -146,6 +161,7 @@ class Atlas:
         self._backend = backend
         self._validate = validate
         self._cache: dict[str, Frame] = {}
+        self._versions: dict[str, dict[Any, int]] = {}
         meta = backend.read_meta()
         self.meta = meta
         self.schema_version = int(meta.get("schema_version", SCHEMA_VERSION))
@@ -207,13 +223,24 @@ class Atlas:
         bbox: tuple[float, float, float, float] | None = None,
         where: str | None = None,
         columns: list[str] | None = None,
+        filters: Mapping[str, Any] | None = None,
     ) -> Frame:
         """Read a layer (or part of it) with model dtypes.
 
         A full read is cached and validated against the schema on first access
         (unless the atlas was opened with ``validate=False``). A filtered read
-        (``bbox`` in atlas CRS metres, or an SQL ``where`` on attributes) uses
-        the backend's spatial index and is neither cached nor re-validated.
+        (``bbox`` in atlas CRS metres, ``filters``, or an SQL ``where`` on
+        attributes) uses the backend's indexes and is neither cached nor re-validated.
+
+        Parameters
+        ----------
+        filters : mapping of column to value or list of values, optional
+            Keep rows whose column equals the value (or one of the values). Values
+            are passed as bound parameters, never pasted into SQL: use this, not
+            ``where``, for anything a user typed (a park id, a name).
+        where : str, optional
+            An SQL condition in the backend's dialect, for programmers. Never build
+            it from user input.
 
         Raises
         ------
@@ -222,14 +249,23 @@ class Atlas:
         """
         s = spec(layer)
         name = str(s.name)
-        if bbox is None and where is None and columns is None and name in self._cache:
+        full = bbox is None and where is None and columns is None and not filters
+        if full and name in self._cache:
             return self._cache[name]
         if name not in self._backend.list_layers():
             raise SchemaError(
                 f"{self.location}: layer '{name}' is missing; add it with kcn-gis import FILE --layer {name}"
             )
-        frame = coerce_layer(s, self._backend.read_layer(name, bbox=bbox, where=where, columns=columns))
-        if bbox is None and where is None and columns is None:
+        pushdown = bool(filters) and getattr(self._backend, "supports_filters", False)
+        kwargs: dict[str, Any] = {"bbox": bbox, "where": where, "columns": columns}
+        if pushdown:
+            kwargs["filters"] = filters
+        raw = self._backend.read_layer(name, **kwargs)
+        if filters and not pushdown:
+            raw = _filter_frame(raw, filters)
+        raw = self._take_versions(s, raw)
+        frame = coerce_layer(s, raw)
+        if full:
             if self._validate:
                 errors = [
                     p for p in check_layer(s, frame, file=self.location, expected_crs=self.crs) if p.severity == "error"
@@ -238,6 +274,17 @@ class Atlas:
                     raise SchemaError.from_problems(errors, header=f"{self.location} layer '{name}' is not valid:")
             self._cache[name] = frame
         return frame
+
+    def _take_versions(self, s: LayerSpec, frame: Frame) -> Frame:
+        """Remove the store's ``version`` column from a read frame and remember the versions seen."""
+        if _VERSION not in frame.columns:
+            return frame
+        if s.name in VERSIONED_LAYERS and s.key and s.key in frame.columns:
+            seen = self._versions.setdefault(str(s.name), {})
+            for k, v in zip(frame[s.key].tolist(), frame[_VERSION].tolist(), strict=True):
+                if not pd.isna(v):
+                    seen.setdefault(k, int(v))  # the oldest version seen is the one edits are based on
+        return frame.drop(columns=[_VERSION])
 
     @property
     def province(self) -> gpd.GeoDataFrame:
@@ -312,6 +359,8 @@ class Atlas:
         problems: list[Problem] = []
         for layer, frame in layers.items():
             s = spec(layer)
+            if _VERSION in frame.columns and s.name in VERSIONED_LAYERS:
+                frame = frame.drop(columns=[_VERSION])  # row versions are the store's, never the caller's
             if validate:
                 problems += [
                     p for p in check_layer(s, frame, file=self.location, expected_crs=self.crs) if p.severity == "error"
@@ -322,12 +371,20 @@ class Atlas:
         self._backend.write_layers(prepared, _meta(self.crs))
         for name in prepared:
             self._cache.pop(name, None)
+            self._versions.pop(name, None)
         log.info("wrote layers %s to %s", ", ".join(prepared), self.location)
 
     def append(self, layer: str | Layer, rows: pd.DataFrame) -> int:
         """Append rows to an attribute layer (``clearance_events``) in one transaction.
 
-        Returns the number of rows appended. Existing rows are never edited.
+        Appends are idempotent on the layer key: a row whose key (``event_id``)
+        is already stored is skipped, also when another process stored it a
+        moment ago. Existing rows are never edited.
+
+        Returns
+        -------
+        int
+            The number of rows actually added.
         """
         s = spec(layer)
         if s.geometry is not None:
@@ -337,14 +394,155 @@ class Atlas:
         ]
         if problems:
             raise SchemaError.from_problems(problems, header=f"refusing to append to {self.location} layer '{s.name}':")
+        added: int | None = 0
         if len(rows):
-            self._backend.append_rows(str(s.name), prepare_for_write(s, rows))
+            added = self._backend.append_rows(str(s.name), prepare_for_write(s, rows))
         self._cache.pop(str(s.name), None)
-        return len(rows)
+        return len(rows) if added is None else int(added)
+
+    # -- multi-user editing ------------------------------------------------------------------------------
+    def versions(self, layer: str | Layer = Layer.PLOTS) -> pd.Series:
+        """Row versions of ``layer`` as first read through this atlas (key -> version, ``Int64``).
+
+        These are the versions :meth:`edit` checks against. Reading the layer
+        records them; :meth:`clear_cache` forgets them.
+        """
+        s = spec(layer)
+        if s.name not in VERSIONED_LAYERS:
+            raise StoreError(f"layer '{s.name}' has no row versions; versioned layers: {_names(VERSIONED_LAYERS)}")
+        seen = self._versions.get(str(s.name), {})
+        return pd.Series(list(seen.values()), index=pd.Index(list(seen), name=s.key), dtype="Int64", name=_VERSION)
+
+    def edit(
+        self,
+        layer: str | Layer,
+        rows: Frame,
+        *,
+        expected_versions: Mapping[Any, int] | pd.Series | None = None,
+        validate: bool = True,
+    ) -> pd.Series:
+        """Save edited rows of a versioned layer (``plots``) unless someone else changed them meanwhile.
+
+        Optimistic locking: each row carries the version it had when it was read
+        (recorded by reading the layer through this atlas, e.g. ``atlas.plots``,
+        or given in ``expected_versions``). The store compares, and writes all
+        rows or none, in one transaction (PostGIS) or under the atlas lock
+        (GeoPackage).
+
+        Parameters
+        ----------
+        layer : str or Layer
+            A layer in :data:`VERSIONED_LAYERS` (``plots``).
+        rows : DataFrame or GeoDataFrame
+            The edited rows, with the key column (``plot_id``) and the columns to
+            change. Geometry, if present, must be in the atlas CRS (metres).
+        expected_versions : mapping or Series, optional
+            Key -> version the edit is based on. Default: the versions recorded
+            when the rows were read through this atlas.
+        validate : bool, default True
+            Check the rows against the schema first.
+
+        Returns
+        -------
+        pandas.Series
+            The new version of each edited row, indexed by key.
+
+        Raises
+        ------
+        ConcurrencyError
+            If any row changed since it was read; nothing is written. Read the
+            layer again (``atlas.clear_cache()``), re-apply the edit and retry.
+        StoreError
+            If a row does not exist yet (add rows with :meth:`write`), or its
+            version is unknown (read the layer first).
+        """
+        s = spec(layer)
+        name = str(s.name)
+        if s.name not in VERSIONED_LAYERS or s.key is None:
+            raise StoreError(f"edit() works on versioned layers ({_names(VERSIONED_LAYERS)}), not on '{name}'")
+        update = getattr(self._backend, "update_rows", None)
+        if update is None:
+            raise StoreError(f"{self.location}: this backend cannot edit rows; use write() for whole layers")
+        if s.key not in rows.columns:
+            raise SchemaError(f"edit() needs the key column '{s.key}' in the rows of '{name}'")
+        rows = rows.drop(columns=[_VERSION]) if _VERSION in rows.columns else rows
+        keys = rows[s.key].tolist()
+        if len(set(keys)) != len(keys):
+            raise SchemaError(f"edit() got the same {s.key} twice in the rows of '{name}'")
+        if validate:
+            checks: tuple[str, ...] = (
+                ("values", "crs", "geometry") if isinstance(rows, gpd.GeoDataFrame) else ("values",)
+            )
+            problems = [
+                p
+                for p in check_layer(s, rows, file=self.location, expected_crs=self.crs, checks=checks)
+                if p.severity == "error"
+            ]
+            if problems:
+                raise SchemaError.from_problems(problems, header=f"refusing to edit {self.location} layer '{name}':")
+        if expected_versions is None:
+            known = self._versions.get(name, {})
+            expected: dict[Any, int] = {k: known[k] for k in keys if k in known}
+        else:
+            expected = {k: int(v) for k, v in dict(expected_versions).items()}
+        unknown = [k for k in keys if k not in expected]
+        if unknown:
+            raise StoreError(
+                f"{self.location} layer '{name}': no version known for {s.key} "
+                f"{', '.join(repr(k) for k in unknown[:10])}. Read the layer through this atlas first "
+                f"(atlas.{name}) or pass expected_versions."
+            )
+        if not keys:
+            return pd.Series([], index=pd.Index([], name=s.key), dtype="Int64", name=_VERSION)
+        new = update(name, prepare_for_write(s, rows), expected)
+        self._cache.pop(name, None)
+        self._versions.pop(name, None)
+        log.info("edited %d row(s) of %s in %s", len(keys), name, self.location)
+        return pd.Series([new[k] for k in keys], index=pd.Index(keys, name=s.key), dtype="Int64", name=_VERSION)
+
+    @contextlib.contextmanager
+    def lock(self, layer: str | Layer) -> Iterator[None]:
+        """Hold an exclusive lock on ``layer`` across processes, e.g. around a read-validate-append import.
+
+        The cached copy of the layer is dropped on entry, so reads inside the
+        block see every change committed before the lock was granted. Other
+        processes taking the same lock wait; plain reads do not.
+
+        Examples
+        --------
+        >>> with atlas.lock("clearance_events"):  # doctest: +SKIP
+        ...     history = atlas.clearance_events
+        ...     atlas.append("clearance_events", new_rows_checked_against(history))
+        """
+        s = spec(layer)
+        lock = getattr(self._backend, "lock", None)
+        if lock is None:
+            raise StoreError(f"{self.location}: this backend cannot lock layers")
+        with lock(str(s.name)):
+            self._cache.pop(str(s.name), None)
+            yield
 
     def clear_cache(self) -> None:
-        """Forget cached layers, e.g. after another process changed the atlas."""
+        """Forget cached layers and recorded row versions, e.g. after another process changed the atlas."""
         self._cache.clear()
+        self._versions.clear()
+
+
+def _names(layers: Sequence[Layer]) -> str:
+    return ", ".join(str(x) for x in layers)
+
+
+def _filter_frame(frame: Frame, filters: Mapping[str, Any]) -> Frame:
+    """Keep the rows whose columns equal the filter values (for backends that cannot push filters down)."""
+    mask = pd.Series(True, index=frame.index)
+    for col, value in filters.items():
+        if col not in frame.columns:
+            raise StoreError(f"cannot filter on '{col}': the layer has no such column")
+        if isinstance(value, str) or not isinstance(value, Sequence | pd.Series | pd.Index):
+            mask &= (frame[col] == value).fillna(False).astype(bool)
+        else:
+            mask &= frame[col].isin(list(value))
+    return frame[mask.to_numpy()].reset_index(drop=True)
 
 
 def _meta(crs: CRS) -> dict[str, str]:

@@ -1,0 +1,1 @@
+"""PostGIS store tests (and the backend fixtures shared with the rest of the suite)."""
