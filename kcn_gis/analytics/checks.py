@@ -1,0 +1,413 @@
+"""Spatial and logical consistency checks between the layers of an atlas.
+
+The schema checks (:mod:`kcn_gis.validation`) look at one layer at a time; these
+look across layers: plots against their park, plots against each other, dates
+against dates, projects against plots. Each problem is a
+:class:`~kcn_gis.errors.Problem` with a severity, a check name, the layer, the
+1-based row and the ids involved. Nothing here raises on bad data.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from kcn_gis.analytics._common import (
+    M2_PER_HA,
+    SLIVER_M2,
+    dates,
+    geoms,
+    require_columns,
+    require_same_crs,
+)
+from kcn_gis.analytics.fill import _covered, park_lookup
+from kcn_gis.errors import Problem
+from kcn_gis.schema import Col, Layer
+
+__all__ = ["CHECKS", "check_consistency"]
+
+log = logging.getLogger(__name__)
+
+#: Check name -> (severity, what it finds).
+CHECKS: dict[str, tuple[str, str]] = {
+    "invalid_geometry": ("error", "a park, plot or parcel geometry is not valid (e.g. self-intersecting)"),
+    "plot_unknown_park": ("error", "a plot's park_id is not in the parks layer"),
+    "plot_outside_park": ("error", "a plot sticks out of its own park (area outside given)"),
+    "double_leasing": ("error", "two plots overlap and were both leased on the same date"),
+    "overlapping_plots": ("warning", "two plots overlap (never both leased at the same time)"),
+    "overlapping_parks": ("error", "two parks overlap"),
+    "parcel_unknown_park": ("error", "a parcel's park_id is not in the parks layer"),
+    "parcel_outside_park": ("warning", "a cadastral parcel lies partly outside its park"),
+    "leased_not_acquired": ("error", "a plot was leased but has no acquired_on date"),
+    "leased_before_acquired": ("error", "a plot's leased_on is before its acquired_on"),
+    "lease_end_not_after_start": ("error", "a lease ends before it starts, or ends without a start"),
+    "plot_unknown_project": ("error", "a plot's project_id is not in the projects table"),
+    "project_without_plot": ("warning", "a project has no plot"),
+}
+
+
+def _ident(key: str, value: object) -> str:
+    return f"{key} '{value}'"
+
+
+def _problem(check: str, message: str, *, layer: Layer, row: int | None, ids: tuple[str, ...], field=None) -> Problem:
+    return Problem(CHECKS[check][0], check, message, layer=str(layer), row=row, field=field, ids=ids)
+
+
+def _fmt_ha(m2: float) -> str:
+    return f"{m2 / M2_PER_HA:,.4f} ha ({m2:,.0f} m²)"
+
+
+def _prepared(frame: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """``(bad, usable)``: positions of invalid geometries, and the geometries repaired in memory (empty -> None)."""
+    g = geoms(frame)
+    present = ~shapely.is_missing(g) & ~shapely.is_empty(g)
+    bad = present & ~shapely.is_valid(g)
+    fixed = g.copy()
+    if bad.any():
+        fixed[bad] = shapely.make_valid(g[bad], method="structure", keep_collapsed=False)
+    fixed[~present] = None
+    return np.flatnonzero(bad), fixed
+
+
+def _invalid(frame: gpd.GeoDataFrame, layer: Layer, key: str, bad: np.ndarray) -> list[Problem]:
+    g = geoms(frame)
+    ids = frame[key].astype(object).to_numpy() if key in frame.columns else np.full(len(frame), None)
+    return [
+        _problem(
+            "invalid_geometry",
+            f"invalid geometry ({shapely.is_valid_reason(g[p])}); repair it with kcn-gis validate --fix NEW.gpkg, "
+            "which writes a new atlas and lists every change",
+            layer=layer,
+            row=int(p) + 1,
+            ids=(_ident(key, ids[p]),),
+            field="geometry",
+        )
+        for p in bad
+    ]
+
+
+def _inside_own_park(
+    frame: gpd.GeoDataFrame,
+    parks: gpd.GeoDataFrame,
+    frame_geoms: np.ndarray,
+    park_geoms: np.ndarray,
+    *,
+    layer: Layer,
+    key: str,
+    unknown_check: str,
+    outside_check: str,
+    tolerance_m2: float,
+) -> list[Problem]:
+    out: list[Problem] = []
+    lookup, park_pos = park_lookup(parks)
+    park_ids = frame[Col.PARK_ID].astype(object)
+    ids = frame[key].astype(object).to_numpy()
+    pos = lookup.get_indexer(park_ids.to_numpy())
+    what = "plot" if layer == Layer.PLOTS else "parcel"
+    for p in np.flatnonzero((pos < 0) & park_ids.notna().to_numpy()):
+        out.append(
+            _problem(
+                unknown_check,
+                f"{what} '{ids[p]}' refers to park_id '{park_ids.iloc[p]}', which is not in the parks layer; "
+                f"it is not counted anywhere. Correct the park_id or add the park.",
+                layer=layer,
+                row=int(p) + 1,
+                ids=(_ident(key, ids[p]),),
+                field=str(Col.PARK_ID),
+            )
+        )
+    sel = np.flatnonzero(pos >= 0)
+    g = frame_geoms[sel]
+    pg = park_geoms[park_pos][pos[sel]]
+    shapely.prepare(pg)
+    ok = ~shapely.is_missing(g) & ~shapely.is_empty(g) & ~shapely.is_missing(pg)
+    covered = _covered(pg, g, ok) | ~ok
+    check = np.flatnonzero(~covered)
+    if check.size == 0:
+        return out
+    outside = shapely.area(shapely.difference(g[check], pg[check]))
+    total = shapely.area(g[check])
+    for k, m2, whole in zip(check, outside, total, strict=True):
+        if m2 < tolerance_m2:
+            continue
+        p = sel[k]
+        share = m2 / whole * 100 if whole > 0 else 100.0
+        counted = " Only the part inside counts in fill rates." if layer == Layer.PLOTS else ""
+        out.append(
+            _problem(
+                outside_check,
+                f"{what} '{ids[p]}' lies {_fmt_ha(m2)} outside its park '{park_ids.iloc[p]}' "
+                f"({share:.1f}% of the {what}).{counted} Redraw the {what} or the park boundary.",
+                layer=layer,
+                row=int(p) + 1,
+                ids=(_ident(key, ids[p]), _ident(str(Col.PARK_ID), park_ids.iloc[p])),
+                field="geometry",
+            )
+        )
+    return out
+
+
+def _overlap_pairs(g: np.ndarray, tolerance_m2: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs (i < j) of polygons whose interiors overlap by at least ``tolerance_m2``, and the overlap in m²."""
+    tree = shapely.STRtree(g)
+    a = tree.query(g, predicate="overlaps")
+    b = tree.query(g, predicate="contains")
+    pairs = np.concatenate([a, b], axis=1)
+    i, j = np.minimum(pairs[0], pairs[1]), np.maximum(pairs[0], pairs[1])
+    keep = i != j
+    if not keep.any():
+        empty = np.array([], dtype=np.int64)
+        return empty, empty, np.array([], dtype=float)
+    uniq = np.unique(np.stack([i[keep], j[keep]]), axis=1)
+    i, j = uniq[0], uniq[1]
+    area = shapely.area(shapely.intersection(g[i], g[j]))
+    big = area >= tolerance_m2
+    return i[big], j[big], area[big]
+
+
+def _plot_overlaps(plots: gpd.GeoDataFrame, g: np.ndarray, tolerance_m2: float) -> list[Problem]:
+    i, j, area = _overlap_pairs(g, tolerance_m2)
+    if i.size == 0:
+        return []
+    ids = plots[Col.PLOT_ID].astype(object).to_numpy()
+    start = dates(plots, Col.LEASED_ON).to_numpy(dtype="datetime64[s]")
+    end = dates(plots, Col.LEASE_ENDED_ON).to_numpy(dtype="datetime64[s]")
+    far = np.datetime64("9999-12-31", "s")
+    end = np.where(np.isnat(end), far, end)
+    both = ~np.isnat(start[i]) & ~np.isnat(start[j])
+    common_start = np.maximum(start[i], start[j])
+    common = both & (common_start < np.minimum(end[i], end[j]))
+    out = []
+    for a, b, m2, dbl, since in zip(i, j, area, common, common_start, strict=True):
+        pair = (_ident(str(Col.PLOT_ID), ids[a]), _ident(str(Col.PLOT_ID), ids[b]))
+        if dbl:
+            day = pd.Timestamp(since).date().isoformat()
+            out.append(
+                _problem(
+                    "double_leasing",
+                    f"plots '{ids[a]}' and '{ids[b]}' overlap by {_fmt_ha(m2)} and were both leased from {day}: "
+                    "the same land is leased twice. Correct the plot boundaries or the lease dates.",
+                    layer=Layer.PLOTS,
+                    row=int(a) + 1,
+                    ids=pair,
+                    field="geometry",
+                )
+            )
+        else:
+            out.append(
+                _problem(
+                    "overlapping_plots",
+                    f"plots '{ids[a]}' and '{ids[b]}' overlap by {_fmt_ha(m2)}; the overlap is counted twice in "
+                    "planned area. Correct the plot boundaries.",
+                    layer=Layer.PLOTS,
+                    row=int(a) + 1,
+                    ids=pair,
+                    field="geometry",
+                )
+            )
+    return out
+
+
+def _park_overlaps(parks: gpd.GeoDataFrame, g: np.ndarray, tolerance_m2: float) -> list[Problem]:
+    i, j, area = _overlap_pairs(g, tolerance_m2)
+    ids = parks[Col.PARK_ID].astype(object).to_numpy()
+    return [
+        _problem(
+            "overlapping_parks",
+            f"parks '{ids[a]}' and '{ids[b]}' overlap by {_fmt_ha(m2)}; correct the park boundaries.",
+            layer=Layer.PARKS,
+            row=int(a) + 1,
+            ids=(_ident(str(Col.PARK_ID), ids[a]), _ident(str(Col.PARK_ID), ids[b])),
+            field="geometry",
+        )
+        for a, b, m2 in zip(i, j, area, strict=True)
+    ]
+
+
+def _date_checks(plots: pd.DataFrame) -> list[Problem]:
+    ids = plots[Col.PLOT_ID].astype(object).to_numpy()
+    acq = dates(plots, Col.ACQUIRED_ON)
+    lease = dates(plots, Col.LEASED_ON)
+    ended = dates(plots, Col.LEASE_ENDED_ON)
+    out: list[Problem] = []
+
+    def add(check: str, mask: pd.Series, field: Col, message) -> None:
+        for p in np.flatnonzero(mask.to_numpy(dtype=bool)):
+            out.append(
+                _problem(
+                    check,
+                    message(p),
+                    layer=Layer.PLOTS,
+                    row=int(p) + 1,
+                    ids=(_ident(str(Col.PLOT_ID), ids[p]),),
+                    field=str(field),
+                )
+            )
+
+    def day(s: pd.Series, p: int) -> str:
+        return s.iloc[p].date().isoformat()
+
+    add(
+        "leased_not_acquired",
+        lease.notna() & acq.isna(),
+        Col.ACQUIRED_ON,
+        lambda p: (
+            f"plot '{ids[p]}' was leased on {day(lease, p)} but was never acquired (acquired_on is empty); "
+            "fill in acquired_on."
+        ),
+    )
+    add(
+        "leased_before_acquired",
+        lease.notna() & acq.notna() & (lease < acq),
+        Col.LEASED_ON,
+        lambda p: (
+            f"plot '{ids[p]}' was leased on {day(lease, p)}, before it was acquired on {day(acq, p)}; "
+            "correct one of the dates."
+        ),
+    )
+    add(
+        "lease_end_not_after_start",
+        ended.notna() & (lease.isna() | (ended <= lease)),
+        Col.LEASE_ENDED_ON,
+        lambda p: (
+            f"plot '{ids[p]}' has lease_ended_on {day(ended, p)} "
+            + ("but no leased_on" if pd.isna(lease.iloc[p]) else f"not after leased_on {day(lease, p)}")
+            + "; correct the dates."
+        ),
+    )
+    return out
+
+
+def _project_checks(plots: pd.DataFrame, projects: pd.DataFrame) -> list[Problem]:
+    out: list[Problem] = []
+    plot_pid = plots[Col.PROJECT_ID].astype(object)
+    proj_ids = projects[Col.PROJECT_ID].astype(object)
+    known = pd.Index(proj_ids.dropna().unique())
+    used = pd.Index(plot_pid.dropna().unique())
+    plot_ids = plots[Col.PLOT_ID].astype(object).to_numpy()
+    for p in np.flatnonzero((plot_pid.notna() & ~plot_pid.isin(known)).to_numpy()):
+        out.append(
+            _problem(
+                "plot_unknown_project",
+                f"plot '{plot_ids[p]}' refers to project_id '{plot_pid.iloc[p]}', which is not in the projects "
+                "table. Correct the project_id or add the project.",
+                layer=Layer.PLOTS,
+                row=int(p) + 1,
+                ids=(_ident(str(Col.PLOT_ID), plot_ids[p]),),
+                field=str(Col.PROJECT_ID),
+            )
+        )
+    for p in np.flatnonzero((proj_ids.notna() & ~proj_ids.isin(used)).to_numpy()):
+        out.append(
+            _problem(
+                "project_without_plot",
+                f"project '{proj_ids.iloc[p]}' has no plot, so it is not placed on a bank in the river balance. "
+                "Set its project_id on the plot(s) it occupies.",
+                layer=Layer.PROJECTS,
+                row=int(p) + 1,
+                ids=(_ident(str(Col.PROJECT_ID), proj_ids.iloc[p]),),
+                field=str(Col.PROJECT_ID),
+            )
+        )
+    return out
+
+
+def check_consistency(
+    *,
+    parks: gpd.GeoDataFrame | None,
+    plots: gpd.GeoDataFrame | None,
+    parcels: gpd.GeoDataFrame | None,
+    projects: pd.DataFrame | None,
+    tolerance_m2: float = SLIVER_M2,
+) -> list[Problem]:
+    """Find spatial and logical inconsistencies between parks, plots, parcels and projects.
+
+    Checks and severities are listed in :data:`CHECKS`. Overlaps and areas
+    outside a park smaller than ``tolerance_m2`` (default 1 m²) are slivers and
+    ignored. Overlaps are found with an STRtree query (no pairwise loop). Invalid
+    geometries are reported and, for the other checks, repaired in memory only.
+
+    Parameters
+    ----------
+    parks, plots, parcels : GeoDataFrame or None
+        Atlas layers in the same projected CRS (metres; EPSG:9209). ``None`` skips
+        the checks that need the layer.
+    projects : DataFrame or None
+        The ``projects`` table.
+    tolerance_m2 : float, default 1.0
+        Sliver tolerance in m².
+
+    Returns
+    -------
+    list of Problem
+        In check order; empty when everything is consistent.
+
+    Raises
+    ------
+    CRSError
+        If a layer has a geographic or missing CRS, or the layers' CRSs differ.
+    """
+    spatial = [(f, n) for f, n in ((parks, "parks"), (plots, "plots"), (parcels, "parcels")) if f is not None]
+    if spatial:
+        require_same_crs(*spatial)
+    if parks is not None:
+        require_columns(parks, (Col.PARK_ID,), "parks")
+    if plots is not None:
+        require_columns(
+            plots,
+            (Col.PLOT_ID, Col.PARK_ID, Col.ACQUIRED_ON, Col.LEASED_ON, Col.LEASE_ENDED_ON, Col.PROJECT_ID),
+            "plots",
+        )
+    if parcels is not None:
+        require_columns(parcels, (Col.PARCEL_ID, Col.PARK_ID), "parcels")
+    if projects is not None:
+        require_columns(projects, (Col.PROJECT_ID,), "projects")
+
+    out: list[Problem] = []
+    fixed: dict[Layer, np.ndarray] = {}
+    for frame, layer, key in (
+        (parks, Layer.PARKS, Col.PARK_ID),
+        (plots, Layer.PLOTS, Col.PLOT_ID),
+        (parcels, Layer.PARCELS, Col.PARCEL_ID),
+    ):
+        if frame is not None:
+            bad, fixed[layer] = _prepared(frame)
+            out += _invalid(frame, layer, str(key), bad)
+    if parks is not None:
+        out += _park_overlaps(parks, fixed[Layer.PARKS], tolerance_m2)
+    if plots is not None and parks is not None:
+        out += _inside_own_park(
+            plots,
+            parks,
+            fixed[Layer.PLOTS],
+            fixed[Layer.PARKS],
+            layer=Layer.PLOTS,
+            key=str(Col.PLOT_ID),
+            unknown_check="plot_unknown_park",
+            outside_check="plot_outside_park",
+            tolerance_m2=tolerance_m2,
+        )
+    if plots is not None:
+        out += _plot_overlaps(plots, fixed[Layer.PLOTS], tolerance_m2)
+        out += _date_checks(plots)
+    if parcels is not None and parks is not None:
+        out += _inside_own_park(
+            parcels,
+            parks,
+            fixed[Layer.PARCELS],
+            fixed[Layer.PARKS],
+            layer=Layer.PARCELS,
+            key=str(Col.PARCEL_ID),
+            unknown_check="parcel_unknown_park",
+            outside_check="parcel_outside_park",
+            tolerance_m2=tolerance_m2,
+        )
+    if plots is not None and projects is not None:
+        out += _project_checks(plots, projects)
+    log.info("consistency checks: %d problem(s)", len(out))
+    return out

@@ -1,0 +1,192 @@
+"""check_consistency: each planted inconsistency is found, with severity, ids and area; clean data gives none."""
+
+from __future__ import annotations
+
+import pytest
+import shapely
+
+from kcn_gis.analytics import CHECKS, check_consistency
+from kcn_gis.errors import CRSError, Problem
+from kcn_gis.schema import Col, Layer
+from tests.analytics.conftest import add_rows, park_row, plot_row, project_row, straddle_layers
+from tests.conftest import E0, N0, box, make_layers, ts
+
+
+def run(layers) -> list[Problem]:
+    return check_consistency(
+        parks=layers[Layer.PARKS],
+        plots=layers[Layer.PLOTS],
+        parcels=layers[Layer.PARCELS],
+        projects=layers[Layer.PROJECTS],
+    )
+
+
+def only(problems: list[Problem], check: str) -> list[Problem]:
+    found = [p for p in problems if p.check == check]
+    assert found, f"{check} not reported; got {[p.check for p in problems]}"
+    assert all(p.severity == CHECKS[check][0] for p in found)
+    return found
+
+
+def test_clean_layers_have_no_problems():
+    assert run(make_layers()) == []
+    assert run(straddle_layers()) == []
+
+
+def test_plot_outside_its_park_with_area():
+    layers = make_layers()
+    layers[Layer.PLOTS] = add_rows(layers[Layer.PLOTS], [plot_row("P4", "N1", box(1_800, 6_000, 2_200, 7_000))])
+    (p,) = only(run(layers), "plot_outside_park")
+    assert p.severity == "error"
+    assert p.layer == "plots" and p.row == 4
+    assert p.ids == ("plot_id 'P4'", "park_id 'N1'")
+    assert "20.0000 ha" in p.message and "50.0% of the plot" in p.message
+
+
+def test_sliver_outside_is_tolerated():
+    layers = make_layers()
+    # 0.5 m x 1 m = 0.5 m² outside: below the 1 m² tolerance
+    layers[Layer.PLOTS] = add_rows(layers[Layer.PLOTS], [plot_row("P4", "N1", box(1_800, 6_000, 2_000.5, 6_001))])
+    assert [p for p in run(layers) if p.check == "plot_outside_park"] == []
+
+
+def test_double_leasing_and_plain_overlap():
+    layers = make_layers()
+    # PD overlaps P1 (leased since 2006-06-01) by 100 m x 1 000 m = 10 ha and is leased from 2009: double leasing
+    # PO overlaps P2 (never leased) by 50 m x 1 000 m = 5 ha: a warning
+    layers[Layer.PLOTS] = add_rows(
+        layers[Layer.PLOTS],
+        [
+            plot_row("PD", "N1", box(1_300, 6_000, 1_400, 7_000), acquired="2005-01-01", leased="2009-01-01"),
+            plot_row("PO", "N1", box(1_650, 6_000, 1_700, 7_000), acquired="2005-01-01", leased="2009-01-01"),
+        ],
+    )
+    problems = run(layers)
+    (d,) = only(problems, "double_leasing")
+    assert set(d.ids) == {"plot_id 'P1'", "plot_id 'PD'"}
+    assert "10.0000 ha" in d.message and "2009-01-01" in d.message
+    (o,) = only(problems, "overlapping_plots")
+    assert set(o.ids) == {"plot_id 'P2'", "plot_id 'PO'"}
+    assert "5.0000 ha" in o.message
+
+
+def test_overlap_after_lease_ended_is_only_a_warning():
+    layers = make_layers()
+    layers[Layer.PLOTS].loc[0, Col.LEASE_ENDED_ON] = ts("2008-01-01")
+    layers[Layer.PLOTS] = add_rows(
+        layers[Layer.PLOTS],
+        [plot_row("PD", "N1", box(1_300, 6_000, 1_400, 7_000), acquired="2005-01-01", leased="2008-01-01")],
+    )
+    problems = run(layers)
+    assert [p.check for p in problems] == ["overlapping_plots"]
+
+
+def test_plot_inside_another_plot_is_found():
+    layers = make_layers()
+    layers[Layer.PLOTS] = add_rows(
+        layers[Layer.PLOTS], [plot_row("PIN", "N1", box(1_100, 6_100, 1_200, 6_200), acquired="2005-01-01")]
+    )
+    (o,) = only(run(layers), "overlapping_plots")
+    assert set(o.ids) == {"plot_id 'P1'", "plot_id 'PIN'"} and "1.0000 ha" in o.message
+
+
+def test_touching_plots_do_not_overlap():
+    # P1, P2 and P3 share edges in the tiny atlas: nothing reported (see test_clean_layers_have_no_problems);
+    # a tiny 0.5 m² overlap is a sliver
+    layers = make_layers()
+    layers[Layer.PLOTS] = add_rows(
+        layers[Layer.PLOTS], [plot_row("PS", "N1", box(1_799.5, 6_000, 1_800.5, 6_000.5), acquired="2005-01-01")]
+    )
+    # PS overlaps P3 by 0.5 m x 0.5 m = 0.25 m² (P3 ends at x 1 800): below the 1 m² tolerance
+    assert [p.check for p in run(layers) if "overlap" in p.check] == []
+
+
+def test_overlapping_parks():
+    layers = make_layers()
+    layers[Layer.PARKS] = add_rows(layers[Layer.PARKS], [park_row("N2", box(1_500, 6_500, 2_500, 7_500))])
+    (p,) = only(run(layers), "overlapping_parks")
+    assert p.ids == ("park_id 'N1'", "park_id 'N2'")
+    assert "25.0000 ha" in p.message
+
+
+def test_parcels_outside_and_unknown_park():
+    layers = make_layers()
+    parcels = layers[Layer.PARCELS]
+    parcels.loc[1, "geometry"] = box(5_250, 1_000, 5_750, 2_000)  # half outside S1: 25 ha out
+    parcels.loc[0, Col.PARK_ID] = "NOPE"
+    problems = run(layers)
+    (o,) = only(problems, "parcel_outside_park")
+    assert o.severity == "warning" and o.row == 2 and "25.0000 ha" in o.message
+    (u,) = only(problems, "parcel_unknown_park")
+    assert u.row == 1 and "'NOPE'" in u.message and u.field == "park_id"
+
+
+def test_plot_unknown_park():
+    layers = make_layers()
+    layers[Layer.PLOTS].loc[2, Col.PARK_ID] = "ZZ"
+    (p,) = only(run(layers), "plot_unknown_park")
+    assert p.ids == ("plot_id 'P3'",) and p.row == 3
+
+
+def test_date_order():
+    layers = make_layers()
+    plots = layers[Layer.PLOTS]
+    plots.loc[1, Col.LEASED_ON] = ts("2006-12-31")  # P2 acquired 2007-01-01: leased before acquired
+    plots.loc[2, Col.ACQUIRED_ON] = ts(None)
+    plots.loc[2, Col.LEASED_ON] = ts("2008-01-01")  # P3 never acquired
+    plots.loc[0, Col.LEASE_ENDED_ON] = ts("2006-01-01")  # P1 lease ends before it starts
+    problems = run(layers)
+    assert only(problems, "leased_before_acquired")[0].ids == ("plot_id 'P2'",)
+    assert only(problems, "leased_not_acquired")[0].ids == ("plot_id 'P3'",)
+    assert only(problems, "lease_end_not_after_start")[0].ids == ("plot_id 'P1'",)
+
+
+def test_projects_and_plots_references():
+    layers = make_layers()
+    layers[Layer.PROJECTS] = add_rows(layers[Layer.PROJECTS], [project_row("PRJ9", capital=1.0, workers=1)])
+    layers[Layer.PLOTS].loc[1, Col.PROJECT_ID] = "GHOST"
+    problems = run(layers)
+    (w,) = only(problems, "project_without_plot")
+    assert w.severity == "warning" and w.layer == "projects" and w.ids == ("project_id 'PRJ9'",)
+    (e,) = only(problems, "plot_unknown_project")
+    assert e.severity == "error" and e.ids == ("plot_id 'P2'",) and "'GHOST'" in e.message
+
+
+def test_invalid_geometry_is_reported_and_other_checks_still_run():
+    layers = make_layers()
+    bowtie = shapely.Polygon(
+        [(E0 + 1_000, N0 + 6_000), (E0 + 1_400, N0 + 7_000), (E0 + 1_400, N0 + 6_000), (E0 + 1_000, N0 + 7_000)]
+    )
+    layers[Layer.PLOTS].loc[0, "geometry"] = bowtie
+    problems = run(layers)
+    (p,) = only(problems, "invalid_geometry")
+    assert p.layer == "plots" and p.ids == ("plot_id 'P1'",) and "Self-intersection" in p.message
+
+
+def test_every_check_is_documented_and_crs_is_required():
+    assert set(CHECKS) >= {
+        "plot_outside_park",
+        "double_leasing",
+        "overlapping_plots",
+        "overlapping_parks",
+        "parcel_outside_park",
+        "leased_not_acquired",
+        "leased_before_acquired",
+        "project_without_plot",
+        "plot_unknown_project",
+        "plot_unknown_park",
+        "parcel_unknown_park",
+        "invalid_geometry",
+    }
+    layers = make_layers()
+    with pytest.raises(CRSError):
+        check_consistency(
+            parks=layers[Layer.PARKS].to_crs("EPSG:4326"), plots=layers[Layer.PLOTS], parcels=None, projects=None
+        )
+
+
+def test_none_layers_skip_their_checks():
+    layers = make_layers()
+    layers[Layer.PLOTS].loc[1, Col.PROJECT_ID] = "GHOST"
+    assert check_consistency(parks=None, plots=None, parcels=None, projects=None) == []
+    assert check_consistency(parks=layers[Layer.PARKS], plots=layers[Layer.PLOTS], parcels=None, projects=None) == []
