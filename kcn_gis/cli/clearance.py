@@ -1,9 +1,207 @@
-"""``kcn-gis`` subcommands of this group (none yet)."""
+"""``kcn-gis clearance ...``: land clearance progress per parcel (import, template, progress, stalls,
+forecast, timeline, report). Thin: parse, call :mod:`kcn_gis.clearance`, print or write."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
+import sys
+
+import pandas as pd
+
+from kcn_gis.cli._common import add_as_of, add_atlas, add_format, emit, open_from_args, parse_date
+from kcn_gis.errors import ClearanceError
+
+__all__ = ["register"]
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add this group's subcommands to the kcn-gis parser."""
+    """Add the ``clearance`` subcommands to the kcn-gis parser."""
+    p = sub.add_parser(
+        "clearance",
+        help="land clearance (bồi thường, GPMB) per parcel: import sheets, progress, stalls, forecast, report",
+        description="Land clearance (bồi thường, giải phóng mặt bằng) per parcel.",
+    )
+    cmds = p.add_subparsers(dest="clearance_command", metavar="SUBCOMMAND", required=True)
+
+    imp = cmds.add_parser(
+        "import",
+        help="import a progress sheet (XLSX/CSV); all rows or none",
+        description="Import a clearance progress sheet. Any error: nothing is written and the exit code is 1. "
+        "Importing the same file twice adds nothing the second time.",
+    )
+    imp.add_argument("file", metavar="FILE.xlsx|FILE.csv")
+    add_atlas(imp)
+    imp.add_argument("--dry-run", action="store_true", help="validate and show what would change; write nothing")
+    imp.add_argument("--recorded-by", metavar="NAME", help="who records the events (default: your login name)")
+    imp.add_argument("--map", metavar="MAPPING.yaml", help="YAML mapping for other sheet layouts")
+    imp.set_defaults(func=_import)
+
+    tpl = cmds.add_parser("template", help="write a ready-to-fill progress sheet for a park")
+    tpl.add_argument("--park", required=True, metavar="PARK_ID")
+    tpl.add_argument("--out", required=True, metavar="FILE.xlsx")
+    add_atlas(tpl)
+    tpl.set_defaults(func=_template)
+
+    prog = cmds.add_parser("progress", help="parcels and area in each stage, per park, on a date")
+    prog.add_argument("--park", metavar="PARK_ID", action="append", help="only this park (repeatable)")
+    add_atlas(prog)
+    add_as_of(prog)
+    add_format(prog)
+    prog.set_defaults(func=_progress)
+
+    st = cmds.add_parser("stalls", help="parcels without progress for N days (or with an open complaint)")
+    st.add_argument("--park", metavar="PARK_ID", action="append", help="only this park (repeatable)")
+    st.add_argument("--days", type=int, default=90, help="days without progress (default: 90)")
+    st.add_argument("--disputed", action="store_true", help="list parcels with an open complaint instead")
+    add_atlas(st)
+    add_as_of(st)
+    add_format(st)
+    st.set_defaults(func=_stalls)
+
+    fc = cmds.add_parser("forecast", help="completion forecast per park from the recent pace (ha/month)")
+    fc.add_argument("--park", metavar="PARK_ID", action="append", help="only this park (repeatable)")
+    fc.add_argument("--window-days", type=int, default=180, help="length of the recent window (default: 180)")
+    add_atlas(fc)
+    add_as_of(fc)
+    add_format(fc)
+    fc.set_defaults(func=_forecast)
+
+    tl = cmds.add_parser("timeline", help="the full dated history of one parcel")
+    tl.add_argument("parcel_id", metavar="PARCEL_ID")
+    add_atlas(tl)
+    add_format(tl)
+    tl.set_defaults(func=_timeline)
+
+    rep = cmds.add_parser("report", help="write the self-contained HTML review report of a park")
+    rep.add_argument("--park", required=True, metavar="PARK_ID")
+    rep.add_argument("--out", required=True, metavar="FILE.html")
+    rep.add_argument(
+        "--since", type=parse_date, metavar="YYYY-MM-DD", help="date of the previous review (default: 30 days before)"
+    )
+    rep.add_argument("--days", type=int, default=90, help="days without progress for a stall (default: 90)")
+    add_atlas(rep)
+    add_as_of(rep)
+    rep.set_defaults(func=_report)
+
+
+def _check_parks(atlas: object, parks: list[str] | None) -> None:
+    if not parks:
+        return
+    known = set(map(str, atlas.parks["park_id"]))  # type: ignore[attr-defined]
+    unknown = [p for p in parks if p not in known]
+    if unknown:
+        raise ClearanceError(f"unknown park id(s) {', '.join(unknown)}; parks: {', '.join(sorted(known))}")
+
+
+def _import(args: argparse.Namespace) -> int:
+    from kcn_gis.clearance import import_sheet
+
+    atlas = open_from_args(args)
+    who = args.recorded_by or getpass.getuser()
+    try:
+        result = import_sheet(atlas, args.file, recorded_by=who, dry_run=args.dry_run, mapping=args.map)
+    except ClearanceError as exc:
+        if not exc.problems:
+            raise
+        _print_problems(list(exc.problems))
+        n = sum(p.severity == "error" for p in exc.problems)
+        print(f"kcn-gis clearance import: {n} error(s); nothing was written to {atlas.location}", file=sys.stderr)
+        return 1
+    _print_problems(result.problems)
+    if len(result.new_events):
+        cols = ["sheet", "row", "event_id", "parcel_id", "event", "event_date", "reference", "note"]
+        head = "would add" if result.dry_run else "added"
+        print(f"{head}:")
+        print(result.new_events[cols].to_string(index=False))
+    print(result.summary())
+    return 0
+
+
+def _print_problems(problems: list) -> None:
+    for p in problems:
+        print(f"{p.severity}: {p} [{p.check}]", file=sys.stderr)
+
+
+def _template(args: argparse.Namespace) -> int:
+    from kcn_gis.clearance import write_template
+
+    atlas = open_from_args(args)
+    out = write_template(atlas, args.park, args.out)
+    print(f"wrote {out}", file=sys.stderr)
+    return 0
+
+
+def _progress(args: argparse.Namespace) -> int:
+    from kcn_gis.clearance import clearance_progress, progress_records
+
+    atlas = open_from_args(args)
+    _check_parks(atlas, args.park)
+    frame = clearance_progress(atlas.clearance_events, atlas.parcels, as_of=args.as_of, park=args.park)
+    emit(frame, args.format, args.out, json_records=progress_records(frame))
+    return 0
+
+
+def _stalls(args: argparse.Namespace) -> int:
+    from kcn_gis.clearance import disputed_parcels, stalled_parcels
+
+    atlas = open_from_args(args)
+    _check_parks(atlas, args.park)
+    parcels = atlas.parcels
+    if args.park:
+        parcels = parcels[parcels["park_id"].isin(args.park).to_numpy()]
+    if args.disputed:
+        frame = disputed_parcels(atlas.clearance_events, parcels, as_of=args.as_of)
+    else:
+        frame = stalled_parcels(atlas.clearance_events, parcels, as_of=args.as_of, days=args.days)
+    emit(pd.DataFrame(frame), args.format, args.out)
+    return 0
+
+
+def _forecast(args: argparse.Namespace) -> int:
+    from kcn_gis.clearance import clearance_forecast
+
+    atlas = open_from_args(args)
+    _check_parks(atlas, args.park)
+    frame = clearance_forecast(
+        atlas.clearance_events, atlas.parcels, as_of=args.as_of, window_days=args.window_days, park=args.park
+    )
+    if args.format == "table" and not args.out:
+        for rec in frame.to_dict(orient="records"):
+            print(f"{rec['park_id']}: {rec['message']}")
+        return 0
+    emit(frame, args.format, args.out)
+    return 0
+
+
+def _timeline(args: argparse.Namespace) -> int:
+    from kcn_gis.clearance import parcel_timeline
+
+    atlas = open_from_args(args)
+    if args.parcel_id not in set(atlas.parcels["parcel_id"].astype(str)):
+        raise ClearanceError(f"parcel '{args.parcel_id}' is not in {atlas.location}; check the parcel id (Mã thửa)")
+    frame = parcel_timeline(atlas.clearance_events, args.parcel_id)
+    cols = [
+        "event_date",
+        "event",
+        "label",
+        "stage_after",
+        "reference",
+        "note",
+        "event_id",
+        "corrects_event_id",
+        "corrected_by",
+        "recorded_at",
+        "recorded_by",
+    ]
+    emit(frame[[c for c in cols if c in frame.columns]], args.format, args.out)
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from kcn_gis.clearance import write_review_report
+
+    atlas = open_from_args(args)
+    out = write_review_report(atlas, args.park, args.out, as_of=args.as_of, since=args.since, days=args.days)
+    print(f"wrote {out}", file=sys.stderr)
+    return 0

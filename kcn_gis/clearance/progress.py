@@ -1,0 +1,240 @@
+"""Clearance progress per park on any date, and the burn-up of area handed over through time.
+
+Areas are computed from the parcel geometries in their projected CRS (metres;
+EPSG:9209 for Bắc Ninh) and reported in hectares. Nothing here reads files.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from kcn_gis.clearance.history import NOT_STARTED, STAGE_RANK, _as_of, _reached_blocks, parcel_stages
+from kcn_gis.crs import require_projected
+from kcn_gis.errors import ClearanceError
+from kcn_gis.schema import STAGES, Col, Event
+
+__all__ = ["PROGRESS_STAGES", "burn_up", "clearance_progress", "parcel_area_ha", "progress_records"]
+
+log = logging.getLogger(__name__)
+
+#: The stage keys of a progress row, in process order: ``not_started`` then the five stages.
+PROGRESS_STAGES: tuple[str, ...] = (NOT_STARTED, *(str(s) for s in STAGES))
+
+_M2_PER_HA = 10_000.0
+
+
+def parcel_area_ha(parcels: gpd.GeoDataFrame) -> pd.Series:
+    """Area of each parcel in hectares, computed from its geometry in the projected CRS.
+
+    Raises
+    ------
+    CRSError
+        If ``parcels`` has no CRS or a geographic one.
+    """
+    require_projected(parcels, "parcels")
+    return pd.Series(np.asarray(parcels.geometry.area) / _M2_PER_HA, index=parcels.index, name="area_ha")
+
+
+def _parks(park: str | Iterable[str] | None, present: pd.Index) -> list[str]:
+    if park is None:
+        return sorted(str(p) for p in present)
+    wanted = [park] if isinstance(park, str) else [str(p) for p in park]
+    return list(dict.fromkeys(wanted))
+
+
+def clearance_progress(
+    events: pd.DataFrame,
+    parcels: gpd.GeoDataFrame,
+    *,
+    as_of: Any = None,
+    park: str | Iterable[str] | None = None,
+) -> pd.DataFrame:
+    """Return clearance progress per park on a date: parcels and area in each stage.
+
+    Parameters
+    ----------
+    events : DataFrame
+        The ``clearance_events`` table.
+    parcels : GeoDataFrame
+        The ``parcels`` layer, in a projected CRS (EPSG:9209); areas come from the geometry.
+    as_of : date-like, optional
+        The date (inclusive). Default: today.
+    park : str or list of str, optional
+        Only these parks (``park_id``). A requested park without parcels gets a
+        row of zeros. Default: every park that has parcels.
+
+    Returns
+    -------
+    DataFrame
+        One row per park, sorted by ``park_id`` when ``park`` is None, with
+
+        * ``park_id``, ``parcels_total``, ``area_total_ha`` (ha);
+        * ``handed_over_ha`` and ``handed_over_share`` (fraction 0-1 of the area,
+          NaN when the park has no parcel area);
+        * for each key of :data:`PROGRESS_STAGES` (``not_started`` and the five
+          stages): ``<stage>_parcels`` and ``<stage>_ha`` (hectares);
+        * ``open_complaints`` - parcels with an open complaint.
+
+    Raises
+    ------
+    CRSError
+        If ``parcels`` is not in a projected CRS.
+
+    Examples
+    --------
+    >>> import kcn_gis
+    >>> from kcn_gis.clearance import clearance_progress
+    >>> atlas = kcn_gis.open_atlas()
+    >>> prog = clearance_progress(atlas.clearance_events, atlas.parcels, as_of="2011-12-26")
+    >>> bool((prog["handed_over_share"].between(0, 1)).all())
+    True
+    """
+    area = parcel_area_ha(parcels)
+    if Col.PARK_ID not in parcels.columns:
+        raise ClearanceError("parcels lack the column 'park_id'; pass the atlas layer 'parcels'")
+    st = parcel_stages(events, parcels, as_of=as_of)
+    frame = pd.DataFrame(
+        {
+            "park_id": parcels[Col.PARK_ID].astype(object).to_numpy(),
+            "stage": st["stage"].astype(object).fillna(NOT_STARTED).to_numpy(),
+            "area": area.to_numpy(),
+            "open": st["open_complaint"].to_numpy(),
+        }
+    )
+    parks = _parks(park, pd.Index(frame["park_id"].dropna().unique()))
+    frame = frame[frame["park_id"].isin(parks).to_numpy()]
+    totals = frame.groupby("park_id").agg(
+        parcels_total=("area", "size"), area_total_ha=("area", "sum"), open_complaints=("open", "sum")
+    )
+    by = frame.groupby(["park_id", "stage"]).agg(n=("area", "size"), ha=("area", "sum"))
+    n = by["n"].unstack("stage").reindex(index=parks, columns=list(PROGRESS_STAGES)).fillna(0).astype("int64")
+    ha = by["ha"].unstack("stage").reindex(index=parks, columns=list(PROGRESS_STAGES)).fillna(0.0).astype(float)
+    totals = totals.reindex(parks)
+    out = pd.DataFrame({"park_id": pd.array(parks, dtype="str")})
+    out["parcels_total"] = totals["parcels_total"].fillna(0).astype("int64").to_numpy()
+    out["area_total_ha"] = totals["area_total_ha"].fillna(0.0).astype(float).to_numpy()
+    handed = ha[str(Event.HANDED_OVER)].to_numpy()
+    out["handed_over_ha"] = handed
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["handed_over_share"] = np.where(out["area_total_ha"] > 0, handed / out["area_total_ha"], np.nan)
+    for s in PROGRESS_STAGES:
+        out[f"{s}_parcels"] = n[s].to_numpy()
+        if s != str(Event.HANDED_OVER):
+            out[f"{s}_ha"] = ha[s].to_numpy()
+    out["open_complaints"] = totals["open_complaints"].fillna(0).astype("int64").to_numpy()
+    return out
+
+
+def progress_records(progress: pd.DataFrame) -> list[dict[str, Any]]:
+    """Turn :func:`clearance_progress` rows into JSON-ready records.
+
+    Each record has ``park_id``, ``parcels_total``, ``area_total_ha``,
+    ``handed_over_ha``, ``handed_over_share`` (0-1, or None when the park has no
+    area), ``open_complaints`` and ``by_stage`` mapping ``not_started`` and each
+    stage to ``{"parcels": int, "area_ha": float}``. Areas in hectares.
+    """
+    out: list[dict[str, Any]] = []
+    for row in progress.to_dict(orient="records"):
+        share = row["handed_over_share"]
+        by_stage = {
+            s: {
+                "parcels": int(row[f"{s}_parcels"]),
+                "area_ha": float(row["handed_over_ha" if s == str(Event.HANDED_OVER) else f"{s}_ha"]),
+            }
+            for s in PROGRESS_STAGES
+        }
+        out.append(
+            {
+                "park_id": str(row["park_id"]),
+                "parcels_total": int(row["parcels_total"]),
+                "area_total_ha": float(row["area_total_ha"]),
+                "handed_over_ha": float(row["handed_over_ha"]),
+                "handed_over_share": None if pd.isna(share) else float(share),
+                "open_complaints": int(row["open_complaints"]),
+                "by_stage": by_stage,
+            }
+        )
+    return out
+
+
+def burn_up(
+    events: pd.DataFrame,
+    parcels: gpd.GeoDataFrame,
+    *,
+    stage: str | Event = Event.HANDED_OVER,
+    park: str | Iterable[str] | None = None,
+    as_of: Any = None,
+) -> pd.DataFrame:
+    """Return the area that had reached a stage, per park, at every date it changed.
+
+    Parameters
+    ----------
+    events : DataFrame
+        The ``clearance_events`` table.
+    parcels : GeoDataFrame
+        The ``parcels`` layer in a projected CRS (EPSG:9209).
+    stage : str, default ``"handed_over"``
+        Count parcels that reached this stage or a later one.
+    park : str or list of str, optional
+        Only these parks.
+    as_of : date-like, optional
+        Ignore changes after this date. Default: today.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``park_id``, ``date``, ``parcels`` and ``area_ha`` (hectares): the
+        running totals after the changes of that date, sorted by park and date.
+        A correction shows as a step down on its own date.
+    """
+    if str(stage) not in STAGE_RANK:
+        raise ClearanceError(f"'{stage}' is not a stage; use one of {', '.join(STAGE_RANK)}")
+    area = parcel_area_ha(parcels)
+    asof = _as_of(as_of)
+    blocks = _blocks_with_park(events, parcels, area, min_rank=STAGE_RANK[str(stage)])
+    if park is not None:
+        blocks = blocks[blocks["park_id"].isin(_parks(park, pd.Index([]))).to_numpy()]
+    ups = pd.DataFrame({"park_id": blocks["park_id"], "date": blocks["start"], "n": 1, "a": blocks["area"]})
+    downs = blocks[blocks["end"] <= asof]
+    downs = pd.DataFrame({"park_id": downs["park_id"], "date": downs["end"], "n": -1, "a": -downs["area"]})
+    ch = pd.concat([ups, downs], ignore_index=True)
+    ch = ch[(ch["date"] <= asof).to_numpy()]
+    cols = ["park_id", "date", "parcels", "area_ha"]
+    if ch.empty:
+        return pd.DataFrame(
+            {
+                c: pd.Series([], dtype=t)
+                for c, t in zip(cols, ["str", "datetime64[ms]", "int64", "float64"], strict=True)
+            }
+        )
+    g = ch.groupby(["park_id", "date"], sort=True)[["n", "a"]].sum().reset_index()
+    g["parcels"] = g.groupby("park_id")["n"].cumsum().astype("int64")
+    g["area_ha"] = g.groupby("park_id")["a"].cumsum().clip(lower=0.0)
+    out = g[cols].copy()
+    out["park_id"] = out["park_id"].astype("str")
+    out["date"] = out["date"].astype("datetime64[ms]")
+    return out.reset_index(drop=True)
+
+
+def _blocks_with_park(events: pd.DataFrame, parcels: pd.DataFrame, area: pd.Series, *, min_rank: int) -> pd.DataFrame:
+    """:func:`_reached_blocks` with each block's ``park_id`` and parcel ``area`` (ha)."""
+    blocks = _reached_blocks(events, parcels, min_rank=min_rank)
+    pos = blocks["pos"].to_numpy()
+    blocks["park_id"] = parcels[Col.PARK_ID].to_numpy()[pos]
+    blocks["area"] = area.to_numpy()[pos]
+    return blocks
+
+
+def _reached_area_at(blocks: pd.DataFrame, dates: list[pd.Timestamp]) -> pd.DataFrame:
+    """Area (``area`` column of ``blocks``) reached per park at each date: index park_id, one column per date."""
+    cols = {}
+    for i, d in enumerate(dates):
+        m = (blocks["start"] <= d).to_numpy() & (blocks["end"] > d).to_numpy()
+        cols[i] = blocks[m].groupby("park_id")["area"].sum()
+    return pd.DataFrame(cols).fillna(0.0)
