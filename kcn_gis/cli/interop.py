@@ -1,9 +1,207 @@
-"""``kcn-gis`` subcommands of this group (none yet)."""
+"""``kcn-gis import``, ``kcn-gis export`` and ``kcn-gis raster``: real-world data in and out."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+
+from kcn_gis.cli._common import add_as_of, add_atlas, add_format, emit, open_from_args
+
+__all__ = ["register"]
+
+_LAYERS = ("parks", "plots", "parcels", "province", "rivers")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add this group's subcommands to the kcn-gis parser."""
+    """Add ``import``, ``export`` and ``raster`` to the kcn-gis parser."""
+    p = sub.add_parser(
+        "import",
+        help="import a Shapefile, GeoPackage, GeoJSON, KML/KMZ, DXF, CSV or XLSX into an atlas layer",
+        description="Import one file into one atlas layer, all or nothing: any error writes nothing and every "
+        "problem is listed with its file, row and field. Legacy TCVN3/VNI text is converted to Unicode, the CRS "
+        "is checked against Bắc Ninh (never guessed, never silently reprojected).",
+    )
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--layer", required=True, choices=_LAYERS, help="the atlas layer to fill")
+    p.add_argument(
+        "--atlas", metavar="PATH", help="atlas GeoPackage (a new path creates an atlas) or postgresql:// URL"
+    )
+    p.add_argument("--crs", metavar="EPSG", help="CRS of a file that declares none, e.g. EPSG:9209")
+    p.add_argument(
+        "--assume-crs",
+        metavar="EPSG|ALIAS",
+        help="repair: read the coordinates in this CRS whatever the file says (logged). Aliases for known "
+        "mistakes: vn2000-no-datum-shift, vn2000-wrong-towgs84-sign, vn2000-k0.9996, vn2000-lonlat-as-wgs84",
+    )
+    p.add_argument("--swap-xy", action="store_true", help="with --assume-crs: the file stores (northing, easting)")
+    p.add_argument("--map", metavar="MAPPING.yaml", help="column mapping file (see docs/interop.md)")
+    p.add_argument(
+        "--encoding",
+        metavar="ENC",
+        help="text encoding: auto (default), tcvn3, vni, unicode, or a code page such as cp1258",
+    )
+    p.add_argument("--mode", choices=("append", "replace"), default="append", help="add to the layer or replace it")
+    p.add_argument("--source-layer", metavar="NAME", help="layer of a multi-layer file or sheet of a workbook")
+    p.add_argument("--xy", choices=("vn", "gis"), help="X/Y headers of tables: vn (X = northing, default) or gis")
+    p.add_argument("--dry-run", action="store_true", help="show what would be imported; write nothing")
+    p.add_argument("--problems", metavar="FILE.csv", help="also write every problem to this CSV file")
+    p.set_defaults(func=_run_import)
+
+    e = sub.add_parser(
+        "export",
+        help="export a layer as GeoPackage, GeoJSON, KML/KMZ, Shapefile, XLSX, DXF (or the atlas as GeoParquet)",
+        description="Export one atlas layer. --audience investor keeps only the investor allow-list: holder data "
+        "never leaves through it, and parcels cannot be exported for investors.",
+    )
+    add_atlas(e)
+    e.add_argument("--layer", choices=_LAYERS, help="the layer (not needed for geoparquet)")
+    e.add_argument(
+        "--format", required=True, choices=("gpkg", "geojson", "kml", "kmz", "shp", "xlsx", "dxf", "geoparquet")
+    )
+    e.add_argument("--out", required=True, metavar="FILE", help="file to write (a directory for geoparquet)")
+    e.add_argument("--audience", choices=("internal", "investor"), default="internal")
+    e.add_argument("--partitions", type=int, metavar="K", help="geoparquet: number of spatial partitions")
+    add_as_of(e)
+    e.set_defaults(func=_run_export)
+
+    r = sub.add_parser("raster", help="rasterize plots/parcels; zonal statistics of a raster per parcel")
+    rsub = r.add_subparsers(dest="raster_command", metavar="ACTION", required=True)
+    rz = rsub.add_parser("rasterize", help="write plot status or parcel stage as a GeoTIFF in the atlas CRS")
+    add_atlas(rz)
+    rz.add_argument("--layer", required=True, choices=("plots", "parcels", "parks"))
+    rz.add_argument("--value", required=True, choices=("status", "stage"))
+    rz.add_argument("--res", type=float, default=5.0, help="pixel size in metres (default 5)")
+    rz.add_argument("--out", required=True, metavar="FILE.tif")
+    add_as_of(rz)
+    rz.set_defaults(func=_run_rasterize)
+    zs = rsub.add_parser(
+        "zonal",
+        help="statistics of a raster (NDVI, land cover ...) per parcel; --check-clearance flags contradictions",
+        description="Exact zonal statistics (pixels weighted by covered fraction, with exactextract) of one band "
+        "per feature. --check-clearance flags vegetated parcels recorded as handed over and bare parcels still "
+        "only notified. Exits 1 when parcels are flagged.",
+    )
+    zs.add_argument("raster", metavar="FILE.tif")
+    add_atlas(zs)
+    zs.add_argument("--layer", choices=("parcels", "plots", "parks"), default="parcels")
+    zs.add_argument("--band", type=int, default=1)
+    zs.add_argument("--method", choices=("auto", "exact", "center"), default="auto")
+    zs.add_argument("--check-clearance", action="store_true", help="compare with the recorded clearance stage")
+    zs.add_argument("--vegetated-above", type=float, default=0.4, help="mean above this = vegetated (NDVI 0.4)")
+    zs.add_argument("--bare-below", type=float, default=0.2, help="mean below this = bare (NDVI 0.2)")
+    add_as_of(zs)
+    add_format(zs)
+    zs.set_defaults(func=_run_zonal)
+
+
+def _run_import(args: argparse.Namespace) -> int:
+    from kcn_gis.errors import ImportError_
+    from kcn_gis.importers import import_file
+
+    if args.atlas is None and not args.dry_run:
+        raise ImportError_(
+            "give the atlas to import into with --atlas PATH (a new .gpkg path creates an atlas); the bundled "
+            "atlas is read-only. Use --dry-run to only check the file."
+        )
+    result = import_file(
+        args.file,
+        args.layer,
+        atlas=args.atlas,
+        crs=args.crs,
+        assume_crs=args.assume_crs,
+        swap_xy=args.swap_xy,
+        mapping=args.map,
+        encoding=args.encoding,
+        mode=args.mode,
+        dry_run=True,
+        source_layer=args.source_layer,
+        xy=args.xy,
+    )
+    print(result.summary(), file=sys.stderr)
+    if result.problems:
+        table = result.problems_frame()
+        print(table.to_string(index=False), file=sys.stderr)
+        if args.problems:
+            table.to_csv(args.problems, index=False)
+    if args.dry_run:
+        if result.frame is not None and len(result.frame):
+            preview = result.frame.drop(columns=result.frame.geometry.name).head(10)
+            print(preview.to_string(index=False))
+        return 1 if result.errors else 0
+    if result.errors:
+        print("nothing was written.", file=sys.stderr)
+        return 1
+    done = import_file(
+        args.file,
+        args.layer,
+        atlas=args.atlas,
+        crs=args.crs,
+        assume_crs=args.assume_crs,
+        swap_xy=args.swap_xy,
+        mapping=args.map,
+        encoding=args.encoding,
+        mode=args.mode,
+        source_layer=args.source_layer,
+        xy=args.xy,
+    )
+    print(f"wrote layer '{done.layer}' of {args.atlas}", file=sys.stderr)
+    return 0
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    from kcn_gis.errors import KcnGisError
+    from kcn_gis.exporters import export_layer
+
+    if args.format != "geoparquet" and not args.layer:
+        raise KcnGisError("--layer is required for this format")
+    atlas = open_from_args(args)
+    path = export_layer(
+        atlas,
+        args.layer,
+        args.format,
+        args.out,
+        audience=args.audience,
+        as_of=args.as_of,
+        partitions=args.partitions,
+    )
+    print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
+def _run_rasterize(args: argparse.Namespace) -> int:
+    from kcn_gis.raster import rasterize_to_file
+
+    atlas = open_from_args(args)
+    events = atlas.clearance_events if args.layer == "parcels" else None
+    path = rasterize_to_file(
+        atlas.read(args.layer), args.layer, args.value, args.out, res=args.res, as_of=args.as_of, events=events
+    )
+    print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
+def _run_zonal(args: argparse.Namespace) -> int:
+    from kcn_gis.errors import KcnGisError
+    from kcn_gis.raster import check_clearance, zonal_stats
+
+    atlas = open_from_args(args)
+    if args.check_clearance:
+        if args.layer != "parcels":
+            raise KcnGisError("--check-clearance works on --layer parcels")
+        table = check_clearance(
+            atlas.parcels,
+            atlas.clearance_events,
+            args.raster,
+            as_of=args.as_of,
+            vegetated_above=args.vegetated_above,
+            bare_below=args.bare_below,
+            band=args.band,
+            method=args.method,
+        )
+        emit(table.reset_index(drop=True), args.format, args.out)
+        flagged = int((table["flag"] != "").sum())
+        print(f"{flagged} parcel(s) flagged", file=sys.stderr)
+        return 1 if flagged else 0
+    table = zonal_stats(atlas.read(args.layer), args.raster, band=args.band, method=args.method)
+    emit(table.reset_index(drop=True), args.format, args.out)
+    return 0

@@ -1,0 +1,722 @@
+"""The all-or-nothing import of one file into one atlas layer.
+
+:func:`import_file` reads a file (:mod:`kcn_gis.importers.readers`), repairs
+its text (:mod:`kcn_gis.vntext`), maps its columns and values
+(:mod:`kcn_gis.importers.mapping`), settles its CRS (:mod:`kcn_gis.crsdetect`:
+never guessed, never silently reprojected), validates the result against the
+data model and only then writes the layer with ``atlas.write`` (atomic). Any
+error writes nothing; every problem names the file, row and field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from kcn_gis.crs import same_crs
+from kcn_gis.crsdetect import MISTAKES, CRSDiagnosis, crs_label, diagnose_crs, to_working_frame
+from kcn_gis.errors import ImportError_, KcnGisError, Problem
+from kcn_gis.importers.mapping import PARK_NAME, SOURCE_LAYER, ColumnMapping, load_mapping, normalize_header
+from kcn_gis.importers.readers import SourceData, _to_float, read_source
+from kcn_gis.schema import Col, Layer, spec
+from kcn_gis.validation import check_layer, problems_frame
+from kcn_gis.vntext import ENCODINGS, TextChange, fix_frame
+
+__all__ = ["IMPORTABLE_LAYERS", "MODES", "ImportResult", "import_file", "prepare_import"]
+
+log = logging.getLogger(__name__)
+
+#: Layers ``kcn-gis import`` can fill (the spatial layers of the data model).
+IMPORTABLE_LAYERS: tuple[Layer, ...] = (Layer.PARKS, Layer.PLOTS, Layer.PARCELS, Layer.PROVINCE, Layer.RIVERS)
+#: ``append`` adds the file's features to the layer (ids must stay unique); ``replace`` replaces the layer.
+MODES: tuple[str, ...] = ("append", "replace")
+
+
+@dataclass
+class ImportResult:
+    """What an import did (or, with ``dry_run``, would do).
+
+    Attributes
+    ----------
+    layer : str
+        The atlas layer.
+    source : str
+        The file read.
+    frame : GeoDataFrame
+        The imported features in the data model, in the atlas CRS (EPSG:9209).
+    problems : list of Problem
+        Errors and warnings, each with file, layer, row (1-based, as in the file) and field.
+    text_changes : list of TextChange
+        Every text value converted to Unicode NFC (TCVN3, VNI, NFD), with its row.
+    diagnosis : CRSDiagnosis or None
+        What the coordinates were found to be.
+    notes : list of str
+        What was done: reprojection, repairs, column mapping, closed rings ...
+    written : bool
+        True when the atlas was changed.
+    """
+
+    layer: str
+    source: str
+    fmt: str
+    mode: str
+    dry_run: bool
+    frame: gpd.GeoDataFrame | None = None
+    problems: list[Problem] = field(default_factory=list)
+    text_changes: list[TextChange] = field(default_factory=list)
+    diagnosis: CRSDiagnosis | None = None
+    notes: list[str] = field(default_factory=list)
+    column_map: dict[str, str] = field(default_factory=dict)
+    written: bool = False
+    layer_rows_after: int | None = None
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity != "error"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def problems_frame(self) -> pd.DataFrame:
+        """Problems as a table (see :func:`kcn_gis.validation.problems_frame`), with the file."""
+        frame = problems_frame(self.problems)
+        frame.insert(2, "file", [p.file for p in self.problems])
+        return frame
+
+    def summary(self) -> str:
+        """A few lines for people: what was read, converted, reprojected and (would be) written."""
+        n = 0 if self.frame is None else len(self.frame)
+        verb = "would import" if self.dry_run else ("imported" if self.written else "did not import")
+        lines = [f"{self.source}: {verb} {n} feature(s) into layer '{self.layer}' (mode {self.mode})"]
+        if self.column_map:
+            pairs = ", ".join(f"{k} -> {v}" for k, v in self.column_map.items())
+            lines.append(f"  columns: {pairs}")
+        for note in self.notes:
+            lines.append(f"  {note}")
+        if self.text_changes:
+            kinds: dict[str, int] = {}
+            for c in self.text_changes:
+                kinds[c.how] = kinds.get(c.how, 0) + 1
+            txt = ", ".join(f"{v} from {k.upper() if k != 'nfc' else 'NFD/non-NFC'}" for k, v in kinds.items())
+            ex = self.text_changes[0]
+            lines.append(f"  text converted to Unicode NFC: {txt} (e.g. '{ex.before}' -> '{ex.after}')")
+        if self.diagnosis is not None and self.diagnosis.message:
+            lines.append(f"  CRS: {self.diagnosis.message}")
+        if self.layer_rows_after is not None:
+            lines.append(f"  layer '{self.layer}' has {self.layer_rows_after} feature(s) after the import")
+        lines.append(f"  {len(self.errors)} error(s), {len(self.warnings)} warning(s)")
+        return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------------
+def _open_target(atlas: Any) -> tuple[Any, Path | None]:
+    """Return (Atlas or None, path). A path that does not exist yet is a new atlas."""
+    from kcn_gis.store import Atlas, open_atlas
+
+    if atlas is None:
+        return None, None
+    if isinstance(atlas, Atlas):
+        return atlas, Path(atlas.location) if not str(atlas.location).startswith("postgres") else None
+    text = str(atlas)
+    if text.startswith(("postgresql://", "postgres://")):
+        return open_atlas(text), None
+    p = Path(text)
+    if p.exists():
+        return open_atlas(p), p
+    if p.suffix.lower() != ".gpkg":
+        raise ImportError_(f"{p}: an atlas is a .gpkg file (or a postgresql:// URL)")
+    return None, p
+
+
+def _text_value(v: Any) -> Any:
+    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA or v is pd.NaT:
+        return None
+    if isinstance(v, float | np.floating) and float(v).is_integer():
+        return str(int(v))
+    if isinstance(v, pd.Timestamp | dt.date):
+        return v.isoformat()[:10] if getattr(v, "hour", 0) == 0 and getattr(v, "minute", 0) == 0 else v.isoformat()
+    text = str(v).strip()
+    return text if text else None
+
+
+#: Columns kcn-gis export adds (computed areas); never imported back.
+_COMPUTED_HEADERS = frozenset({"areaha", "aream2"})
+
+_DATE_FORMATS = ("%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y", "%Y-%m-%d", "%Y/%m/%d", "%Y%m%d")
+
+
+def _date_value(v: Any) -> tuple[Any, bool]:
+    if v is None or v is pd.NaT or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
+        return pd.NaT, True
+    if isinstance(v, pd.Timestamp | dt.datetime | dt.date | np.datetime64):
+        return pd.Timestamp(v).normalize(), True
+    text = str(v).strip()
+    if not text:
+        return pd.NaT, True
+    head = text.split("T")[0].split(" ")[0]
+    for fmt in _DATE_FORMATS:
+        try:
+            return pd.Timestamp(dt.datetime.strptime(head, fmt)), True
+        except ValueError:
+            continue
+    return v, False
+
+
+def _map_columns(
+    src: SourceData, layer: Layer, mapping: ColumnMapping, atlas: Any, result: ImportResult
+) -> gpd.GeoDataFrame:
+    s = spec(layer)
+    fname = str(src.path)
+    frame = src.frame
+    geom_name = frame.geometry.name
+    headers = [str(c) for c in frame.columns if c != geom_name]
+    colmap, unmapped = mapping.resolve(headers, layer)
+    result.column_map = {k: v for k, v in colmap.items() if k != v}
+    mapped_text = [frame[h].astype(str).tolist() for h in colmap]
+    for h in unmapped:
+        if frame[h].isna().all() or frame[h].astype(str).tolist() in mapped_text:
+            continue  # empty, or a copy of a mapped column (e.g. the KML placemark name)
+        if normalize_header(h) in _COMPUTED_HEADERS:
+            result.notes.append(f"column '{h}' is computed from geometry and is not imported (areas are never stored)")
+            continue
+        result.problems.append(
+            Problem(
+                "warning",
+                "unmapped_column",
+                f"column '{h}' matches no column of layer '{layer}' and is not imported; to keep it, map it in a "
+                f"mapping file (columns: {{'{h}': <model column>}})",
+                layer=str(layer),
+                field=h,
+                file=fname,
+            )
+        )
+    out = pd.DataFrame(index=range(len(frame)))
+    for h, target in colmap.items():
+        out[target] = frame[h].to_numpy()
+    # constants and park names
+    for col, value in mapping.defaults.items():
+        if col not in out.columns or out[col].isna().all():
+            out[col] = value
+            result.notes.append(f"'{col}' set to '{value}' for every feature (mapping defaults)")
+    if PARK_NAME in out.columns:
+        if Col.PARK_ID not in out.columns:
+            out[str(Col.PARK_ID)] = _park_ids_from_names(out[PARK_NAME], atlas, src, layer, result)
+        out = out.drop(columns=[PARK_NAME])
+    for c in s.columns:
+        if c.name not in out.columns and c.nullable and c.name not in mapping.templates:
+            out[c.name] = None
+            result.notes.append(f"'{c.name}' ({c.label_vi}) is not in the file: left empty")
+    templates = dict(mapping.templates)
+    if layer == Layer.PARCELS and Col.PARCEL_ID not in out.columns and Col.PARCEL_ID not in templates:
+        needed = (Col.PARK_ID, Col.MAP_SHEET, Col.PARCEL_NO)
+        if all(c in out.columns for c in needed):
+            templates[str(Col.PARCEL_ID)] = "{park_id}-{map_sheet}-{parcel_no}"
+    # typed values, row by row, with problems at their place
+    for c in s.columns:
+        if c.name not in out.columns:
+            continue
+        values = out[c.name].tolist()
+        new: list[Any] = []
+        for i, v in enumerate(values):
+            row = src.rows[i]
+            if c.kind == "text":
+                tv = _text_value(v)
+                if tv is not None and (c.enum is not None):
+                    tv, ok = mapping.translate(c.name, tv)
+                    if not ok:
+                        allowed = ", ".join(str(e) for e in c.enum)
+                        result.problems.append(
+                            Problem(
+                                "error",
+                                "unknown_value",
+                                f"'{v}' is not a known {c.name} ({c.label_vi}); use one of {allowed}, or translate "
+                                f"it in the mapping file (values: {{{c.name}: {{'{v}': ...}}}})",
+                                layer=str(layer),
+                                row=row,
+                                field=c.name,
+                                file=fname,
+                            )
+                        )
+                new.append(tv)
+            elif c.kind == "bool":
+                bv, ok = mapping.to_bool(v)
+                if not ok:
+                    result.problems.append(
+                        Problem(
+                            "error",
+                            "bad_type",
+                            f"'{v}' is not yes/no (có/không, true/false, 1/0)",
+                            layer=str(layer),
+                            row=row,
+                            field=c.name,
+                            file=fname,
+                        )
+                    )
+                new.append(bv)
+            elif c.kind in ("date", "datetime"):
+                d, ok = _date_value(v)
+                if not ok:
+                    result.problems.append(
+                        Problem(
+                            "error",
+                            "bad_date",
+                            f"'{v}' is not a date; write it as dd/mm/yyyy or yyyy-mm-dd",
+                            layer=str(layer),
+                            row=row,
+                            field=c.name,
+                            file=fname,
+                        )
+                    )
+                    d = pd.NaT
+                new.append(d)
+            elif c.kind in ("int", "float"):
+                num = _to_float(v)
+                if num is None and _text_value(v) is not None:
+                    result.problems.append(
+                        Problem(
+                            "error",
+                            "bad_number",
+                            f"'{v}' is not a number",
+                            layer=str(layer),
+                            row=row,
+                            field=c.name,
+                            file=fname,
+                        )
+                    )
+                new.append(np.nan if num is None else num)
+            else:  # pragma: no cover - every kind is handled above
+                new.append(v)
+        if c.kind == "text":
+            out[c.name] = pd.array(new, dtype="str")
+        elif c.kind == "bool":
+            out[c.name] = pd.array(new, dtype="boolean") if any(x is None for x in new) else np.array(new, bool)
+        elif c.kind in ("date", "datetime"):
+            out[c.name] = pd.to_datetime(pd.Series(new, dtype=object), errors="coerce").astype("datetime64[ms]")
+        elif c.kind == "int":
+            out[c.name] = pd.array([None if pd.isna(x) else round(x) for x in new], dtype="Int64")
+        else:
+            out[c.name] = np.asarray(new, dtype="float64")
+    for col, template in templates.items():
+        try:
+            vals = [
+                template.format(**{k: ("" if pd.isna(r[k]) else r[k]) for k in out.columns}) for _, r in out.iterrows()
+            ]
+        except KeyError as exc:
+            raise ImportError_(
+                f"mapping template for '{col}' uses unknown column {exc}; columns: {list(out.columns)}"
+            ) from exc
+        out[col] = pd.array(vals, dtype="str")
+        result.notes.append(f"'{col}' built as \"{template}\"")
+    if SOURCE_LAYER in out.columns:
+        out[SOURCE_LAYER] = pd.array([_text_value(v) for v in out[SOURCE_LAYER]], dtype="str")
+    order = [c.name for c in s.columns if c.name in out.columns] + [c for c in out.columns if _spec_has(s, c) is False]
+    out = out[order]
+    return gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(frame.geometry.to_numpy(), crs=None), crs=None)
+
+
+def _spec_has(s: Any, name: str) -> bool:
+    return any(c.name == name for c in s.columns)
+
+
+def _park_ids_from_names(names: pd.Series, atlas: Any, src: SourceData, layer: Layer, result: ImportResult) -> list:
+    if atlas is None or Layer.PARKS not in atlas.layer_names():
+        result.problems.append(
+            Problem(
+                "error",
+                "park_name_unresolved",
+                "the file names parks (Tên KCN) but gives no park id, and there is no atlas with parks to look the "
+                "names up; add a park_id column or set it in the mapping file (defaults: {park_id: ...})",
+                layer=str(layer),
+                field=str(Col.PARK_ID),
+                file=str(src.path),
+            )
+        )
+        return [None] * len(names)
+    parks = atlas.parks
+    lookup: dict[str, str] = {}
+    for _, r in parks.iterrows():
+        for col in (Col.NAME, Col.NAME_EN, Col.PARK_ID):
+            if isinstance(r.get(col), str):
+                lookup[normalize_header(r[col]).removeprefix("kcn")] = r[Col.PARK_ID]
+    out = []
+    for i, n in enumerate(names.tolist()):
+        key = normalize_header(n).removeprefix("kcn") if isinstance(n, str) else ""
+        pid = lookup.get(key)
+        if pid is None and isinstance(n, str):
+            result.problems.append(
+                Problem(
+                    "error",
+                    "unknown_park",
+                    f"no park named '{n}' in the atlas; use a name from the parks layer or add a park_id column",
+                    layer=str(layer),
+                    row=src.rows[i],
+                    field="Tên KCN",
+                    file=str(src.path),
+                )
+            )
+        out.append(pid)
+    return out
+
+
+def _fix_geometry_kinds(frame: gpd.GeoDataFrame, layer: Layer, src: SourceData, result: ImportResult) -> None:
+    geoms = np.asarray(frame.geometry.values)
+    has_z = shapely.has_z(geoms)
+    if has_z.any():
+        geoms = shapely.force_2d(geoms)
+        result.notes.append(f"dropped Z from {int(has_z.sum())} geometry(ies) (heights are not used)")
+    want_poly = spec(layer).geometry == "polygon"
+    for i, g in enumerate(geoms):
+        if g is None or g.is_empty or g.geom_type != "GeometryCollection":
+            continue
+        parts = [p for p in g.geoms if p.geom_type in (("Polygon", "MultiPolygon") if want_poly else ("LineString",))]
+        if parts and len(parts) == len(g.geoms):
+            geoms[i] = shapely.union_all(parts) if want_poly else shapely.MultiLineString(parts)
+    frame.geometry.values[:] = geoms  # type: ignore[index]
+
+
+def _decide_crs(
+    frame: gpd.GeoDataFrame,
+    src: SourceData,
+    layer: Layer,
+    *,
+    crs: Any,
+    assume_crs: Any,
+    swap_xy: bool,
+    atlas: Any,
+    target: CRS,
+    result: ImportResult,
+) -> tuple[Any, bool] | None:
+    """Return (source CRS or mistake alias, swap) to read the coordinates with; None on error (problem added)."""
+    fname = str(src.path)
+    file_crs = src.frame.crs
+    reference = None
+    key = spec(layer).key
+    if atlas is not None and key and key in frame.columns and str(layer) in atlas.layer_names():
+        existing = atlas.read(layer)
+        if len(existing) and existing[key].isin(frame[key]).any():
+            reference = existing
+    if assume_crs is not None:
+        diag = diagnose_crs(frame, declared=assume_crs, reference=reference, key=key if reference is not None else None)
+        result.diagnosis = diag
+        text = str(assume_crs)
+        result.notes.append(
+            f"REPAIR: coordinates read as {crs_label(text.lower() if text.lower() in MISTAKES else text)}"
+            + (" with X/Y swapped" if swap_xy else "")
+            + (f", overriding the file's CRS {crs_label(file_crs.to_string())}" if file_crs is not None else "")
+            + " (--assume-crs)"
+        )
+        log.warning("%s: %s", fname, result.notes[-1])
+        if not diag.consistent and not swap_xy:
+            result.problems.append(
+                Problem("warning", "crs_doubt", f"--assume-crs {assume_crs}: {diag.message}", file=fname)
+            )
+        return assume_crs, swap_xy
+    if swap_xy:
+        result.problems.append(
+            Problem(
+                "error", "swap_needs_assume", "--swap-xy is a repair; give it with --assume-crs EPSG:...", file=fname
+            )
+        )
+        return None
+    declared = file_crs
+    if crs is not None:
+        if file_crs is not None and not same_crs(file_crs, crs):
+            result.problems.append(
+                Problem(
+                    "error",
+                    "crs_conflict",
+                    f"the file declares {crs_label(CRS.from_user_input(file_crs).to_string())} but --crs says "
+                    f"{crs_label(str(crs))}. If the file's .prj is wrong, override it with --assume-crs {crs} "
+                    "(logged as a repair).",
+                    layer=str(layer),
+                    file=fname,
+                )
+            )
+            return None
+        declared = crs
+    diag = diagnose_crs(frame, declared=declared, reference=reference, key=key if reference is not None else None)
+    result.diagnosis = diag
+    if declared is None:
+        result.problems.append(
+            Problem(
+                "error",
+                "missing_crs",
+                f"{diag.message}" if diag.message else "the file has no CRS; give it with --crs EPSG:...",
+                layer=str(layer),
+                file=fname,
+            )
+        )
+        return None
+    if not diag.consistent:
+        result.problems.append(Problem("error", "crs_mismatch", diag.message, layer=str(layer), file=fname))
+        return None
+    return declared, False
+
+
+def prepare_import(
+    path: str | os.PathLike[str],
+    layer: str | Layer,
+    *,
+    atlas: Any = None,
+    crs: Any = None,
+    assume_crs: Any = None,
+    swap_xy: bool = False,
+    mapping: Any = None,
+    encoding: str | None = None,
+    mode: str = "append",
+    source_layer: str | None = None,
+    xy: str | None = None,
+) -> tuple[ImportResult, Any, Path | None, gpd.GeoDataFrame | None]:
+    """Do everything :func:`import_file` does except writing.
+
+    Returns ``(result, atlas, atlas_path, layer_frame_to_write)``; the last is
+    None when there are errors.
+    """
+    lay = spec(layer).name
+    if lay not in IMPORTABLE_LAYERS:
+        names = ", ".join(str(x) for x in IMPORTABLE_LAYERS)
+        raise ImportError_(f"kcn-gis import fills the spatial layers ({names}), not '{lay}'")
+    if mode not in MODES:
+        raise ImportError_(f"mode '{mode}' is not one of {', '.join(MODES)}")
+    cmap = mapping if isinstance(mapping, ColumnMapping) else load_mapping(mapping)
+    enc = encoding or cmap.encoding or "auto"
+    crs = crs if crs is not None else cmap.crs
+    target_atlas, atlas_path = _open_target(atlas)
+    target = target_atlas.crs if target_atlas is not None else CRS.from_user_input("EPSG:9209")
+    src = read_source(
+        path,
+        source_layer=source_layer,
+        encoding=enc,
+        mapping=cmap,
+        xy_convention=xy,
+        geometry=spec(lay).geometry or "polygon",
+    )
+    result = ImportResult(layer=str(lay), source=str(src.path), fmt=src.fmt, mode=mode, dry_run=False)
+    result.problems += [_with_layer(p, lay) for p in src.problems]
+    result.notes += src.notes
+    # 1. text
+    text_encoding = enc.lower() if enc.lower() in ENCODINGS else "unicode"
+    fixed, changes = fix_frame(src.frame, encoding=text_encoding)
+    src.frame = gpd.GeoDataFrame(fixed, geometry=src.frame.geometry.name, crs=src.frame.crs)
+    result.text_changes = [
+        TextChange(c.field, src.rows[c.row - 1] if c.row is not None else None, c.how, c.before, c.after)
+        for c in changes
+    ]
+    # 2. columns and values
+    frame = _map_columns(src, lay, cmap, target_atlas, result)
+    _fix_geometry_kinds(frame, lay, src, result)
+    # 3. CRS
+    decision = _decide_crs(
+        frame,
+        src,
+        lay,
+        crs=crs,
+        assume_crs=assume_crs,
+        swap_xy=swap_xy,
+        atlas=target_atlas,
+        target=target,
+        result=result,
+    )
+    if decision is not None:
+        source_crs, swap = decision
+        if swap or str(source_crs).lower() in MISTAKES or not same_crs(source_crs, target):
+            frame = to_working_frame(frame, source_crs, swap_xy=swap, target=target, what=f"{src.path.name}")
+            how = "EPSG:6960 (VN-2000 to WGS 84 (2))" if _involves_wgs84(source_crs) else "a projection change"
+            result.notes.append(
+                f"converted from {crs_label(str(source_crs).lower() if str(source_crs).lower() in MISTAKES else str(source_crs))}"
+                f"{' with X/Y swapped' if swap else ''} to {crs_label(target.to_string())} using {how}"
+            )
+        else:
+            frame = frame.set_crs(target, allow_override=True)
+    else:
+        frame = frame.set_crs(target, allow_override=True)
+    # 4. the data model
+    from kcn_gis.store.base import coerce_layer
+
+    s = spec(lay)
+    frame = cast(gpd.GeoDataFrame, coerce_layer(s, frame))  # a GeoDataFrame in, the same out
+    seen = {(p.check, p.row, p.field) for p in result.problems}
+    for p in _relocate(check_layer(s, frame, file=str(src.path), expected_crs=target), src):
+        if (p.check, p.row, p.field) not in seen:  # already reported, with more help, while mapping values
+            result.problems.append(p)
+    result.frame = frame
+    if result.errors:
+        return result, target_atlas, atlas_path, None
+    # 5. append or replace
+    to_write = frame
+    if mode == "append" and target_atlas is not None and str(lay) in target_atlas.layer_names():
+        existing: gpd.GeoDataFrame = target_atlas.read(lay)
+        key = s.key
+        if key is not None and len(existing):
+            clash = frame[key].isin(set(existing[key].dropna()))
+            for pos in np.flatnonzero(clash.to_numpy()):
+                result.problems.append(
+                    Problem(
+                        "error",
+                        "duplicate_id",
+                        f"{key} '{frame[key].iloc[pos]}' is already in the atlas; remove the row, or use --mode "
+                        "replace to replace the whole layer",
+                        layer=str(lay),
+                        row=src.rows[pos],
+                        field=key,
+                        file=str(src.path),
+                    )
+                )
+        if result.errors:
+            return result, target_atlas, atlas_path, None
+        extra = [c for c in frame.columns if c not in existing.columns]
+        for c in extra:
+            existing[c] = pd.Series([None] * len(existing), index=existing.index, dtype=frame[c].dtype)
+        combined = pd.concat([existing, frame[[c for c in existing.columns]]], ignore_index=True)
+        to_write = gpd.GeoDataFrame(combined, geometry=existing.geometry.name, crs=target)
+    elif mode == "replace" and target_atlas is not None and str(lay) in target_atlas.layer_names():
+        result.notes.append(f"replaces the {len(target_atlas.read(lay))} feature(s) now in layer '{lay}'")
+    result.layer_rows_after = len(to_write)
+    return result, target_atlas, atlas_path, to_write
+
+
+def _involves_wgs84(source: Any) -> bool:
+    text = str(source).lower()
+    if text in MISTAKES:
+        return text != "vn2000-k0.9996"
+    try:
+        crs = CRS.from_user_input(source)
+    except Exception:  # pragma: no cover
+        return False
+    g = crs.geodetic_crs
+    return g is None or "VN-2000" not in g.name
+
+
+def _with_layer(p: Problem, layer: Layer) -> Problem:
+    return Problem(
+        p.severity, p.check, p.message, layer=p.layer or str(layer), row=p.row, field=p.field, ids=p.ids, file=p.file
+    )
+
+
+def _relocate(problems: list[Problem], src: SourceData) -> list[Problem]:
+    """Give validation problems the row number the feature has in the file."""
+    out = []
+    for p in problems:
+        row = src.rows[p.row - 1] if p.row is not None and 0 < p.row <= len(src.rows) else p.row
+        out.append(
+            Problem(
+                p.severity, p.check, p.message, layer=p.layer, row=row, field=p.field, ids=p.ids, file=str(src.path)
+            )
+        )
+    return out
+
+
+def import_file(
+    path: str | os.PathLike[str],
+    layer: str | Layer,
+    *,
+    atlas: Any = None,
+    crs: Any = None,
+    assume_crs: Any = None,
+    swap_xy: bool = False,
+    mapping: Any = None,
+    encoding: str | None = None,
+    mode: str = "append",
+    dry_run: bool = False,
+    source_layer: str | None = None,
+    xy: str | None = None,
+) -> ImportResult:
+    """Import one file into one atlas layer, all or nothing.
+
+    Parameters
+    ----------
+    path : path-like
+        GeoPackage, GeoJSON, Shapefile, KML/KMZ, DXF, CSV or XLSX.
+    layer : {"parks", "plots", "parcels", "province", "rivers"}
+    atlas : Atlas, path or URL, optional
+        The atlas to write into. A ``.gpkg`` path that does not exist yet
+        becomes a new atlas (other layers empty). Required unless ``dry_run``.
+    crs : CRS-like, optional
+        The CRS of a file that declares none (DXF, CSV, a Shapefile without
+        ``.prj``). Must agree with the file's own CRS when it has one.
+    assume_crs : CRS-like or mistake alias, optional
+        Repair: read the coordinates as this CRS whatever the file says, e.g.
+        ``EPSG:3405`` or ``vn2000-no-datum-shift`` (see :mod:`kcn_gis.crsdetect`).
+        Logged, and reported in ``notes``.
+    swap_xy : bool
+        With ``assume_crs``: the file stores (northing, easting).
+    mapping : path, dict or ColumnMapping, optional
+        Column mapping (YAML file; see :mod:`kcn_gis.importers.mapping`).
+    encoding : str, optional
+        ``auto`` (default), ``tcvn3``, ``vni``, ``unicode`` or a code page such as ``cp1258``.
+    mode : {"append", "replace"}
+        Add to the layer (ids must stay unique), or replace it.
+    dry_run : bool
+        Do everything except writing; the result previews the import.
+    source_layer : str, optional
+        Layer of a multi-layer file, or sheet of a workbook.
+    xy : {"vn", "gis"}, optional
+        For coordinate tables with X/Y headers: ``vn`` (default) X = northing.
+
+    Returns
+    -------
+    ImportResult
+        ``frame`` is in the atlas CRS (EPSG:9209).
+
+    Raises
+    ------
+    ImportError_
+        On any error (unless ``dry_run``); the message lists each problem with its
+        file, layer, row and field, and nothing was written.
+    """
+    result, target_atlas, atlas_path, to_write = prepare_import(
+        path,
+        layer,
+        atlas=atlas,
+        crs=crs,
+        assume_crs=assume_crs,
+        swap_xy=swap_xy,
+        mapping=mapping,
+        encoding=encoding,
+        mode=mode,
+        source_layer=source_layer,
+        xy=xy,
+    )
+    result.dry_run = dry_run
+    if dry_run:
+        return result
+    if result.errors or to_write is None:
+        raise ImportError_.from_problems(
+            result.errors, header=f"{path}: nothing was imported into layer '{result.layer}':"
+        )
+    if target_atlas is None and atlas_path is None:
+        raise ImportError_("give the atlas to import into (--atlas PATH; a new .gpkg path creates one)")
+    try:
+        if target_atlas is not None:
+            target_atlas.write({result.layer: to_write})
+        else:
+            from kcn_gis.store import write_atlas
+
+            assert atlas_path is not None
+            write_atlas(atlas_path, {result.layer: to_write}, crs=to_write.crs)
+            result.notes.append(f"created the new atlas {atlas_path}")
+    except KcnGisError as exc:
+        raise ImportError_(f"{path}: nothing was imported: {exc}", exc.problems) from exc
+    result.written = True
+    log.info(
+        "imported %d feature(s) from %s into layer '%s'",
+        0 if result.frame is None else len(result.frame),
+        path,
+        result.layer,
+    )
+    return result

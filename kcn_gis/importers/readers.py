@@ -1,0 +1,770 @@
+"""Readers: one per input format, each returning a :class:`SourceData` (raw columns, raw coordinates).
+
+Nothing here maps columns, converts encodings or reprojects: readers keep
+what the file says, record where each feature came from (1-based row, source
+layer) and report row-level problems. Formats:
+
+* GeoPackage, GeoJSON, Shapefile (pyogrio/GDAL). Shapefile text is read byte
+  for byte (ISO-8859-1) unless the ``.cpg`` says UTF-8, so that legacy TCVN3
+  and VNI text survives to :mod:`kcn_gis.vntext`.
+* KML/KMZ (GDAL's LIBKML driver): each folder becomes the ``source_layer`` of
+  its placemarks, ``ExtendedData`` fields become columns.
+* DXF (ezdxf): closed polylines become polygons, TEXT/MTEXT inside a polygon
+  its attributes, layer names are kept (:func:`read_dxf`).
+* CSV/XLSX: WKT, point or vertex tables (:func:`read_table`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+from pyproj import CRS
+
+from kcn_gis.errors import ImportError_, MissingDependencyError, Problem
+from kcn_gis.importers.mapping import SOURCE_LAYER, ColumnMapping, normalize_header
+
+__all__ = [
+    "DXF_XDATA_APP",
+    "FORMATS",
+    "SourceData",
+    "detect_format",
+    "read_dxf",
+    "read_source",
+    "read_table",
+    "read_vector",
+]
+
+log = logging.getLogger(__name__)
+
+#: Input formats by name -> file suffixes.
+FORMATS: dict[str, tuple[str, ...]] = {
+    "gpkg": (".gpkg",),
+    "geojson": (".geojson", ".json"),
+    "shp": (".shp",),
+    "kml": (".kml",),
+    "kmz": (".kmz",),
+    "dxf": (".dxf",),
+    "csv": (".csv", ".txt"),
+    "xlsx": (".xlsx", ".xlsm"),
+}
+#: XDATA application name under which kcn_gis stores attributes in the DXF files it writes.
+DXF_XDATA_APP = "KCN_GIS"
+
+# Columns LIBKML adds to every layer; kept only when they carry something.
+_KML_BOOKKEEPING: tuple[str, ...] = (
+    "id",
+    "timestamp",
+    "begin",
+    "end",
+    "altitudeMode",
+    "tessellate",
+    "extrude",
+    "visibility",
+    "drawOrder",
+    "icon",
+    "snippet",
+)
+
+
+@dataclass
+class SourceData:
+    """What a reader found in a file, untouched.
+
+    Attributes
+    ----------
+    frame : GeoDataFrame
+        One row per feature, source columns as they are; ``frame.crs`` is what
+        the file declares (None when it declares nothing).
+    path : Path
+    fmt : str
+        Format name (key of :data:`FORMATS`).
+    rows : list of int
+        1-based row (feature, table row or DXF entity ordinal) in the file, per feature.
+    problems : list of Problem
+        Row-level problems found while reading.
+    notes : list of str
+        What the reader did (e.g. "closed 3 rings").
+    encoding_hint : str or None
+        ``"legacy"`` when text was read byte for byte from a single-byte code page.
+    """
+
+    frame: gpd.GeoDataFrame
+    path: Path
+    fmt: str
+    rows: list[int]
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    encoding_hint: str | None = None
+    xy_convention: str | None = None
+
+
+def detect_format(path: str | os.PathLike[str]) -> str:
+    """Return the format name of ``path`` from its suffix.
+
+    Raises
+    ------
+    ImportError_
+        For an unknown suffix; the message lists the formats.
+    """
+    suffix = Path(path).suffix.lower()
+    for name, suffixes in FORMATS.items():
+        if suffix in suffixes:
+            return name
+    known = ", ".join(s for v in FORMATS.values() for s in v)
+    raise ImportError_(f"{path}: unknown file type '{suffix}'; kcn-gis import reads {known}")
+
+
+def read_source(
+    path: str | os.PathLike[str],
+    *,
+    fmt: str | None = None,
+    source_layer: str | None = None,
+    encoding: str | None = None,
+    mapping: ColumnMapping | None = None,
+    xy_convention: str | None = None,
+    geometry: str = "polygon",
+) -> SourceData:
+    """Read any supported file into a :class:`SourceData`.
+
+    Parameters
+    ----------
+    path : path-like
+    fmt : str, optional
+        Format name; default from the suffix (:func:`detect_format`).
+    source_layer : str, optional
+        Layer of a multi-layer GeoPackage (or sheet of a workbook).
+    encoding : str, optional
+        A Python/GDAL code page for the file's text (``"cp1258"``, ``"utf-8"``), or
+        ``"tcvn3"``/``"vni"``/``"auto"`` (text is then read byte for byte and
+        converted later by :mod:`kcn_gis.vntext`).
+    mapping : ColumnMapping, optional
+        Its ``geometry`` section tells the table reader which columns hold X, Y, ids or WKT.
+    xy_convention : {"vn", "gis"}, optional
+        For tables with ``X``/``Y`` headers: ``vn`` (default) reads X as northing.
+    geometry : {"polygon", "line"}
+        What the target layer holds; DXF reads closed or open polylines accordingly.
+
+    Raises
+    ------
+    ImportError_
+        When the file cannot be read at all.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise ImportError_(f"{p}: file not found")
+    fmt = fmt or detect_format(p)
+    if fmt == "dxf":
+        return read_dxf(p, geometry=geometry)
+    if fmt in ("csv", "xlsx"):
+        return read_table(p, fmt=fmt, sheet=source_layer, encoding=encoding, mapping=mapping, xy=xy_convention)
+    return read_vector(p, fmt=fmt, source_layer=source_layer, encoding=encoding)
+
+
+# ---------------------------------------------------------------------------------------------------
+_LEGACY_NAMES = {"tcvn3", "vni", "auto"}
+
+
+def _shapefile_encoding(path: Path, encoding: str | None) -> tuple[str | None, str | None]:
+    """Return (encoding for pyogrio, hint) for a Shapefile."""
+    if encoding and encoding.lower() not in _LEGACY_NAMES:
+        return encoding, None
+    if encoding and encoding.lower() in ("tcvn3", "vni"):
+        return "latin1", "legacy"
+    cpg = path.with_suffix(".cpg")
+    if not cpg.exists():
+        cpg = path.with_suffix(".CPG")
+    declared = cpg.read_text(encoding="ascii", errors="replace").strip() if cpg.exists() else ""
+    if normalize_header(declared) in ("utf8", "65001"):
+        return "utf-8", None
+    # no .cpg, or a single-byte code page: read byte for byte and let vntext decide
+    return "latin1", "legacy"
+
+
+def read_vector(path: Path, *, fmt: str, source_layer: str | None = None, encoding: str | None = None) -> SourceData:
+    """Read a GeoPackage, GeoJSON, Shapefile or KML/KMZ with pyogrio (GDAL)."""
+    hint = None
+    kwargs: dict[str, Any] = {}
+    if fmt == "shp":
+        enc, hint = _shapefile_encoding(path, encoding)
+        kwargs["encoding"] = enc
+    elif encoding and encoding.lower() not in _LEGACY_NAMES:
+        kwargs["encoding"] = encoding
+    try:
+        layers = [str(n) for n, _ in pyogrio.list_layers(path)]
+    except Exception as exc:
+        raise ImportError_(f"{path}: cannot be opened as {fmt}: {exc}") from exc
+    if fmt in ("kml", "kmz"):
+        chosen = [source_layer] if source_layer else layers
+    elif source_layer:
+        chosen = [source_layer]
+    elif len(layers) == 1:
+        chosen = layers
+    else:
+        raise ImportError_(
+            f"{path} has {len(layers)} layers ({', '.join(layers)}); choose one with --source-layer NAME"
+        )
+    missing = [n for n in chosen if n not in layers]
+    if missing:
+        raise ImportError_(f"{path} has no layer '{missing[0]}'; its layers are: {', '.join(layers)}")
+    frames: list[gpd.GeoDataFrame] = []
+    for name in chosen:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                df = pyogrio.read_dataframe(path, layer=name, **kwargs)
+        except Exception as exc:
+            raise ImportError_(f"{path} layer '{name}' cannot be read: {exc}") from exc
+        if not isinstance(df, gpd.GeoDataFrame):
+            df = gpd.GeoDataFrame(df, geometry=gpd.GeoSeries([None] * len(df)))
+        if fmt in ("kml", "kmz"):
+            df = _clean_kml(df).rename(columns=_kml_field_names(path))
+            df[SOURCE_LAYER] = name
+        frames.append(df)
+    crs = frames[0].crs if frames else None
+    if fmt in ("kml", "kmz"):
+        crs = CRS.from_epsg(4326)  # KML is WGS 84 longitude/latitude by definition
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    frame = gpd.GeoDataFrame(frame, geometry=frame.geometry.name, crs=None)
+    frame = frame.set_crs(crs, allow_override=True) if crs is not None else frame
+    src = SourceData(frame=frame, path=path, fmt=fmt, rows=list(range(1, len(frame) + 1)), encoding_hint=hint)
+    if fmt in ("kml", "kmz") and len(chosen) > 1:
+        src.notes.append(f"read {len(chosen)} KML folders: {', '.join(chosen)} (kept in '{SOURCE_LAYER}')")
+    return src
+
+
+def _kml_field_names(path: Path) -> dict[str, str]:
+    """Map the field names LIBKML made ASCII (each non-ASCII byte -> ``_``) back to the names in the KML.
+
+    ``<Data name="Mã KCN">`` becomes the field ``M___KCN`` in GDAL; this returns
+    ``{"M___KCN": "Mã KCN"}`` for every ``Data``/``SimpleData``/``SimpleField`` name.
+    """
+    import zipfile
+    from xml.etree import ElementTree as ET
+
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as zf:
+                inner = next((n for n in zf.namelist() if n.lower().endswith(".kml")), None)
+                if inner is None:
+                    return {}
+                data = zf.read(inner)
+        else:
+            data = path.read_bytes()
+        root = ET.fromstring(data)
+    except (OSError, ET.ParseError, zipfile.BadZipFile):
+        return {}
+    names: set[str] = set()
+    for el in root.iter():
+        tag = el.tag.rsplit("}", 1)[-1]
+        if tag in ("Data", "SimpleData", "SimpleField") and el.get("name"):
+            names.add(str(el.get("name")))
+
+    def mangle(name: str) -> str:
+        return "".join(
+            chr(b) if chr(b).isascii() and (chr(b).isalnum() or chr(b) == "_") else "_" for b in name.encode()
+        )
+
+    return {mangle(n): n for n in names if mangle(n) != n}
+
+
+def _clean_kml(df: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    drop = []
+    for c in _KML_BOOKKEEPING:
+        if c in df.columns:
+            s = df[c]
+            if c in ("tessellate", "extrude", "visibility", "drawOrder") or s.isna().all():
+                drop.append(c)
+    if "description" in df.columns and df["description"].isna().all():
+        drop.append("description")
+    return df.drop(columns=drop)
+
+
+# ---------------------------------------------------------------------------------------------------
+_NUMBER = re.compile(r"^\s*\d+(?:[.,]\d+)?\s*(?:m2|m²)?\s*$", re.IGNORECASE)
+_INTEGER = re.compile(r"^\s*\d+[a-zA-Z]?\s*$")
+_LAND_CODE = re.compile(r"^\s*[A-Z]{2,4}(?:\+[A-Z]{2,4})*\s*$")
+_KEY_VALUE = re.compile(r"^\s*([^:=]{1,40}?)\s*[:=]\s*(.+?)\s*$")
+
+
+def _dxf_texts(msp: Any) -> list[tuple[float, float, str, str]]:
+    out = []
+    for e in msp.query("TEXT MTEXT"):
+        if e.dxftype() == "MTEXT":
+            text = e.plain_text()
+            x, y = e.dxf.insert.x, e.dxf.insert.y
+        else:
+            text = e.dxf.text
+            # aligned text: the alignment point is the visual anchor; the insertion point otherwise
+            anchor = e.dxf.align_point if e.dxf.hasattr("align_point") and (e.dxf.halign or e.dxf.valign) else None
+            x, y = (anchor.x, anchor.y) if anchor is not None else (e.dxf.insert.x, e.dxf.insert.y)
+        if text and text.strip():
+            out.append((float(x), float(y), str(text), str(e.dxf.layer)))
+    return out
+
+
+def _ring_points(entity: Any) -> list[tuple[float, float]]:
+    from ezdxf import path as ezpath
+
+    p = ezpath.make_path(entity)
+    return [(v.x, v.y) for v in p.flattening(distance=0.001)]
+
+
+def _xdata(entity: Any) -> dict[str, str] | None:
+    if not entity.has_xdata(DXF_XDATA_APP):
+        return None
+    out: dict[str, str] = {}
+    last = None
+    for code, value in entity.get_xdata(DXF_XDATA_APP):
+        if code != 1000:
+            continue
+        text = str(value)
+        if text.startswith("+") and last is not None:  # continuation of a long value
+            out[last] += text[1:]
+            continue
+        if "=" in text:
+            k, v = text.split("=", 1)
+            out[k] = v
+            last = k
+    return out
+
+
+def _label_fields(texts: Iterable[tuple[str, str]]) -> tuple[dict[str, str], list[str]]:
+    """Turn the labels inside one polygon into fields.
+
+    A ``key: value`` label is a named field; a lone integer the parcel number
+    (``parcel_no``), a decimal number the area (``legal_area_m2``), a 2-4
+    capital-letter code the land type (``land_type``). Labels on a layer whose
+    name says what they are (``SOTHUA``, ``LOAIDAT``, ``DIENTICH`` ...) are
+    taken by the layer name. Returns (fields, labels that could not be placed).
+    """
+    fields: dict[str, str] = {}
+    left: list[str] = []
+    for raw, layer in texts:
+        for line in re.split(r"[\n\r]+|\\P", raw):
+            text = line.strip()
+            if not text:
+                continue
+            lay = normalize_header(layer)
+            kv = _KEY_VALUE.match(text)
+            if kv:
+                fields.setdefault(kv.group(1).strip(), kv.group(2).strip())
+            elif "thua" in lay and "parcel_no" not in fields:
+                fields["parcel_no"] = text
+            elif "loaidat" in lay and "land_type" not in fields:
+                fields["land_type"] = text
+            elif ("dientich" in lay or lay.startswith("dt")) and "legal_area_m2" not in fields:
+                fields["legal_area_m2"] = re.sub(r"\s*(m2|m²)$", "", text)
+            elif "chusudung" in lay and "holder_name" not in fields:
+                fields["holder_name"] = text
+            elif _INTEGER.match(text) and "parcel_no" not in fields:
+                fields["parcel_no"] = text
+            elif _NUMBER.match(text) and "legal_area_m2" not in fields:
+                fields["legal_area_m2"] = re.sub(r"\s*(m2|m²)$", "", text, flags=re.IGNORECASE)
+            elif _LAND_CODE.match(text) and "land_type" not in fields:
+                fields["land_type"] = text
+            else:
+                left.append(text)
+    return fields, left
+
+
+def read_dxf(path: Path, *, geometry: str = "polygon") -> SourceData:
+    """Read a cadastral DXF drawing with ezdxf.
+
+    * Closed LWPOLYLINE/POLYLINE entities (or open ones whose ends meet) become
+      polygons; arcs (bulges) are flattened to 1 mm. Layer names are kept in
+      ``source_layer``.
+    * TEXT/MTEXT whose anchor lies inside a polygon become its attributes (the
+      smallest polygon holding it): see :func:`_label_fields`. A parcel label
+      like ``12`` / ``LUC`` / ``345.6`` gives ``parcel_no``, ``land_type`` and
+      ``legal_area_m2``; ``Chủ sử dụng: Nguyễn Văn A`` gives a named field.
+    * Attributes stored by kcn_gis itself as XDATA (application ``KCN_GIS``)
+      are read exactly, and win over labels.
+
+    With ``geometry="line"`` (the ``rivers`` layer) open polylines become lines
+    instead, with their XDATA attributes; closed ones are ignored.
+
+    DXF has no CRS: the frame's CRS is None (declare it with ``--crs``).
+    """
+    if geometry == "line":
+        return _read_dxf_lines(path)
+    try:
+        import ezdxf
+    except ImportError as exc:  # pragma: no cover - ezdxf is a dev dependency
+        raise MissingDependencyError.for_extra("ezdxf", "cad", "Reading DXF drawings") from exc
+    try:
+        doc = ezdxf.readfile(path)
+    except (OSError, ezdxf.DXFStructureError) as exc:
+        raise ImportError_(f"{path}: cannot be read as DXF: {exc}") from exc
+    msp = doc.modelspace()
+    problems: list[Problem] = []
+    polys: list[shapely.Polygon] = []
+    attrs: list[dict[str, str]] = []
+    layers: list[str] = []
+    handles: list[str] = []
+    open_skipped = 0
+    holes: dict[str, list[shapely.Polygon]] = {}
+    for e in msp.query("LWPOLYLINE POLYLINE"):
+        pts = _ring_points(e)
+        closed = bool(getattr(e, "closed", False) or getattr(e, "is_closed", False))
+        if not closed and len(pts) >= 4 and np.allclose(pts[0], pts[-1]):
+            closed = True
+        if not closed:
+            open_skipped += 1
+            continue
+        if len(pts) < 3:
+            problems.append(
+                Problem(
+                    "error",
+                    "bad_geometry",
+                    "closed polyline with fewer than 3 vertices",
+                    row=len(polys) + 1,
+                    field="geometry",
+                    ids=(f"handle {e.dxf.handle}",),
+                    file=str(path),
+                )
+            )
+            continue
+        xd = _xdata(e)
+        poly = shapely.Polygon(pts)
+        if xd is not None and xd.get("_ring") == "hole":
+            holes.setdefault(xd.get("_feature", ""), []).append(poly)
+            continue
+        polys.append(poly)
+        attrs.append(xd or {})
+        layers.append(str(e.dxf.layer))
+        handles.append(str(e.dxf.handle))
+    # multi-part features written by kcn_gis share a _feature id: merge them back
+    feature_ids = [a.get("_feature") for a in attrs]
+    texts = _dxf_texts(msp)
+    tree = shapely.STRtree(polys) if polys else None
+    inside: dict[int, list[tuple[str, str]]] = {}
+    unplaced = 0
+    for x, y, text, layer in texts:
+        if tree is None:
+            unplaced += 1
+            continue
+        hits = [int(i) for i in tree.query(shapely.Point(x, y), predicate="within")]
+        if not hits:
+            unplaced += 1
+            continue
+        i = min(hits, key=lambda k: polys[k].area)
+        inside.setdefault(i, []).append((text, layer))
+    rows: list[dict[str, Any]] = []
+    parts: list[list[shapely.Polygon]] = []
+    row_numbers: list[int] = []
+    merged: dict[str, int] = {}
+    for i, poly in enumerate(polys):
+        fid = feature_ids[i]
+        if fid and fid in merged:
+            parts[merged[fid]].append(poly)
+            continue
+        if attrs[i]:
+            rec: dict[str, Any] = {k: v for k, v in attrs[i].items() if not k.startswith("_")}
+        else:
+            fields, left = _label_fields(inside.get(i, []))
+            rec = dict(fields)
+            if left:
+                rec["dxf_labels"] = " | ".join(left)
+        rec[SOURCE_LAYER] = layers[i]
+        if fid:
+            merged[fid] = len(parts)
+        rows.append(rec)
+        parts.append([poly])
+        row_numbers.append(i + 1)
+    for fid, hs in holes.items():
+        if fid in merged:
+            j = merged[fid]
+            for h in hs:
+                for k, part in enumerate(parts[j]):
+                    if part.contains(h.representative_point()):
+                        parts[j][k] = shapely.Polygon(
+                            part.exterior.coords, [*(r.coords for r in part.interiors), h.exterior.coords]
+                        )
+                        break
+    geoms = [p[0] if len(p) == 1 else shapely.MultiPolygon(p) for p in parts]
+    frame = gpd.GeoDataFrame(pd.DataFrame(rows), geometry=gpd.GeoSeries(geoms), crs=None)
+    src = SourceData(frame=frame, path=path, fmt="dxf", rows=row_numbers, problems=problems)
+    src.notes.append(f"{len(frame)} polygon(s) from closed polylines, {len(texts) - unplaced} label(s) placed")
+    if open_skipped:
+        src.notes.append(f"{open_skipped} open polyline(s) ignored (not boundaries)")
+    if unplaced:
+        src.problems.append(
+            Problem(
+                "warning",
+                "label_outside",
+                f"{unplaced} TEXT/MTEXT label(s) lie inside no closed polyline and were not used",
+                file=str(path),
+            )
+        )
+    return src
+
+
+def _read_dxf_lines(path: Path) -> SourceData:
+    import ezdxf
+
+    try:
+        doc = ezdxf.readfile(path)
+    except (OSError, ezdxf.DXFStructureError) as exc:
+        raise ImportError_(f"{path}: cannot be read as DXF: {exc}") from exc
+    rows: list[dict[str, Any]] = []
+    parts: list[list[shapely.LineString]] = []
+    numbers: list[int] = []
+    merged: dict[str, int] = {}
+    for i, e in enumerate(doc.modelspace().query("LWPOLYLINE POLYLINE LINE")):
+        if bool(getattr(e, "closed", False) or getattr(e, "is_closed", False)):
+            continue
+        pts = [(e.dxf.start.x, e.dxf.start.y), (e.dxf.end.x, e.dxf.end.y)] if e.dxftype() == "LINE" else _ring_points(e)
+        if len(pts) < 2:
+            continue
+        line = shapely.LineString(pts)
+        xd = (_xdata(e) if e.dxftype() != "LINE" else None) or {}
+        fid = xd.get("_feature")
+        if fid and fid in merged:
+            parts[merged[fid]].append(line)
+            continue
+        rec: dict[str, Any] = {k: v for k, v in xd.items() if not k.startswith("_")}
+        rec[SOURCE_LAYER] = str(e.dxf.layer)
+        if fid:
+            merged[fid] = len(parts)
+        rows.append(rec)
+        parts.append([line])
+        numbers.append(i + 1)
+    geoms = [p[0] if len(p) == 1 else shapely.MultiLineString(p) for p in parts]
+    frame = gpd.GeoDataFrame(pd.DataFrame(rows), geometry=gpd.GeoSeries(geoms), crs=None)
+    return SourceData(
+        frame=frame, path=path, fmt="dxf", rows=numbers, notes=[f"{len(frame)} line(s) from open polylines"]
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+_X_HEADERS = {"x", "toadox", "xm", "toadoxm"}
+_Y_HEADERS = {"y", "toadoy", "ym", "toadoym"}
+_E_HEADERS = {"e", "easting", "dong", "lon", "lng", "long", "longitude", "kinhdo"}
+_N_HEADERS = {"n", "northing", "bac", "lat", "latitude", "vido"}
+_ID_HEADERS = ("ring", "ringid", "polygon", "feature", "featureid", "sohieuthua", "mathua", "sothua", "malo", "id")
+_ORDER_HEADERS = ("stt", "order", "thutu", "vertex", "diem", "sohieudiem", "tendiem")
+_WKT_HEADERS = ("wkt", "geometry", "geom", "hinhhoc")
+
+
+def _find(headers: list[str], candidates: Iterable[str]) -> str | None:
+    norm = {normalize_header(h): h for h in headers}
+    for c in candidates:
+        if c in norm:
+            return norm[c]
+    return None
+
+
+def _to_float(v: Any) -> float | None:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return None
+    if isinstance(v, int | float | np.integer | np.floating):
+        return float(v)
+    text = str(v).strip().replace(" ", "").replace("\u00a0", "")
+    if not text:
+        return None
+    if "," in text and "." in text:
+        text = text.replace(".", "").replace(",", ".") if text.rfind(",") > text.rfind(".") else text.replace(",", "")
+    elif "," in text:
+        text = text.replace(",", ".")
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def read_table(
+    path: Path,
+    *,
+    fmt: str,
+    sheet: str | None = None,
+    encoding: str | None = None,
+    mapping: ColumnMapping | None = None,
+    xy: str | None = None,
+) -> SourceData:
+    """Read a CSV or XLSX table of geometries.
+
+    Three shapes are understood:
+
+    * a **WKT** column (``wkt``/``geometry``): one feature per row;
+    * a **vertex table**: X/Y columns and a ring id column (``Số hiệu thửa``,
+      ``ring``, ``id`` ...): consecutive vertices of one polygon share the id;
+      an order column (``STT``) sorts them; rings are closed if needed;
+    * a **point table**: X/Y columns and no id column: one point per row.
+
+    Headers ``X``/``Y`` follow the Vietnamese survey convention (X = northing,
+    Y = easting) unless ``xy="gis"``; ``E``/``N``, ``Easting``/``Northing``,
+    ``lon``/``lat`` are unambiguous. A sheet named ``info`` with ``key``/``value``
+    rows (written by kcn-gis export) gives the CRS.
+    """
+    mapping = mapping or ColumnMapping()
+    geo = {k.lower(): v for k, v in mapping.geometry.items()}
+    crs: CRS | None = None
+    try:
+        if fmt == "csv":
+            enc = encoding if encoding and encoding.lower() not in _LEGACY_NAMES else "utf-8-sig"
+            if encoding and encoding.lower() in ("tcvn3", "vni"):
+                enc = "latin1"
+            table = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding=enc)
+        else:
+            book = pd.read_excel(path, sheet_name=None, dtype=object)
+            names = list(book)
+            if sheet is not None and sheet not in book:
+                raise ImportError_(f"{path} has no sheet '{sheet}'; its sheets are: {', '.join(names)}")
+            data_sheets = [n for n in names if normalize_header(n) != "info"]
+            chosen = sheet or (data_sheets[0] if data_sheets else names[0])
+            table = book[chosen]
+            if "info" in {normalize_header(n) for n in names}:
+                info = book[next(n for n in names if normalize_header(n) == "info")]
+                if {"key", "value"} <= set(info.columns):
+                    kv = dict(zip(info["key"].astype(str), info["value"].astype(str), strict=True))
+                    if kv.get("crs"):
+                        crs = CRS.from_user_input(kv["crs"])
+    except ImportError_:
+        raise
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise ImportError_(f"{path}: cannot be read as {fmt}: {exc}") from exc
+    table = table.dropna(how="all").reset_index(drop=True)
+    headers = [str(c) for c in table.columns]
+    table.columns = headers
+    problems: list[Problem] = []
+    notes: list[str] = []
+    fname = str(path)
+    wkt_col = geo.get("wkt") or _find(headers, _WKT_HEADERS)
+    if wkt_col:
+        geoms = []
+        for i, v in enumerate(table[wkt_col].tolist()):
+            try:
+                geoms.append(shapely.from_wkt(str(v)) if isinstance(v, str) and v.strip() else None)
+            except shapely.errors.GEOSException as exc:
+                geoms.append(None)
+                problems.append(
+                    Problem("error", "bad_wkt", f"not valid WKT: {exc}", row=i + 2, field=wkt_col, file=fname)
+                )
+        frame = gpd.GeoDataFrame(table.drop(columns=[wkt_col]), geometry=gpd.GeoSeries(geoms), crs=crs)
+        rows = [i + 2 for i in range(len(table))]  # header is row 1
+        return SourceData(frame, path, fmt, rows, problems, notes)
+    # X/Y columns
+    convention = (xy or geo.get("convention") or "vn").lower()
+    e_col = geo.get("e") or geo.get("easting") or _find(headers, sorted(_E_HEADERS))
+    n_col = geo.get("n") or geo.get("northing") or _find(headers, sorted(_N_HEADERS))
+    x_col = geo.get("x") or _find(headers, sorted(_X_HEADERS))
+    y_col = geo.get("y") or _find(headers, sorted(_Y_HEADERS))
+    if not (e_col and n_col):
+        if x_col and y_col:
+            if convention == "gis":
+                e_col, n_col = x_col, y_col
+                notes.append(f"columns '{x_col}'/'{y_col}' read as X = easting, Y = northing (--xy gis)")
+            else:
+                e_col, n_col = y_col, x_col
+                notes.append(
+                    f"columns '{x_col}'/'{y_col}' read in the Vietnamese survey convention: X = northing, "
+                    "Y = easting (use --xy gis if X is the easting)"
+                )
+        else:
+            raise ImportError_(
+                f"{path}: no geometry found. Give a WKT column (wkt), or coordinate columns X and Y "
+                "(Vietnamese convention: X = northing) or E and N, plus a ring id column for polygons; or name "
+                "them in the mapping file's geometry section."
+            )
+    east = [_to_float(v) for v in table[e_col].tolist()]
+    north = [_to_float(v) for v in table[n_col].tolist()]
+    for i, (e, n) in enumerate(zip(east, north, strict=True)):
+        for val, col in ((e, e_col), (n, n_col)):
+            if val is None:
+                problems.append(
+                    Problem(
+                        "error",
+                        "bad_coordinate",
+                        f"'{table.at[i, col]}' is not a number",
+                        row=i + 2,
+                        field=col,
+                        file=fname,
+                    )
+                )
+    id_col = geo.get("id") or _find(headers, _ID_HEADERS)
+    coord_cols = {e_col, n_col}
+    if id_col is None:
+        pts = [
+            shapely.Point(e, n) if e is not None and n is not None else None for e, n in zip(east, north, strict=True)
+        ]
+        frame = gpd.GeoDataFrame(table.drop(columns=list(coord_cols)), geometry=gpd.GeoSeries(pts), crs=crs)
+        return SourceData(
+            frame, path, fmt, [i + 2 for i in range(len(table))], problems, notes, xy_convention=convention
+        )
+    order_col = geo.get("order") or _find(headers, _ORDER_HEADERS)
+    part_col = geo.get("ring_part") or _find(headers, ("part", "ringpart", "vong", "lo_trong"))
+    work = table.assign(_e=east, _n=north, _row=np.arange(len(table)) + 2)
+    if order_col:
+        work["_ord"] = [_to_float(v) for v in work[order_col].tolist()]
+    ids = work[id_col].astype(str)
+    attr_cols = [c for c in headers if c not in coord_cols and c not in {order_col, part_col}]
+    rows_out: list[dict[str, Any]] = []
+    geoms_out: list[Any] = []
+    row_numbers: list[int] = []
+    closed = 0
+    for fid, grp in work.groupby(ids, sort=False):
+        if order_col:
+            grp = grp.sort_values("_ord", kind="stable")
+        rings: list[list[tuple[float, float]]] = []
+        parts = grp.groupby(grp[part_col].astype(str), sort=False) if part_col else [(None, grp)]
+        for _, part in parts:
+            ring = [
+                (float(e), float(n))
+                for e, n in zip(part["_e"], part["_n"], strict=True)
+                if e is not None and n is not None
+            ]
+            if len(ring) >= 3 and ring[0] != ring[-1]:
+                ring.append(ring[0])
+                closed += 1
+            rings.append(ring)
+        first_row = int(grp["_row"].iloc[0])
+        if not rings or len(rings[0]) < 4:
+            problems.append(
+                Problem(
+                    "error",
+                    "too_few_vertices",
+                    f"polygon '{fid}' has fewer than 3 vertices",
+                    row=first_row,
+                    field=id_col,
+                    file=fname,
+                )
+            )
+            geoms_out.append(None)
+        else:
+            geoms_out.append(shapely.Polygon(rings[0], [r for r in rings[1:] if len(r) >= 4]))
+        rec: dict[str, Any] = {}
+        for c in attr_cols:
+            vals = grp[c].dropna()
+            vals = vals[vals.astype(str).str.strip() != ""]
+            uniq = pd.unique(vals.astype(str))
+            rec[c] = vals.iloc[0] if len(vals) else None
+            if len(uniq) > 1 and c != id_col:
+                problems.append(
+                    Problem(
+                        "warning",
+                        "conflicting_values",
+                        f"polygon '{fid}': rows disagree on '{c}' ({', '.join(uniq[:3])}); the first was used",
+                        row=first_row,
+                        field=c,
+                        file=fname,
+                    )
+                )
+        rows_out.append(rec)
+        row_numbers.append(first_row)
+    frame = gpd.GeoDataFrame(pd.DataFrame(rows_out, columns=attr_cols), geometry=gpd.GeoSeries(geoms_out), crs=crs)
+    notes.append(f"built {len(frame)} polygon(s) from vertex rows grouped by '{id_col}'")
+    if closed:
+        notes.append(f"closed {closed} ring(s) whose last vertex did not repeat the first")
+    return SourceData(frame, path, fmt, row_numbers, problems, notes, xy_convention=convention)
