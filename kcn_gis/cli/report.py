@@ -41,7 +41,7 @@ def _fmt(value: float, unit: str) -> str:
     return f"{value:,.{decimals}f}"
 
 
-def _table(frame: pd.DataFrame) -> pd.DataFrame:
+def display_table(frame: pd.DataFrame) -> pd.DataFrame:
     """A display copy: numbers formatted per unit, text left as is."""
     out = frame.copy()
     for col in ("report_value", "computed_value", "difference"):
@@ -59,7 +59,7 @@ def _run(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(f"{atlas.location}: reconciliation with the Board's report of 2011-12-26, as of {as_of.date()}",
                   file=sys.stderr)  # fmt: skip
-        emit(_table(table), "table", args.out)
+        emit(display_table(table), "table", args.out)
     else:
         emit(table, args.format, args.out, json_records=records(table) if args.format == "json" else None)
     return 0

@@ -1,9 +1,137 @@
-"""``kcn-gis`` subcommands of this group (none yet)."""
+"""``kcn-gis run``: the main job on an atlas — report, analytics, maps and clearance reviews in one go."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from kcn_gis.cli._common import add_atlas, open_from_args, parse_date, progress, records
+from kcn_gis.schema import Col
+
+__all__ = ["register"]
+
+log = logging.getLogger(__name__)
+
+#: The date of the Board's report that the bundled atlas reconstructs.
+REPORT_DATE = pd.Timestamp("2011-12-26")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add this group's subcommands to the kcn-gis parser."""
+    p = sub.add_parser(
+        "run",
+        help="the main job: reconciliation report, fill rates, river balance, maps and clearance reviews",
+        description="Run the whole pipeline on an atlas (default: the bundled Bắc Ninh 2011 atlas) and write "
+        "everything into --out-dir: report.txt/json, fill_rates.csv, balance.csv, trend.png, investor.html, "
+        "planning.html, clearance.html and one clearance review per park in land clearance.",
+    )
+    add_atlas(p)
+    p.add_argument("--out-dir", default="maps", metavar="DIR", help="output folder (default: maps)")
+    p.add_argument(
+        "--as-of",
+        type=parse_date,
+        default=REPORT_DATE,
+        metavar="YYYY-MM-DD",
+        help="reference date (default: 2011-12-26, the date of the Board's report)",
+    )
+    p.add_argument(
+        "--online",
+        action="store_true",
+        help="maps load Leaflet and tiles from the internet (default: self-contained offline maps)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from kcn_gis import analytics, clearance, maps
+    from kcn_gis.reconcile import reconcile
+
+    out = Path(args.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    atlas = open_from_args(args)
+    as_of = args.as_of
+    written: list[Path] = []
+
+    def write_text(name: str, text: str) -> None:
+        path = out / name
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+
+    steps = ["validate", "report", "analytics", "maps", "clearance"]
+    for step in progress(steps, desc="kcn-gis run", quiet=args.quiet):
+        if step == "validate":
+            problems = atlas.validate() + list(
+                analytics.check_consistency(
+                    parks=atlas.parks, plots=atlas.plots, parcels=atlas.parcels, projects=atlas.projects
+                )
+            )
+            errors = [p for p in problems if p.severity == "error"]
+            if errors:
+                for p in errors[:20]:
+                    print(f"error: {p}", file=sys.stderr)
+                print(f"{atlas.location}: {len(errors)} error(s); fix them first (kcn-gis validate)", file=sys.stderr)
+                return 1
+        elif step == "report":
+            table = reconcile(parks=atlas.parks, plots=atlas.plots, projects=atlas.projects, as_of=as_of)
+            from kcn_gis.cli.report import display_table
+
+            text = display_table(table).to_string(index=False)
+            write_text("report.txt", text + "\n")
+            write_text("report.json", json.dumps(records(table), ensure_ascii=False, indent=2) + "\n")
+            print(f"Reconciliation with the Board's report, as of {as_of.date()}:\n{text}\n")
+        elif step == "analytics":
+            banks = analytics.split_banks(atlas.province, atlas.rivers)
+            rates = analytics.fill_rates(atlas.plots, atlas.parks, as_of=as_of, by="park")
+            rates.to_csv(out / "fill_rates.csv", index=False)
+            written.append(out / "fill_rates.csv")
+            balance = analytics.river_balance(
+                atlas.province, atlas.rivers, atlas.parks, atlas.plots, atlas.projects, as_of=as_of
+            )
+            balance.to_csv(out / "balance.csv", index=False)
+            written.append(out / "balance.csv")
+            trend = analytics.fill_rate_trend(
+                atlas.plots, atlas.parks, start=2000, end=as_of.year, by="bank", banks=banks
+            )
+            import matplotlib.pyplot as plt
+
+            plt.close(analytics.plot_trend(trend, out / "trend.png"))
+            written.append(out / "trend.png")
+            shown = [
+                "bank",
+                "park_count",
+                "park_area_ha",
+                "planned_ha",
+                "acquired_ha",
+                "leased_ha",
+                "fill_rate_planned",
+                "fill_rate_acquired",
+                "leased_ha_share",
+                "balance_index",
+            ]
+            print("North/south balance across the Sông Đuống:")
+            print(balance[[c for c in shown if c in balance.columns]].round(3).to_string(index=False), "\n")
+        elif step == "maps":
+            offline = not args.online
+            for name, builder in (
+                ("investor", maps.investor_map),
+                ("planning", maps.planning_map),
+                ("clearance", maps.clearance_map),
+            ):
+                path = out / f"{name}.html"
+                maps.save_map(builder(atlas, as_of=as_of), path, offline=offline)
+                written.append(path)
+        elif step == "clearance":
+            parks_in_clearance = sorted(set(atlas.parcels[Col.PARK_ID]))
+            for park_id in parks_in_clearance:
+                path = out / f"clearance_review_{park_id}.html"
+                clearance.write_review_report(atlas, park_id, path, as_of=as_of)
+                written.append(path)
+    print("wrote:")
+    for path in written:
+        print(f"  {path}")
+    return 0
