@@ -1,0 +1,319 @@
+"""Spatially partitioned GeoParquet: the on-disk layout of an atlas for the Dask engine.
+
+A partitioned atlas is a directory::
+
+    DIR/
+      kcn_gis_meta.json           schema version, CRS, parts per layer, co-partitioning
+      province/part.00000.parquet
+      rivers/part.00000.parquet
+      parks/part.00000.parquet
+      plots/part.00000.parquet ... part.P.parquet      (Hilbert order, P <= K parts)
+      parcels/part.00000.parquet ... part.K.parquet    (Hilbert order, K parts)
+      clearance_events/part.00000.parquet ... part.K   (co-partitioned with parcels)
+      projects/part.00000.parquet
+
+* Spatial layers are GeoParquet 1.1 with a bbox covering column, so readers
+  can skip row groups by bounding box.
+* ``parcels`` and ``plots`` are sorted along a Hilbert curve (of the centres
+  of their bounding boxes) and cut into parts of equal size, so each part is a
+  compact area of the map.
+* ``clearance_events`` part *i* holds exactly the events of the parcels in
+  ``parcels`` part *i* (``"copartitioned"`` in the manifest), so per-parcel
+  work needs no shuffle (:mod:`kcn_gis.dask_engine`).
+* Column dtypes are those of the atlas (dates ``datetime64[ms]``, ints
+  ``Int64``, text strings); nothing is reprojected: the CRS is the atlas's.
+
+``bench/synth.py`` writes the same layout (parts of whole parks) directly.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from kcn_gis.errors import StoreError
+from kcn_gis.schema import SCHEMA_VERSION, Col, Layer, spec
+
+__all__ = [
+    "MANIFEST",
+    "hilbert_distance",
+    "layer_parts",
+    "read_layer",
+    "read_manifest",
+    "write_manifest",
+    "write_partitioned",
+]
+
+log = logging.getLogger(__name__)
+
+#: Name of the manifest file at the root of a partitioned atlas.
+MANIFEST = "kcn_gis_meta.json"
+_FORMAT = "kcn_gis-partitioned-geoparquet"
+#: Layers cut into many parts; the others are written as one part.
+_SPLIT_LAYERS = (Layer.PARCELS, Layer.PLOTS)
+_MIN_ROWS_PER_PART = 5_000
+
+
+def hilbert_distance(
+    geoms: np.ndarray, *, bounds: tuple[float, float, float, float] | None = None, level: int = 16
+) -> np.ndarray:
+    """Position of each geometry along a Hilbert curve over ``bounds`` (the centre of its bounding box).
+
+    Parameters
+    ----------
+    geoms : array of shapely geometries
+        In any CRS; only the bounding boxes are used. Missing or empty
+        geometries get distance 0.
+    bounds : (xmin, ymin, xmax, ymax), optional
+        Extent of the curve; default the total bounds of ``geoms``.
+    level : int, default 16
+        The curve fills a ``2**level`` x ``2**level`` grid.
+
+    Returns
+    -------
+    numpy.ndarray of uint64
+    """
+    b = shapely.bounds(geoms)
+    cx = (b[:, 0] + b[:, 2]) / 2
+    cy = (b[:, 1] + b[:, 3]) / 2
+    ok = np.isfinite(cx) & np.isfinite(cy)
+    if bounds is None:
+        bounds = (
+            (float(np.min(cx[ok])), float(np.min(cy[ok])), float(np.max(cx[ok])), float(np.max(cy[ok])))
+            if ok.any()
+            else (0.0, 0.0, 1.0, 1.0)
+        )
+    n = 1 << level
+    x0, y0, x1, y1 = bounds
+    sx = (n - 1) / (x1 - x0) if x1 > x0 else 0.0
+    sy = (n - 1) / (y1 - y0) if y1 > y0 else 0.0
+    x = np.clip(np.where(ok, (cx - x0) * sx, 0), 0, n - 1).astype(np.int64)
+    y = np.clip(np.where(ok, (cy - y0) * sy, 0), 0, n - 1).astype(np.int64)
+    d = np.zeros(x.shape, dtype=np.int64)
+    s = n >> 1
+    while s > 0:
+        rx = (x & s) > 0
+        ry = (y & s) > 0
+        d += s * s * ((3 * rx.astype(np.int64)) ^ ry.astype(np.int64))
+        flip = ~ry & rx
+        x = np.where(flip, n - 1 - x, x)
+        y = np.where(flip, n - 1 - y, y)
+        swap = ~ry
+        x, y = np.where(swap, y, x), np.where(swap, x, y)
+        s >>= 1
+    return d.astype(np.uint64)
+
+
+def _write_frame(frame: pd.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame = frame.reset_index(drop=True)
+    if isinstance(frame, gpd.GeoDataFrame):
+        frame.to_parquet(path, index=False, schema_version="1.1.0", write_covering_bbox=True)
+    else:
+        pd.DataFrame(frame).to_parquet(path, index=False)
+
+
+def write_manifest(out_dir: str | os.PathLike[str], manifest: Mapping[str, Any]) -> Path:
+    """Write the manifest (``kcn_gis_meta.json``) of a partitioned atlas; fills ``format`` and ``schema_version``."""
+    data = {"format": _FORMAT, "schema_version": SCHEMA_VERSION, **dict(manifest)}
+    path = Path(out_dir) / MANIFEST
+    path.write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def read_manifest(directory: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read the manifest of a partitioned atlas.
+
+    Raises
+    ------
+    StoreError
+        If ``directory`` is not a partitioned atlas or was written by a newer kcn_gis.
+    """
+    path = Path(directory) / MANIFEST
+    if not path.exists():
+        raise StoreError(
+            f"{directory} is not a partitioned GeoParquet atlas (no {MANIFEST}). Write one with "
+            "kcn-gis export --format geoparquet --partitions K, or bench/synth.py --out DIR.parquet."
+        )
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if int(data.get("schema_version", SCHEMA_VERSION)) > SCHEMA_VERSION:
+        raise StoreError(
+            f"{directory} was written by a newer kcn_gis (schema version {data['schema_version']}); upgrade kcn_gis"
+        )
+    return data
+
+
+def layer_parts(directory: str | os.PathLike[str], layer: str | Layer) -> list[Path]:
+    """The part files of ``layer`` in a partitioned atlas, in partition order.
+
+    Raises
+    ------
+    StoreError
+        If the layer has no parts.
+    """
+    name = str(spec(layer).name)
+    parts = sorted((Path(directory) / name).glob("part.*.parquet"))
+    if not parts:
+        raise StoreError(f"{directory}: layer '{name}' has no parts ({name}/part.*.parquet); re-export the atlas")
+    return parts
+
+
+def read_layer(
+    directory: str | os.PathLike[str],
+    layer: str | Layer,
+    *,
+    columns: list[str] | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+) -> pd.DataFrame | gpd.GeoDataFrame:
+    """Read a whole layer of a partitioned atlas into memory (for the small layers, or tests).
+
+    Parameters
+    ----------
+    directory : path
+        The partitioned atlas.
+    layer : str
+        Layer name.
+    columns : list of str, optional
+        Only these columns (the geometry is always read for spatial layers).
+    bbox : (xmin, ymin, xmax, ymax), optional
+        Only features whose bounding box intersects it (atlas CRS, metres), using
+        the GeoParquet bbox covering.
+
+    Returns
+    -------
+    GeoDataFrame or DataFrame
+        In the atlas CRS, rows in partition order.
+    """
+    s = spec(layer)
+    parts = layer_parts(directory, layer)
+    if s.geometry is None:
+        frames = [pd.read_parquet(p, columns=columns) for p in parts]
+        return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    cols = None if columns is None else [*columns, Col.GEOMETRY]
+    gframes = [gpd.read_parquet(p, columns=cols, bbox=bbox) for p in parts]
+    return pd.concat(gframes, ignore_index=True) if len(gframes) > 1 else gframes[0]
+
+
+def _layers_of(atlas: Any) -> dict[str, pd.DataFrame]:
+    if isinstance(atlas, Mapping):
+        return {str(spec(k).name): v for k, v in atlas.items()}
+    return {name: atlas.read(name) for name in atlas.layer_names()}
+
+
+def write_partitioned(
+    atlas: Any,
+    out_dir: str | os.PathLike[str],
+    *,
+    partitions: int,
+    overwrite: bool = False,
+) -> Path:
+    """Write an atlas as spatially partitioned GeoParquet (the input of the Dask engine).
+
+    Parameters
+    ----------
+    atlas : Atlas or mapping of layer name to frame
+        An open atlas (:func:`kcn_gis.open_atlas`) or its layers. Spatial layers
+        must share one projected CRS (the atlas CRS, EPSG:9209 for Bắc Ninh); it
+        is kept, nothing is reprojected.
+    out_dir : path
+        The directory to create. It must not exist unless ``overwrite``.
+    partitions : int
+        Number of parts K of ``parcels`` (and of its co-partitioned
+        ``clearance_events``); ``plots`` get at most K parts of at least 5 000 rows.
+        Each part is a compact piece of the map along a Hilbert curve.
+    overwrite : bool, default False
+        Replace an existing directory.
+
+    Returns
+    -------
+    Path
+        ``out_dir``.
+
+    Raises
+    ------
+    StoreError
+        If ``out_dir`` exists (and not ``overwrite``), ``partitions < 1``, or the
+        spatial layers are in different CRSs.
+    """
+    if partitions < 1:
+        raise StoreError(f"partitions={partitions}: give at least 1 (e.g. --partitions 8)")
+    out = Path(out_dir)
+    if out.exists():
+        if not overwrite:
+            raise StoreError(f"{out} already exists; choose another directory or remove it")
+        shutil.rmtree(out)
+    layers = _layers_of(atlas)
+    crs_values = {f.crs.to_string() for f in layers.values() if isinstance(f, gpd.GeoDataFrame) and f.crs is not None}
+    if len(crs_values) > 1:
+        raise StoreError(
+            f"the spatial layers are in different CRSs ({', '.join(sorted(crs_values))}); fix the atlas first"
+        )
+    crs = next(iter(crs_values), None)
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    manifest: dict[str, Any] = {"crs": crs, "layers": {}, "copartitioned": {}}
+    parcel_part: pd.Series | None = None
+    try:
+        spatial = [f for f in layers.values() if isinstance(f, gpd.GeoDataFrame) and len(f)]
+        total = (
+            shapely.total_bounds(np.concatenate([np.asarray(f.geometry.values) for f in spatial])) if spatial else None
+        )
+        bounds: tuple[float, float, float, float] | None = None
+        if total is not None and np.isfinite(total).all():
+            bounds = (float(total[0]), float(total[1]), float(total[2]), float(total[3]))
+        ordered = [Layer(n) for n in layers if n != str(Layer.CLEARANCE_EVENTS)]
+        for layer in ordered:
+            frame = layers[str(layer)]
+            k = 1
+            if layer in _SPLIT_LAYERS and len(frame):
+                k = partitions if layer == Layer.PARCELS else max(1, min(partitions, len(frame) // _MIN_ROWS_PER_PART))
+            if k > 1:
+                order = np.argsort(hilbert_distance(np.asarray(frame.geometry.values), bounds=bounds), kind="stable")
+                chunks = np.array_split(order, k)
+            else:
+                chunks = [np.arange(len(frame))]
+            for i, idx in enumerate(chunks):
+                _write_frame(frame.iloc[idx], tmp / str(layer) / f"part.{i:05d}.parquet")
+            if layer == Layer.PARCELS:
+                part_of = np.empty(len(frame), dtype=np.int64)
+                for i, idx in enumerate(chunks):
+                    part_of[idx] = i
+                parcel_part = pd.Series(part_of, index=pd.Index(frame[Col.PARCEL_ID].to_numpy()))
+                parcel_part = parcel_part[~parcel_part.index.duplicated()]
+            manifest["layers"][str(layer)] = {"parts": len(chunks), "rows": len(frame)}
+        if str(Layer.CLEARANCE_EVENTS) in layers:
+            events = layers[str(Layer.CLEARANCE_EVENTS)]
+            if parcel_part is not None and len(parcel_part):
+                k = int(parcel_part.max()) + 1
+                pos = parcel_part.index.get_indexer(events[Col.PARCEL_ID].to_numpy())
+                # events of unknown parcels go with part 0 (they belong to no parcel in any part)
+                dest = np.where(pos >= 0, parcel_part.to_numpy()[np.maximum(pos, 0)], 0)
+                for i in range(k):
+                    _write_frame(
+                        events.iloc[np.flatnonzero(dest == i)],
+                        tmp / str(Layer.CLEARANCE_EVENTS) / f"part.{i:05d}.parquet",
+                    )
+                manifest["copartitioned"][str(Layer.CLEARANCE_EVENTS)] = str(Layer.PARCELS)
+            else:
+                k = 1
+                _write_frame(events, tmp / str(Layer.CLEARANCE_EVENTS) / "part.00000.parquet")
+            manifest["layers"][str(Layer.CLEARANCE_EVENTS)] = {"parts": k, "rows": len(events)}
+        write_manifest(tmp, manifest)
+        tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    log.info("wrote partitioned GeoParquet atlas %s (%d parcel parts)", out, partitions)
+    return out

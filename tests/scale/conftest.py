@@ -1,0 +1,55 @@
+"""Fixtures for the scale tests: the synthetic generator from ``bench/synth.py``."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+_SYNTH = Path(__file__).resolve().parents[2] / "bench" / "synth.py"
+
+
+def load_synth() -> ModuleType:
+    """Import ``bench/synth.py`` (bench/ is not a package)."""
+    if "kcn_bench_synth" in sys.modules:
+        return sys.modules["kcn_bench_synth"]
+    spec = importlib.util.spec_from_file_location("kcn_bench_synth", _SYNTH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["kcn_bench_synth"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def synth() -> ModuleType:
+    return load_synth()
+
+
+@pytest.fixture(scope="session")
+def small_layers(synth):
+    """A small synthetic province: 3 000 parcels in 5 parks (seed 7)."""
+    return synth.generate(3_000, 5, seed=7)
+
+
+@pytest.fixture(scope="session")
+def dask_client():
+    """One small in-process Dask cluster for the whole session (2 threads, no dashboard)."""
+    pytest.importorskip("dask_geopandas")
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None)
+    client = distributed.Client(cluster)
+    yield client
+    client.close()
+    cluster.close()
+
+
+@pytest.fixture(scope="session")
+def partitioned(small_layers, tmp_path_factory):
+    """``small_layers`` written as partitioned GeoParquet (3 parcel parts)."""
+    from kcn_gis.store.geoparquet import write_partitioned
+
+    return write_partitioned(small_layers, tmp_path_factory.mktemp("pq") / "atlas.parquet", partitions=3)
