@@ -101,20 +101,12 @@ def _run(args: argparse.Namespace) -> int:
 
             plt.close(analytics.plot_trend(trend, out / "trend.png"))
             written.append(out / "trend.png")
-            shown = [
-                "bank",
-                "park_count",
-                "park_area_ha",
-                "planned_ha",
-                "acquired_ha",
-                "leased_ha",
-                "fill_rate_planned",
-                "fill_rate_acquired",
-                "leased_ha_share",
-                "balance_index",
-            ]
+            from kcn_gis.analytics.balance import BALANCE_COLUMNS
+
+            # The record fields, then the two numbers that answer "is the south catching up?".
+            shown = [*BALANCE_COLUMNS[:8], "leased_ha_share", "balance_index"]
             print("North/south balance across the Sông Đuống:")
-            print(balance[[c for c in shown if c in balance.columns]].round(3).to_string(index=False), "\n")
+            print(balance[shown].round(3).to_string(index=False), "\n")
         elif step == "maps":
             offline = not args.online
             for name, builder in (
