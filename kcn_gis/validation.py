@@ -10,12 +10,13 @@ raises on bad data, so a user sees every problem at once.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable, Sequence
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 from pyproj import CRS
 
@@ -146,6 +147,25 @@ def _row_problems(
     return out
 
 
+def _not_nfc(s: pd.Series) -> np.ndarray:
+    """Positional mask of text values that are not Unicode NFC, computed in Arrow (no Python loop).
+
+    ASCII text is always NFC, so only the non-ASCII values are normalised and compared.
+    """
+    if s.dtype == object and not s.dropna().map(type).eq(str).all():
+        s = s.astype("str")
+    arr = pa.array(s, type=pa.large_string(), from_pandas=True)
+    candidates = np.flatnonzero(
+        ~pc.string_is_ascii(arr).to_numpy(zero_copy_only=False).astype(bool, copy=False) & ~s.isna().to_numpy()
+    )
+    mask = np.zeros(len(s), dtype=bool)
+    if candidates.size:
+        sub = arr.take(pa.array(candidates))
+        differs = pc.not_equal(pc.utf8_normalize(sub, form="NFC"), sub).fill_null(False)
+        mask[candidates[differs.to_numpy(zero_copy_only=False)]] = True
+    return mask
+
+
 def _check_column(frame: pd.DataFrame, layer_spec: LayerSpec, col, file: str | None) -> list[Problem]:
     out: list[Problem] = []
     s = frame[col.name]
@@ -162,8 +182,7 @@ def _check_column(frame: pd.DataFrame, layer_spec: LayerSpec, col, file: str | N
         )
     if col.enum is not None:
         allowed = [str(e) for e in col.enum]
-        bad = ~isna & ~s.astype(object).isin(allowed).to_numpy()
-        vals = s.to_numpy()
+        bad = ~isna & ~s.isin(allowed).to_numpy()
         out += _row_problems(
             frame,
             layer_spec,
@@ -171,11 +190,10 @@ def _check_column(frame: pd.DataFrame, layer_spec: LayerSpec, col, file: str | N
             check="unknown_value",
             field=col.name,
             file=file,
-            message=lambda p: f"{col.name} '{vals[p]}' is not one of {', '.join(allowed)}",
+            message=lambda p: f"{col.name} '{s.iat[p]}' is not one of {', '.join(allowed)}",
         )
     if col.unique:
         dup = (~isna) & s.duplicated(keep=False).to_numpy()
-        vals = s.to_numpy()
         out += _row_problems(
             frame,
             layer_spec,
@@ -183,7 +201,7 @@ def _check_column(frame: pd.DataFrame, layer_spec: LayerSpec, col, file: str | N
             check="duplicate_id",
             field=col.name,
             file=file,
-            message=lambda p: f"{col.name} '{vals[p]}' appears more than once; ids must be unique",
+            message=lambda p: f"{col.name} '{s.iat[p]}' appears more than once; ids must be unique",
         )
     if col.kind == "bool" and not pd.api.types.is_bool_dtype(s):
         ok = s.isna() | s.astype(object).isin([True, False, 0, 1])
@@ -199,7 +217,6 @@ def _check_column(frame: pd.DataFrame, layer_spec: LayerSpec, col, file: str | N
     if col.kind in ("int", "float") and not pd.api.types.is_numeric_dtype(s):
         num = pd.to_numeric(s, errors="coerce")
         bad = (~isna) & num.isna().to_numpy()
-        vals = s.to_numpy()
         out += _row_problems(
             frame,
             layer_spec,
@@ -207,14 +224,11 @@ def _check_column(frame: pd.DataFrame, layer_spec: LayerSpec, col, file: str | N
             check="bad_type",
             field=col.name,
             file=file,
-            message=lambda p: f"'{col.name}' value '{vals[p]}' is not a number",
+            message=lambda p: f"'{col.name}' value '{s.iat[p]}' is not a number",
         )
     if col.kind == "text" and len(s):
-        texts = s[~isna].astype(str)
-        not_nfc = texts[texts.map(lambda t: not unicodedata.is_normalized("NFC", t))]
-        if len(not_nfc):
-            mask = np.zeros(len(s), dtype=bool)
-            mask[frame.index.get_indexer(not_nfc.index)] = True
+        mask = _not_nfc(s)
+        if mask.any():
             out += _row_problems(
                 frame,
                 layer_spec,

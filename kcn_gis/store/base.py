@@ -70,6 +70,11 @@ class Backend(Protocol):
     #   lock(layer) -> context manager holding an exclusive lock on the layer across processes
 
 
+#: Meta key prefix of the "validated on write" markers, and the value a backend replaces by the layer's stamp.
+VALIDATED_PREFIX = "validated:"
+VALIDATED_PENDING = "@stamp"
+
+
 def coerce_layer(layer_spec: LayerSpec, frame: Frame) -> Frame:
     """Give the known columns of a freshly read layer their model dtypes.
 
@@ -266,7 +271,7 @@ class Atlas:
         raw = self._take_versions(s, raw)
         frame = coerce_layer(s, raw)
         if full:
-            if self._validate:
+            if self._validate and not self._validated_since_written(name):
                 errors = [
                     p for p in check_layer(s, frame, file=self.location, expected_crs=self.crs) if p.severity == "error"
                 ]
@@ -274,6 +279,19 @@ class Atlas:
                     raise SchemaError.from_problems(errors, header=f"{self.location} layer '{name}' is not valid:")
             self._cache[name] = frame
         return frame
+
+    def _validated_since_written(self, name: str) -> bool:
+        """True when kcn_gis validated the layer on write and nothing changed it since.
+
+        The GeoPackage backend compares the marker written with the layer against the layer's
+        ``gpkg_contents.last_change``, which GDAL (QGIS, ogr2ogr, pyogrio) updates on every edit.
+        Backends without change stamps always validate. ``Atlas.validate()`` always checks everything.
+        """
+        stamp_of = getattr(self._backend, "layer_stamp", None)
+        if stamp_of is None:
+            return False
+        marker = self._backend.read_meta().get(f"{VALIDATED_PREFIX}{name}")
+        return bool(marker) and marker == stamp_of(name)
 
     def _take_versions(self, s: LayerSpec, frame: Frame) -> Frame:
         """Remove the store's ``version`` column from a read frame and remember the versions seen."""
@@ -368,7 +386,10 @@ class Atlas:
             prepared[str(s.name)] = prepare_for_write(s, frame)
         if problems:
             raise SchemaError.from_problems(problems, header=f"refusing to write {self.location}; nothing was written:")
-        self._backend.write_layers(prepared, _meta(self.crs))
+        # Layers checked here carry a marker that lets later reads skip the same checks while the layer is
+        # unchanged (the backend resolves it to the layer's change stamp); unchecked layers clear it.
+        markers = {f"{VALIDATED_PREFIX}{name}": VALIDATED_PENDING if validate else "" for name in prepared}
+        self._backend.write_layers(prepared, {**_meta(self.crs), **markers})
         for name in prepared:
             self._cache.pop(name, None)
             self._versions.pop(name, None)

@@ -38,7 +38,13 @@ import pyogrio
 
 from kcn_gis.errors import StoreError
 from kcn_gis.schema import Col, spec
-from kcn_gis.store.base import VERSIONED_LAYERS, coerce_layer, prepare_for_write
+from kcn_gis.store.base import (
+    VALIDATED_PENDING,
+    VALIDATED_PREFIX,
+    VERSIONED_LAYERS,
+    coerce_layer,
+    prepare_for_write,
+)
 
 __all__ = ["META_TABLE", "ROW_VERSION_KEY", "GeoPackageBackend"]
 
@@ -214,12 +220,25 @@ class GeoPackageBackend:
             frame = pd.DataFrame(frame)
         pyogrio.write_dataframe(frame, target, **kwargs)
 
+    def layer_stamp(self, layer: str) -> str | None:
+        """The layer's ``gpkg_contents.last_change``: GDAL updates it whenever the layer is edited."""
+        if not self.path.exists():
+            return None
+        with contextlib.closing(sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)) as con:
+            row = con.execute("SELECT last_change FROM gpkg_contents WHERE table_name = ?", (layer,)).fetchone()
+        return str(row[0]) if row else None
+
     @staticmethod
     def _write_meta(target: Path, meta: Mapping[str, str]) -> None:
         existing: dict[str, str] = {}
-        if META_TABLE in {str(n) for n, _ in pyogrio.list_layers(target)}:
-            with contextlib.closing(sqlite3.connect(target)) as con:
+        with contextlib.closing(sqlite3.connect(target)) as con:
+            if META_TABLE in {str(n) for n, _ in pyogrio.list_layers(target)}:
                 existing = {str(k): str(v) for k, v in con.execute(f"SELECT key, value FROM {META_TABLE}")}
+            stamps = dict(con.execute("SELECT table_name, last_change FROM gpkg_contents"))
+        meta = {
+            k: (str(stamps.get(k.removeprefix(VALIDATED_PREFIX), "")) if v == VALIDATED_PENDING else v)
+            for k, v in meta.items()
+        }
         existing.update(meta)
         frame = pd.DataFrame({"key": list(existing), "value": list(existing.values())})
         pyogrio.write_dataframe(frame, target, layer=META_TABLE, driver="GPKG", layer_options={"OVERWRITE": "YES"})

@@ -178,3 +178,39 @@ def test_public_api_is_sorted_and_resolves():
     assert kcn_gis.__all__ == sorted(kcn_gis.__all__)
     for name in kcn_gis.__all__:
         assert getattr(kcn_gis, name) is not None
+
+
+def test_layers_validated_on_write_are_not_rechecked_until_edited(tiny_atlas_path, monkeypatch):
+    """A layer kcn_gis validated when writing it is trusted on read, until another tool edits it."""
+    import pyogrio
+
+    from kcn_gis.store import base
+
+    calls: list[str] = []
+    real = base.check_layer
+
+    def counting(layer_spec, frame, **kw):
+        calls.append(str(layer_spec.name))
+        return real(layer_spec, frame, **kw)
+
+    monkeypatch.setattr(base, "check_layer", counting)
+    atlas = open_atlas(tiny_atlas_path)
+    atlas.plots  # noqa: B018 - the read is the point
+    assert "plots" not in calls
+
+    # Another tool (GDAL) rewrites the layer with a bad value: the stamp changes, the read checks again.
+    bad = make_layers()[Layer.PLOTS]
+    bad.loc[0, Col.LAND_USE] = "thue"
+    pyogrio.write_dataframe(bad, tiny_atlas_path, layer="plots", driver="GPKG", layer_options={"OVERWRITE": "YES"})
+    with pytest.raises(SchemaError, match="land_use 'thue'"):
+        open_atlas(tiny_atlas_path).plots  # noqa: B018
+    assert "plots" in calls
+
+
+def test_layers_written_without_validation_are_checked_on_read(tmp_path):
+    layers = make_layers()
+    layers[Layer.PLOTS].loc[0, Col.LAND_USE] = "thue"
+    path = tmp_path / "unchecked.gpkg"
+    write_atlas(path, layers, validate=False)
+    with pytest.raises(SchemaError, match="land_use 'thue'"):
+        open_atlas(path).plots  # noqa: B018

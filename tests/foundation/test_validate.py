@@ -162,3 +162,17 @@ def test_geographic_frame_is_not_written(tiny_atlas_path):
     parks = gpd.GeoDataFrame(atlas.parks).to_crs(4326)
     with pytest.raises(SchemaError, match="EPSG:4326"):
         atlas.write({Layer.PARKS: parks})
+
+
+def test_decomposed_text_is_a_warning_with_its_row(tmp_path, capsys):
+    import unicodedata
+
+    def mutate(ls):
+        ls[Layer.PARKS].loc[1, Col.NAME] = unicodedata.normalize("NFD", "KCN Nam Một")
+
+    path = _broken(tmp_path, mutate)
+    code, text = run_validate(path, capsys)
+    assert code == 0  # a warning does not fail validation
+    problems = open_atlas(path, validate=False).validate()
+    (p,) = [p for p in problems if p.check == "not_nfc"]
+    assert (p.severity, p.layer, p.row, p.field) == ("warning", "parks", 2, "name")
