@@ -8,6 +8,7 @@ import sys
 import pandas as pd
 
 from kcn_gis.cli._common import add_as_of, add_atlas, add_format, emit, open_from_args
+from kcn_gis.errors import KcnGisError
 
 __all__ = ["register"]
 
@@ -45,6 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _add_common(p)
     p.add_argument("--by", choices=("park", "district", "bank", "province"), default="park", help="grouping")
     _add_river(p)
+    _add_engine(p)
     add_format(p)
     p.set_defaults(func=_fill_rates)
 
@@ -55,6 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     _add_common(p)
     _add_river(p)
+    _add_engine(p)
     add_format(p)
     p.set_defaults(func=_balance)
 
@@ -75,6 +78,30 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_format(p)
     p.set_defaults(func=_trend)
+
+
+def _add_engine(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--engine",
+        choices=("memory", "dask"),
+        default="memory",
+        help="memory (default): the atlas in one process; dask: a partitioned GeoParquet atlas "
+        "(--atlas DIR written by kcn-gis export --format geoparquet --partitions K) on a Dask cluster",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="tcp://HOST:PORT",
+        help="with --engine dask: a running Dask scheduler (default: a local cluster of 2 processes)",
+    )
+
+
+def _dask_atlas(args: argparse.Namespace) -> str:
+    if not args.atlas:
+        raise KcnGisError(
+            "--engine dask needs --atlas DIR, a partitioned GeoParquet atlas "
+            "(write one with kcn-gis export --format geoparquet --partitions K)"
+        )
+    return str(args.atlas)
 
 
 def _options(args: argparse.Namespace) -> dict:
@@ -110,6 +137,28 @@ def _emit(frame: pd.DataFrame, args: argparse.Namespace) -> None:
 def _fill_rates(args: argparse.Namespace) -> int:
     from kcn_gis.analytics import fill_rates, split_banks
 
+    if args.engine == "dask":
+        from kcn_gis.dask_engine import fill_rates_dask
+        from kcn_gis.schema import Col, Layer
+        from kcn_gis.store.geoparquet import read_layer
+
+        path = _dask_atlas(args)
+        name = None
+        if args.by == "province":
+            names = [str(n) for n in read_layer(path, Layer.PROVINCE)[Col.NAME].dropna().unique()]
+            name = ", ".join(names) if names else None
+        frame = fill_rates_dask(
+            path,
+            as_of=args.as_of,
+            by=args.by,
+            river=args.river,
+            province_name=name,
+            scheduler=args.scheduler,
+            **_options(args),
+        )
+        _emit(frame, args)
+        return 0
+
     atlas = open_from_args(args)
     banks = split_banks(atlas.province, atlas.rivers, river=args.river) if args.by == "bank" else None
     name = _province_name(atlas) if args.by == "province" else None
@@ -122,6 +171,15 @@ def _fill_rates(args: argparse.Namespace) -> int:
 
 def _balance(args: argparse.Namespace) -> int:
     from kcn_gis.analytics import river_balance
+
+    if args.engine == "dask":
+        from kcn_gis.dask_engine import river_balance_dask
+
+        frame = river_balance_dask(
+            _dask_atlas(args), as_of=args.as_of, river=args.river, scheduler=args.scheduler, **_options(args)
+        )
+        _emit(frame, args)
+        return 0
 
     atlas = open_from_args(args)
     frame = river_balance(

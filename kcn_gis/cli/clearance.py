@@ -10,7 +10,7 @@ import sys
 import pandas as pd
 
 from kcn_gis.cli._common import add_as_of, add_atlas, add_format, emit, open_from_args, parse_date
-from kcn_gis.errors import ClearanceError
+from kcn_gis.errors import ClearanceError, KcnGisError
 
 __all__ = ["register"]
 
@@ -48,6 +48,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_atlas(prog)
     add_as_of(prog)
     add_format(prog)
+    prog.add_argument(
+        "--engine",
+        choices=("memory", "dask"),
+        default="memory",
+        help="dask: --atlas is a partitioned GeoParquet directory, computed on a Dask cluster",
+    )
+    prog.add_argument(
+        "--scheduler", metavar="tcp://HOST:PORT", help="with --engine dask: a running Dask scheduler (default: local)"
+    )
     prog.set_defaults(func=_progress)
 
     st = cmds.add_parser("stalls", help="parcels without progress for N days (or with an open complaint)")
@@ -134,6 +143,18 @@ def _template(args: argparse.Namespace) -> int:
 
 def _progress(args: argparse.Namespace) -> int:
     from kcn_gis.clearance import clearance_progress, progress_records
+
+    if args.engine == "dask":
+        from kcn_gis.dask_engine import clearance_progress_dask
+
+        if not args.atlas:
+            raise KcnGisError(
+                "--engine dask needs --atlas DIR, a partitioned GeoParquet atlas "
+                "(kcn-gis export --format geoparquet --partitions K)"
+            )
+        frame = clearance_progress_dask(args.atlas, as_of=args.as_of, park=args.park, scheduler=args.scheduler)
+        emit(frame, args.format, args.out, json_records=progress_records(frame))
+        return 0
 
     atlas = open_from_args(args)
     _check_parks(atlas, args.park)

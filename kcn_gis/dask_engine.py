@@ -1,0 +1,409 @@
+"""The Dask engine: fill rates, river balance and clearance progress on dask-geopandas / ``dask.distributed``.
+
+For atlases larger than one machine's memory (a national view: tens of
+millions of parcels). The input is a spatially partitioned GeoParquet atlas
+(:mod:`kcn_gis.store.geoparquet`, written by ``kcn-gis export --format
+geoparquet --partitions K`` or ``bench/synth.py --out DIR.parquet``).
+
+How it works:
+
+* the small layers (province, rivers, parks, projects) are read into the
+  client and sent to every task;
+* the large layers (plots, parcels, clearance events) are dask-geopandas
+  frames with one partition per GeoParquet part;
+* each partition is computed with the **same in-memory functions** as the
+  default engine (:func:`kcn_gis.analytics.fill_rates`,
+  :func:`kcn_gis.clearance.clearance_progress`), and the additive results
+  (hectares, counts) are summed across partitions; ratios are recomputed from
+  the sums. So both engines follow one definition and agree to rounding
+  (well below 1e-6 ha);
+* clearance events are co-partitioned with their parcels (part *i* of both),
+  so the per-parcel stage needs no shuffle; for other layouts both tables are
+  hash-shuffled on ``parcel_id`` first.
+
+Schedulers: ``scheduler=None`` starts a local cluster (2 worker processes, one
+thread each) for the call; ``"tcp://HOST:PORT"`` connects to a running
+``dask scheduler`` (see ``docs/scale.md``); a ``distributed.Client`` is used
+as is; ``"threads"`` starts an in-process cluster (tests, notebooks).
+Every worker must be able to read the parquet directory (a shared file
+system or object store path).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from kcn_gis.errors import KcnGisError, MissingDependencyError
+from kcn_gis.schema import Col, LandUse, Layer
+from kcn_gis.store.geoparquet import layer_parts, read_layer, read_manifest
+
+__all__ = ["clearance_progress_dask", "dask_client", "fill_rates_dask", "river_balance_dask"]
+
+log = logging.getLogger(__name__)
+
+_DUONG = "Sông Đuống"
+_FILL_SUMS = ("planned_ha", "acquired_ha", "leased_ha")
+
+
+def _require_dask() -> None:
+    try:
+        import dask.dataframe  # noqa: F401
+        import dask_geopandas  # noqa: F401
+        import distributed  # noqa: F401
+    except ImportError as exc:
+        raise MissingDependencyError.for_extra(exc.name or "dask-geopandas", "dask", "The Dask engine") from exc
+
+
+@contextlib.contextmanager
+def dask_client(scheduler: Any = None, *, n_workers: int = 2, threads_per_worker: int = 1) -> Iterator[Any]:
+    """A ``distributed.Client`` for the engine, closed afterwards if this function started it.
+
+    Parameters
+    ----------
+    scheduler : None, str or distributed.Client
+        ``None`` or ``"local"``: a local cluster of ``n_workers`` processes for
+        the duration of the call. ``"threads"``: an in-process cluster (one
+        worker, ``n_workers`` threads). ``"tcp://HOST:PORT"`` (or ``tls://``):
+        connect to that scheduler. A ``Client``: used as is and left open.
+    """
+    _require_dask()
+    from distributed import Client, LocalCluster
+
+    if isinstance(scheduler, Client):
+        yield scheduler
+        return
+    if scheduler is None or scheduler == "local":
+        cluster = LocalCluster(
+            n_workers=n_workers, threads_per_worker=threads_per_worker, processes=True, dashboard_address=None
+        )
+    elif scheduler == "threads":
+        cluster = LocalCluster(n_workers=1, threads_per_worker=n_workers, processes=False, dashboard_address=None)
+    elif isinstance(scheduler, str) and "://" in scheduler:
+        log.info("connecting to the Dask scheduler %s", scheduler)
+        client = Client(scheduler)
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    else:
+        raise KcnGisError(
+            f"scheduler={scheduler!r}: use None (a local cluster), 'threads', 'tcp://HOST:PORT' or a distributed.Client"
+        )
+    client = Client(cluster)
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()
+
+
+def _check_dir(parquet_dir: str | os.PathLike[str]) -> Path:
+    path = Path(parquet_dir)
+    read_manifest(path)  # raises StoreError with a hint when it is not a partitioned atlas
+    return path
+
+
+def _read_spatial_part(path: str, columns: list[str] | None = None) -> gpd.GeoDataFrame:
+    if columns is not None and Col.GEOMETRY not in columns:
+        columns = [*columns, Col.GEOMETRY]
+    return gpd.read_parquet(path, columns=columns)
+
+
+def _read_table_part(path: str, columns: list[str] | None = None) -> pd.DataFrame:
+    return pd.read_parquet(path, columns=columns)
+
+
+def _read_ddf(directory: Path, layer: Layer, columns: Sequence[str] | None = None) -> Any:
+    """A dask(-geopandas) frame with exactly one partition per GeoParquet part, in part order."""
+    import dask.dataframe as dd
+    import dask_geopandas  # noqa: F401  (registers the dask-geopandas collections)
+    import pyarrow.compute as pc
+
+    parts = [str(p) for p in layer_parts(directory, layer)]
+    spatial = layer not in (Layer.CLEARANCE_EVENTS, Layer.PROJECTS)
+    cols = None if columns is None else list(columns)
+    if spatial and cols is not None and Col.GEOMETRY not in cols:
+        cols = [*cols, Col.GEOMETRY]
+    # the empty frame with the parts' columns and dtypes: a filter that is always false reads no rows
+    reader = gpd.read_parquet if spatial else pd.read_parquet
+    meta = reader(parts[0], columns=cols, filters=pc.scalar(False))
+    func = _read_spatial_part if spatial else _read_table_part
+    return dd.from_map(func, parts, columns=cols, meta=meta, label=f"read-{layer}")
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    num = np.asarray(num, dtype=float)
+    den = np.asarray(den, dtype=float)
+    out = np.full(num.shape, np.nan)
+    np.divide(num, den, out=out, where=den != 0)
+    return out
+
+
+def _fn(name: str) -> Any:
+    """An analytics function by its public name (falling back to the defining module)."""
+    import importlib
+
+    package, module = {
+        "fill_rates": ("kcn_gis.analytics", "kcn_gis.analytics.fill"),
+        "split_banks": ("kcn_gis.analytics", "kcn_gis.analytics.banks"),
+        "river_balance": ("kcn_gis.analytics", "kcn_gis.analytics.balance"),
+        "clearance_progress": ("kcn_gis.clearance", "kcn_gis.clearance.progress"),
+    }[name]
+    value = getattr(importlib.import_module(package), name, None)
+    return value if value is not None else getattr(importlib.import_module(module), name)
+
+
+def _as_of(as_of: Any) -> pd.Timestamp:
+    if as_of is None:
+        return pd.Timestamp.today().normalize()
+    return pd.Timestamp(as_of).normalize()
+
+
+# -- fill rates -------------------------------------------------------------------------------------------------------
+def _fill_part(plots: gpd.GeoDataFrame, parks: gpd.GeoDataFrame, banks: Any, kw: dict[str, Any]) -> pd.DataFrame:
+    return _fn("fill_rates")(plots, parks, banks=banks, **kw)
+
+
+def _sum_fill(parts: pd.DataFrame, key: str, template: pd.DataFrame) -> pd.DataFrame:
+    """Sum per-partition fill rates by key (in the template's key order) and recompute the rates."""
+    sums = parts.groupby(key, sort=False)[list(_FILL_SUMS)].sum()
+    out = template[[key]].copy()
+    for c in _FILL_SUMS:
+        out[c] = sums[c].reindex(out[key].to_numpy()).fillna(0.0).to_numpy()
+    out["fill_rate_planned"] = _ratio(out["leased_ha"].to_numpy(), out["planned_ha"].to_numpy())
+    out["fill_rate_acquired"] = _ratio(out["leased_ha"].to_numpy(), out["acquired_ha"].to_numpy())
+    return out[list(template.columns)].reset_index(drop=True)
+
+
+def _fill_ddf(
+    directory: Path, parks: gpd.GeoDataFrame, banks: Any, kw: dict[str, Any]
+) -> tuple[Any, pd.DataFrame, str]:
+    plots = _read_ddf(directory, Layer.PLOTS)
+    template = _fn("fill_rates")(plots._meta, parks, banks=banks, **kw)
+    key = str(template.columns[0])
+    parts = plots.map_partitions(_fill_part, parks, banks, kw, meta=template.iloc[:0])
+    return parts, template, key
+
+
+def fill_rates_dask(
+    parquet_dir: str | os.PathLike[str],
+    *,
+    as_of: Any = None,
+    by: str = "park",
+    parks_included: str = "operating",
+    land_uses: Sequence[str] = (str(LandUse.INDUSTRIAL),),
+    river: str = _DUONG,
+    province_name: str | None = None,
+    scheduler: Any = None,
+) -> pd.DataFrame:
+    """:func:`kcn_gis.analytics.fill_rates` on a partitioned GeoParquet atlas, with Dask.
+
+    Parameters
+    ----------
+    parquet_dir : path
+        A partitioned atlas (:func:`kcn_gis.store.geoparquet.write_partitioned`),
+        in a projected CRS (EPSG:9209, metres). Every worker must be able to read it.
+    as_of, by, parks_included, land_uses, province_name
+        As for :func:`~kcn_gis.analytics.fill_rates`. ``by="bank"`` splits the
+        province with :func:`~kcn_gis.analytics.split_banks` along ``river``.
+    river : str, default "Sông Đuống"
+        The river for ``by="bank"``.
+    scheduler : None, str or distributed.Client
+        See :func:`dask_client` (default: a local 2-process cluster).
+
+    Returns
+    -------
+    DataFrame
+        The same columns and rows as the in-memory function (hectares and fractions 0-1).
+    """
+    _require_dask()
+    directory = _check_dir(parquet_dir)
+    parks = read_layer(directory, Layer.PARKS)
+    banks = None
+    if by == "bank":
+        banks = _fn("split_banks")(
+            read_layer(directory, Layer.PROVINCE), read_layer(directory, Layer.RIVERS), river=river
+        )
+    kw = {
+        "as_of": _as_of(as_of),
+        "by": by,
+        "parks_included": parks_included,
+        "land_uses": tuple(land_uses),
+        "province_name": province_name,
+    }
+    parts, template, key = _fill_ddf(directory, parks, banks, kw)
+    with dask_client(scheduler) as client:
+        computed = client.compute(parts, sync=True)
+    return _sum_fill(computed, key, template)
+
+
+def _with_project(plots: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    return plots[plots[Col.PROJECT_ID].notna().to_numpy()]
+
+
+# -- river balance ----------------------------------------------------------------------------------------------------
+def river_balance_dask(
+    parquet_dir: str | os.PathLike[str],
+    *,
+    as_of: Any = None,
+    river: str = _DUONG,
+    parks_included: str = "operating",
+    land_uses: Sequence[str] = (str(LandUse.INDUSTRIAL),),
+    scheduler: Any = None,
+) -> pd.DataFrame:
+    """:func:`kcn_gis.analytics.river_balance` on a partitioned GeoParquet atlas, with Dask.
+
+    The planned, acquired and leased land per bank (clipping every plot to its
+    park and splitting it by the river) is computed partition by partition on
+    the cluster. Parks, projects and the plots that carry a project (to place
+    projects on the banks by area share) are small and are handled in memory.
+
+    Parameters
+    ----------
+    parquet_dir : path
+        A partitioned atlas in a projected CRS (EPSG:9209, metres).
+    as_of, river, parks_included, land_uses
+        As for :func:`~kcn_gis.analytics.river_balance`.
+    scheduler : None, str or distributed.Client
+        See :func:`dask_client`.
+
+    Returns
+    -------
+    DataFrame
+        One row per bank, the same columns as the in-memory function.
+    """
+    _require_dask()
+    from kcn_gis.analytics.balance import SHARED_COLUMNS, balance_index
+
+    directory = _check_dir(parquet_dir)
+    province = read_layer(directory, Layer.PROVINCE)
+    rivers = read_layer(directory, Layer.RIVERS)
+    parks = read_layer(directory, Layer.PARKS)
+    projects = read_layer(directory, Layer.PROJECTS)
+    d = _as_of(as_of)
+    banks = _fn("split_banks")(province, rivers, river=river)
+    kw = {
+        "as_of": d,
+        "by": "bank",
+        "parks_included": parks_included,
+        "land_uses": tuple(land_uses),
+        "province_name": None,
+    }
+    parts, template, key = _fill_ddf(directory, parks, banks, kw)
+    plots = _read_ddf(directory, Layer.PLOTS)
+    with_project = plots.map_partitions(_with_project, meta=plots._meta)
+    with dask_client(scheduler) as client:
+        computed, project_plots = client.compute([parts, with_project], sync=True)
+    fill = _sum_fill(computed, key, template)
+    out = _fn("river_balance")(
+        province,
+        rivers,
+        parks,
+        project_plots,
+        projects,
+        as_of=d,
+        river=river,
+        parks_included=parks_included,
+        land_uses=land_uses,
+    )
+    pos = pd.Index(fill[key].astype(object)).get_indexer(out[key].astype(object))
+    for c in (*_FILL_SUMS, "fill_rate_planned", "fill_rate_acquired"):
+        out[c] = fill[c].to_numpy()[pos]
+    for c in SHARED_COLUMNS:
+        values = out[c].to_numpy(dtype=float)
+        out[f"{c}_share"] = _ratio(values, np.full(values.shape, values.sum()))
+    out["balance_index"] = balance_index(out["leased_ha_share"], out["province_area_ha_share"])
+    return out
+
+
+# -- clearance progress -----------------------------------------------------------------------------------------------
+def _progress_part(parcels: gpd.GeoDataFrame, events: pd.DataFrame, kw: dict[str, Any]) -> pd.DataFrame:
+    return _fn("clearance_progress")(events, parcels, **kw)
+
+
+def _bucket(frame: pd.DataFrame, k: int) -> pd.DataFrame:
+    out = frame.copy()
+    ids = out[Col.PARCEL_ID].astype(object).to_numpy()
+    out["_bucket"] = (pd.util.hash_array(ids) % np.uint64(k)).astype("int64")
+    return out
+
+
+def _drop_bucket(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.drop(columns="_bucket")
+
+
+def clearance_progress_dask(
+    parquet_dir: str | os.PathLike[str],
+    *,
+    as_of: Any = None,
+    park: str | Iterable[str] | None = None,
+    scheduler: Any = None,
+) -> pd.DataFrame:
+    """:func:`kcn_gis.clearance.clearance_progress` on a partitioned GeoParquet atlas, with Dask.
+
+    Each parcel part is processed with its co-partitioned events (no shuffle);
+    for other layouts both tables are hash-shuffled on ``parcel_id`` first.
+    Counts and hectares are summed per park across partitions and
+    ``handed_over_share`` is recomputed.
+
+    Parameters
+    ----------
+    parquet_dir : path
+        A partitioned atlas; parcels in a projected CRS (EPSG:9209, metres).
+    as_of, park
+        As for :func:`~kcn_gis.clearance.clearance_progress`.
+    scheduler : None, str or distributed.Client
+        See :func:`dask_client`.
+
+    Returns
+    -------
+    DataFrame
+        One row per park, the same columns as the in-memory function (areas in ha).
+    """
+    _require_dask()
+    directory = _check_dir(parquet_dir)
+    manifest = read_manifest(directory)
+    parcels = _read_ddf(directory, Layer.PARCELS, [Col.PARCEL_ID, Col.PARK_ID])
+    events = _read_ddf(directory, Layer.CLEARANCE_EVENTS)
+    wanted = None if park is None else ([park] if isinstance(park, str) else [str(p) for p in park])
+    kw = {"as_of": _as_of(as_of), "park": wanted}
+    template = _fn("clearance_progress")(events._meta, parcels._meta, **kw)
+    aligned = (
+        manifest.get("copartitioned", {}).get(str(Layer.CLEARANCE_EVENTS)) == str(Layer.PARCELS)
+        and parcels.npartitions == events.npartitions
+    )
+    if not aligned:
+        log.info("clearance events are not co-partitioned with parcels: shuffling both on parcel_id")
+        k = max(parcels.npartitions, events.npartitions)
+        parcels = parcels.map_partitions(_bucket, k).shuffle(on="_bucket", npartitions=k)
+        events = events.map_partitions(_bucket, k).shuffle(on="_bucket", npartitions=k)
+        parcels = parcels.map_partitions(_drop_bucket)
+        events = events.map_partitions(_drop_bucket)
+    import dask.dataframe as dd
+
+    parts = dd.map_partitions(_progress_part, parcels, events, kw, meta=template.iloc[:0], align_dataframes=False)
+    with dask_client(scheduler) as client:
+        computed = client.compute(parts, sync=True)
+    additive = [c for c in template.columns if c not in ("park_id", "handed_over_share")]
+    sums = computed.groupby("park_id", sort=wanted is None)[additive].sum()
+    order = wanted if wanted is not None else sorted(str(p) for p in sums.index)
+    sums = sums.reindex(order)
+    out = pd.DataFrame({"park_id": pd.array(order, dtype="str")})
+    for c in template.columns:
+        if c == "park_id":
+            continue
+        if c == "handed_over_share":
+            out[c] = _ratio(sums["handed_over_ha"].to_numpy(), sums["area_total_ha"].to_numpy())
+        else:
+            out[c] = sums[c].fillna(0).astype(template[c].dtype).to_numpy()
+    return out[list(template.columns)]
