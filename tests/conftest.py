@@ -12,11 +12,21 @@ Layout (1 ha = 100 m x 100 m):
   P2 industrial 30 ha (acquired 2007-01-01, not leased), P3 green 10 ha;
 * parcels in S1: two 250 m x 1 000 m parcels (25 ha each);
 * one project PRJ1 on P1.
+
+The backend fixtures of :mod:`tests.postgis.plugin` are loaded for the whole suite
+(``backend``, ``atlas_url``, ``new_atlas_url``, ``atlas_copy``, ``shared_atlas_url``, ``pg_url``):
+a test taking ``tiny_atlas`` (or any fixture built on ``backend``) runs once on a
+GeoPackage and once on PostGIS. :func:`atlas_snapshot` is what "nothing was
+written" compares on either backend.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import hashlib
+import sqlite3
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
@@ -24,6 +34,8 @@ import pytest
 import shapely
 
 from kcn_gis.schema import Col, Layer
+
+pytest_plugins = ["tests.postgis.plugin"]
 
 CRS = "EPSG:9209"
 E0, N0 = 540_000.0, 2_330_000.0
@@ -134,7 +146,7 @@ def tiny_layers() -> dict[str, pd.DataFrame]:
 
 @pytest.fixture
 def tiny_atlas_path(tmp_path):
-    """A GeoPackage holding the tiny atlas."""
+    """A GeoPackage holding the tiny atlas (for tests about the GeoPackage file itself)."""
     from kcn_gis import write_atlas
 
     path = tmp_path / "tiny.gpkg"
@@ -143,10 +155,72 @@ def tiny_atlas_path(tmp_path):
 
 
 @pytest.fixture
-def tiny_atlas(tiny_atlas_path):
+def tiny_atlas(atlas_url):
+    """The tiny atlas, opened, on each backend in turn (a fresh GeoPackage, a fresh PostGIS schema)."""
     from kcn_gis import open_atlas
 
-    return open_atlas(tiny_atlas_path)
+    return open_atlas(atlas_url)
 
 
-__all__ = ["CRS", "E0", "N0", "box", "dt", "make_layers", "ts"]
+def atlas_snapshot(location: str | Path, *, file_bytes: bool = True) -> dict[str, object]:
+    """Everything an atlas stores, to check that an operation wrote nothing: compare two snapshots with ``==``.
+
+    Every table of the atlas -- the layers with the store's hidden columns (row
+    ``version``, ``fid``), the metadata, and any other table -- with its column
+    names and all its rows, geometries as their stored bytes. Floats are compared
+    by ``repr`` so that NaN equals NaN.
+
+    * GeoPackage: every SQLite table of the file (GeoPackage system tables and the
+      spatial-index tables included) and, with ``file_bytes``, the SHA-256 of the
+      file, so a GeoPackage is still checked byte for byte.
+    * PostGIS: every table of the atlas schema with each row's ``xmin`` (the
+      transaction that last wrote it), so that rewriting a row with identical
+      values counts as a write. Sequences are left out: PostgreSQL never rolls
+      back ``nextval()``, so a refused write may advance them.
+    """
+    text = str(location)
+    if text.startswith(("postgresql://", "postgres://")):
+        return _postgis_snapshot(text)
+    return _gpkg_snapshot(Path(text), file_bytes=file_bytes)
+
+
+def _comparable(row: tuple) -> tuple:
+    return tuple(("float", repr(v)) if isinstance(v, float) else v for v in row)
+
+
+def _gpkg_snapshot(path: Path, *, file_bytes: bool) -> dict[str, object]:
+    out: dict[str, object] = {}
+    if file_bytes:
+        out["file_sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as con:
+        tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
+        for table in tables:
+            cur = con.execute('SELECT * FROM "{}"'.format(table.replace('"', '""')))
+            out[table] = (tuple(d[0] for d in cur.description), [_comparable(r) for r in cur.fetchall()])
+    return out
+
+
+def _postgis_snapshot(url: str) -> dict[str, object]:
+    import psycopg
+    from psycopg import sql
+
+    from kcn_gis.store.postgis import parse_url
+
+    conninfo, schema, _ = parse_url(url)
+    out: dict[str, object] = {}
+    with psycopg.connect(conninfo) as conn:
+        conn.read_only = True
+        tables = conn.execute(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relkind IN ('r', 'p') ORDER BY 1",
+            [schema],
+        ).fetchall()
+        for (table,) in tables:
+            cur = conn.execute(sql.SQL("SELECT t.xmin::text, t.* FROM {} AS t").format(sql.Identifier(schema, table)))
+            assert cur.description is not None
+            rows = sorted((_comparable(r) for r in cur.fetchall()), key=repr)
+            out[table] = (tuple(d.name for d in cur.description), rows)
+    return out
+
+
+__all__ = ["CRS", "E0", "N0", "atlas_snapshot", "box", "dt", "make_layers", "ts"]

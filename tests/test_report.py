@@ -5,6 +5,10 @@ parks 100 ha (N1, operating, approved) + 50 ha (S1, preparing); industrial plots
 P1 40 ha (acquired 2005-01-01, leased 2006-06-01, project PRJ1) and P2 30 ha
 (acquired 2007-01-01); PRJ1: 10 M USD, licensed 2006-05-01, operating 2007-01-01,
 100 workers, 40 local, 70 female.
+
+The ``kcn-gis report`` tests on the tiny atlas run on both backends (``tiny_url``: GeoPackage,
+PostGIS); the bundled atlas is a GeoPackage (its PostGIS copy is reported on in
+``tests/postgis/test_pg_transfer.py``).
 """
 
 from __future__ import annotations
@@ -17,6 +21,13 @@ import pytest
 from kcn_gis.cli import main
 from kcn_gis.errors import CRSError
 from kcn_gis.reconcile import RECONCILE_COLUMNS, reconcile
+from tests.conftest import make_layers
+
+
+@pytest.fixture
+def tiny_url(shared_atlas_url):
+    """The tiny atlas on each backend (shared, read-only)."""
+    return shared_atlas_url("tiny", make_layers)
 
 
 def _value(table: pd.DataFrame, figure: str) -> float:
@@ -83,11 +94,9 @@ def test_reconcile_refuses_geographic_data(tiny_layers):
         reconcile(parks=parks, plots=tiny_layers["plots"], projects=tiny_layers["projects"], as_of="2011-12-26")
 
 
-def test_cli_report_json_on_tiny_atlas(tiny_atlas_path, tmp_path):
+def test_cli_report_json_on_tiny_atlas(tiny_url, tmp_path):
     out = tmp_path / "report.json"
-    code = main(
-        ["report", "--atlas", str(tiny_atlas_path), "--as-of", "2011-12-26", "--format", "json", "--out", str(out)]
-    )
+    code = main(["report", "--atlas", tiny_url, "--as-of", "2011-12-26", "--format", "json", "--out", str(out)])
     assert code == 0
     data = json.loads(out.read_text(encoding="utf-8"))
     assert isinstance(data, list) and len(data) >= 20
@@ -98,8 +107,8 @@ def test_cli_report_json_on_tiny_atlas(tiny_atlas_path, tmp_path):
     assert by["Total park area"]["unit"] == "ha"
 
 
-def test_cli_report_table(tiny_atlas_path, capsys):
-    assert main(["report", "--atlas", str(tiny_atlas_path), "--as-of", "2011-12-26"]) == 0
+def test_cli_report_table(tiny_url, capsys):
+    assert main(["report", "--atlas", tiny_url, "--as-of", "2011-12-26"]) == 0
     out = capsys.readouterr().out
     assert "Total park area" in out and "6,847.00" in out and "150.00" in out
     assert "-0.00" not in out

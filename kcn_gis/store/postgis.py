@@ -436,6 +436,7 @@ class PostGISBackend:
         values = [_pylist(frame[c], _kind(s, str(c), None)) for c in attr_cols]
         names = [str(c) for c in attr_cols]
         if geom_name is not None:
+            _require_srid(self.location, layer, frame.crs, srid)
             geoms = np.asarray(frame.geometry.values)
             missing = shapely.is_missing(geoms)
             hexes = shapely.to_wkb(shapely.set_srid(geoms, srid), hex=True, include_srid=True)
@@ -789,6 +790,24 @@ def _check_versions(
             f"{location} layer '{layer}': {len(stale)} row(s) were changed by someone else since you read them "
             f"({', '.join(f'{key} {k!r}' for k in stale[:10])}). Nothing was written. Read the layer again "
             "(atlas.clear_cache()), re-apply your edits and save again."
+        )
+
+
+def _require_srid(location: str, layer: str, crs: Any, srid: int) -> None:
+    """Refuse geometries whose CRS is missing or is not the atlas SRID: they are never relabelled or reprojected.
+
+    (Without this, ``ST_SetSRID`` semantics would store e.g. EPSG:4326 degrees as EPSG:9209 metres,
+    also with ``validate=False``, and nothing could detect it afterwards.)
+    """
+    from pyproj import CRS
+
+    epsg = CRS.from_user_input(crs).to_epsg() if crs is not None else None
+    if epsg != srid:
+        what = f"is in {CRS.from_user_input(crs).to_string()}" if crs is not None else "has no CRS"
+        raise SchemaError(
+            f"{location} layer '{layer}': the frame {what}, the atlas is in EPSG:{srid}. Nothing was written. "
+            f"Reproject it explicitly first (kcn_gis.crs.to_crs(frame, 'EPSG:{srid}')), or set the CRS it really "
+            "is in; kcn_gis never reprojects or relabels geometries silently."
         )
 
 

@@ -1,4 +1,10 @@
-"""The CLI: fill-rates, balance and trend JSON fields, validate with consistency checks, validate --fix."""
+"""The CLI: fill-rates, balance and trend JSON fields, validate with consistency checks, validate --fix.
+
+Every command runs on both backends: ``straddle_url`` is a read-only atlas shared per backend
+(GeoPackage, PostGIS), and atlases a test builds come from ``new_atlas_url``. ``validate --fix``
+repairs invalid geometries, which only a GeoPackage can hold (PostGIS refuses them with a
+``CHECK (ST_IsValid(...))``), so its tests stay on GeoPackage files.
+"""
 
 from __future__ import annotations
 
@@ -19,10 +25,9 @@ FILL_FIELDS = ["planned_ha", "acquired_ha", "leased_ha", "fill_rate_planned", "f
 
 
 @pytest.fixture
-def straddle_path(tmp_path):
-    path = tmp_path / "straddle.gpkg"
-    write_atlas(path, straddle_layers())
-    return path
+def straddle_url(shared_atlas_url):
+    """The straddle atlas on each backend (shared, read-only: the commands tested here only read)."""
+    return shared_atlas_url("straddle", straddle_layers)
 
 
 def run_json(capsys, *argv) -> list[dict]:
@@ -33,9 +38,9 @@ def run_json(capsys, *argv) -> list[dict]:
 @pytest.mark.parametrize(
     ("by", "key"), [("park", "park_id"), ("district", "district"), ("bank", "bank"), ("province", "province")]
 )
-def test_fill_rates_json_fields(capsys, straddle_path, by, key):
+def test_fill_rates_json_fields(capsys, straddle_url, by, key):
     recs = run_json(
-        capsys, "fill-rates", "--atlas", str(straddle_path), "--as-of", "2011-12-26", "--by", by, "--format", "json"
+        capsys, "fill-rates", "--atlas", str(straddle_url), "--as-of", "2011-12-26", "--by", by, "--format", "json"
     )
     assert all(list(r) == [key, *FILL_FIELDS] for r in recs)
     if by == "bank":
@@ -60,20 +65,20 @@ def test_fill_rates_json_fields(capsys, straddle_path, by, key):
         ]
 
 
-def test_fill_rates_all_parks_gives_null_rates_for_empty_park(capsys, straddle_path):
+def test_fill_rates_all_parks_gives_null_rates_for_empty_park(capsys, straddle_url):
     recs = run_json(
-        capsys, "fill-rates", "--atlas", str(straddle_path), "--as-of", "2011-12-26", "--all-parks", "--format", "json"
+        capsys, "fill-rates", "--atlas", str(straddle_url), "--as-of", "2011-12-26", "--all-parks", "--format", "json"
     )
     s1 = next(r for r in recs if r["park_id"] == "S1")
     assert s1["planned_ha"] == 0.0 and s1["fill_rate_planned"] is None
 
 
-def test_fill_rates_as_of_changes_the_answer(capsys, straddle_path):
+def test_fill_rates_as_of_changes_the_answer(capsys, straddle_url):
     recs = run_json(
         capsys,
         "fill-rates",
         "--atlas",
-        str(straddle_path),
+        str(straddle_url),
         "--as-of",
         "2006-05-31",
         "--by",
@@ -84,14 +89,14 @@ def test_fill_rates_as_of_changes_the_answer(capsys, straddle_path):
     assert recs[0]["leased_ha"] == 0.0 and recs[0]["acquired_ha"] == pytest.approx(40.0)
 
 
-def test_fill_rates_table_csv_xlsx(capsys, straddle_path, tmp_path):
-    assert main(["fill-rates", "--atlas", str(straddle_path), "--as-of", "2011-12-26", "--by", "bank"]) == 0
+def test_fill_rates_table_csv_xlsx(capsys, straddle_url, tmp_path):
+    assert main(["fill-rates", "--atlas", str(straddle_url), "--as-of", "2011-12-26", "--by", "bank"]) == 0
     table = capsys.readouterr().out
     assert "fill_rate_planned_pct" in table and "70.00" in table
     out = tmp_path / "f.csv"
     assert (
         main(
-            ["fill-rates", "--atlas", str(straddle_path), "--as-of", "2011-12-26", "--format", "csv", "--out", str(out)]
+            ["fill-rates", "--atlas", str(straddle_url), "--as-of", "2011-12-26", "--format", "csv", "--out", str(out)]
         )
         == 0
     )
@@ -102,7 +107,7 @@ def test_fill_rates_table_csv_xlsx(capsys, straddle_path, tmp_path):
             [
                 "fill-rates",
                 "--atlas",
-                str(straddle_path),
+                str(straddle_url),
                 "--as-of",
                 "2011-12-26",
                 "--format",
@@ -116,8 +121,8 @@ def test_fill_rates_table_csv_xlsx(capsys, straddle_path, tmp_path):
     assert pd.read_excel(xlsx)["planned_ha"].tolist() == pytest.approx([70.0, 80.0])  # N1; X1 = XA 60 + XB 20
 
 
-def test_balance_json_fields(capsys, straddle_path):
-    recs = run_json(capsys, "balance", "--atlas", str(straddle_path), "--as-of", "2011-12-26", "--format", "json")
+def test_balance_json_fields(capsys, straddle_url):
+    recs = run_json(capsys, "balance", "--atlas", str(straddle_url), "--as-of", "2011-12-26", "--format", "json")
     assert [r["bank"] for r in recs] == ["north", "south"]
     required = [
         "bank",
@@ -137,18 +142,18 @@ def test_balance_json_fields(capsys, straddle_path):
     assert south["balance_index"] == pytest.approx(0.6)
 
 
-def test_balance_unknown_river_exits_2(capsys, straddle_path):
-    assert main(["balance", "--atlas", str(straddle_path), "--river", "Sông Cầu"]) == 2
+def test_balance_unknown_river_exits_2(capsys, straddle_url):
+    assert main(["balance", "--atlas", str(straddle_url), "--river", "Sông Cầu"]) == 2
     assert "available names: 'Sông Đuống'" in capsys.readouterr().err
 
 
-def test_trend_json_and_chart(capsys, straddle_path, tmp_path):
+def test_trend_json_and_chart(capsys, straddle_url, tmp_path):
     chart = tmp_path / "trend.svg"
     recs = run_json(
         capsys,
         "trend",
         "--atlas",
-        str(straddle_path),
+        str(straddle_url),
         "--from",
         "2009",
         "--to",
@@ -192,12 +197,12 @@ def planted_layers():
     return layers
 
 
-def test_validate_catches_each_planted_inconsistency(capsys, tmp_path):
-    path = tmp_path / "planted.gpkg"
-    write_atlas(path, planted_layers())
-    assert main(["validate", "--atlas", str(path), "--format", "json"]) == 1
-    recs = json.loads(capsys.readouterr().out)
-    found = {(r["check"], r["ids"]) for r in recs}
+#: Planted plots that reference a park or project that does not exist: a PostGIS atlas refuses them (foreign keys).
+DANGLING = {"NOPARK": "plots_park_id_fkey", "GHOSTP": "plots_project_id_fkey"}
+
+
+def test_validate_catches_each_planted_inconsistency(capsys, backend, new_atlas_url):
+    layers = planted_layers()
     expected = {
         ("plot_outside_park", "plot_id 'OUT', park_id 'N1'"),
         ("double_leasing", "plot_id 'P1', plot_id 'DBL'"),
@@ -209,6 +214,21 @@ def test_validate_catches_each_planted_inconsistency(capsys, tmp_path):
         ("plot_unknown_project", "plot_id 'GHOSTP'"),
         ("project_without_plot", "project_id 'LONELY'"),
     }
+    if backend == "postgis":
+        from kcn_gis import SchemaError
+
+        plots = layers[Layer.PLOTS]
+        clean = plots[~plots[Col.PLOT_ID].isin(list(DANGLING))].reset_index(drop=True)
+        for plot_id, constraint in DANGLING.items():  # the database refuses each dangling reference ...
+            one = pd.concat([clean, plots[plots[Col.PLOT_ID] == plot_id]], ignore_index=True)
+            with pytest.raises(SchemaError, match=constraint):
+                new_atlas_url({**layers, Layer.PLOTS: one})
+        layers[Layer.PLOTS] = clean
+        expected = {e for e in expected if not any(f"'{p}'" in e[1] for p in DANGLING)}  # ... validate finds the rest
+    path = new_atlas_url(layers)
+    assert main(["validate", "--atlas", str(path), "--format", "json"]) == 1
+    recs = json.loads(capsys.readouterr().out)
+    found = {(r["check"], r["ids"]) for r in recs}
     assert expected <= found, expected - found
     assert any(c == "double_leasing" or c == "overlapping_plots" for c, ids in found if "NOACQ" in ids)
     by_check = {r["check"]: r for r in recs}
@@ -217,16 +237,15 @@ def test_validate_catches_each_planted_inconsistency(capsys, tmp_path):
     assert by_check["project_without_plot"]["severity"] == "warning"
 
 
-def test_validate_passes_on_clean_atlas(capsys, straddle_path):
-    assert main(["validate", "--atlas", str(straddle_path)]) == 0
+def test_validate_passes_on_clean_atlas(capsys, straddle_url):
+    assert main(["validate", "--atlas", str(straddle_url)]) == 0
     assert "valid (0 errors, 0 warnings)" in capsys.readouterr().out
 
 
-def test_validate_warnings_do_not_fail(capsys, tmp_path):
+def test_validate_warnings_do_not_fail(capsys, new_atlas_url):
     layers = make_layers()
     layers[Layer.PROJECTS] = add_rows(layers[Layer.PROJECTS], [project_row("LONELY", capital=1.0, workers=1)])
-    path = tmp_path / "w.gpkg"
-    write_atlas(path, layers)
+    path = new_atlas_url(layers)
     assert main(["validate", "--atlas", str(path)]) == 0
     captured = capsys.readouterr()
     assert "project_without_plot" in captured.out and "0 error(s), 1 warning(s)" in captured.err
@@ -276,20 +295,19 @@ def test_validate_fix_never_edits_the_source(capsys, tmp_path):
     assert "exists" in capsys.readouterr().err
 
 
-def test_validate_fix_with_nothing_to_repair(capsys, straddle_path, tmp_path):
+def test_validate_fix_with_nothing_to_repair(capsys, straddle_url, tmp_path):
     new = tmp_path / "new.gpkg"
-    assert main(["validate", "--atlas", str(straddle_path), "--fix", str(new)]) == 0
+    assert main(["validate", "--atlas", str(straddle_url), "--fix", str(new)]) == 0
     assert "no invalid geometries to repair" in capsys.readouterr().out
     assert not new.exists()
 
 
-def test_validate_lists_50_per_check_and_counts_the_rest(capsys, tmp_path):
+def test_validate_lists_50_per_check_and_counts_the_rest(capsys, new_atlas_url):
     layers = make_layers()
     layers[Layer.PROJECTS] = add_rows(
         layers[Layer.PROJECTS], [project_row(f"L{i:02d}", capital=1.0, workers=1) for i in range(60)]
     )
-    path = tmp_path / "many.gpkg"
-    write_atlas(path, layers)
+    path = new_atlas_url(layers)
     assert main(["validate", "--atlas", str(path), "--format", "json"]) == 0
     captured = capsys.readouterr()
     recs = [r for r in json.loads(captured.out) if r["check"] == "project_without_plot"]

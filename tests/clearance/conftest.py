@@ -16,13 +16,12 @@ S1-2-2      5300-5500 x 1000-1200         4 ha    no event (not started)
 Park N1 holds N1-1-1 (5 ha: 1000-1500 x 6000-6100): notified 01/06/2010, complaint 01/07/2010,
 resolved 01/09/2010. Its commune/map sheet/parcel number equal those of S1-1-1, so that triple is ambiguous.
 The holder of S1-1-1 is ``<script>alert(1)</script>`` and of S1-1-2 ``O'Brien & "Sons"``.
+
+``clearance_atlas_url`` (alias ``clearance_atlas_path``) and ``clearance_atlas`` run each test once
+per backend (GeoPackage, PostGIS) on a fresh copy of a session master atlas.
 """
 
 from __future__ import annotations
-
-import importlib.util
-import shutil
-from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
@@ -117,19 +116,11 @@ def make_events() -> pd.DataFrame:
     return frame
 
 
-def _shared_make_layers() -> dict[str, pd.DataFrame]:
-    """``make_layers()`` of tests/conftest.py (the shared tiny atlas), loaded by path."""
-    spec_ = importlib.util.spec_from_file_location(
-        "_kcn_tests_shared_conftest", Path(__file__).parents[1] / "conftest.py"
-    )
-    assert spec_ is not None and spec_.loader is not None
-    module = importlib.util.module_from_spec(spec_)
-    spec_.loader.exec_module(module)
-    return module.make_layers()
-
-
 def make_clearance_layers() -> dict[str, pd.DataFrame]:
-    layers = _shared_make_layers()
+    """The shared tiny atlas (``tests/conftest.py``) with the parcels and the history above."""
+    from tests.conftest import make_layers
+
+    layers = make_layers()
     layers[Layer.PARCELS] = make_parcels()
     layers[Layer.CLEARANCE_EVENTS] = make_events()
     return layers
@@ -145,25 +136,23 @@ def events() -> pd.DataFrame:
     return make_events()
 
 
-@pytest.fixture(scope="session")
-def _clearance_atlas_master(tmp_path_factory):
-    from kcn_gis import write_atlas
+@pytest.fixture
+def clearance_atlas_url(atlas_copy) -> str:
+    """A fresh atlas (per test) holding the clearance fixture atlas, on each backend; tests may write to it.
 
-    path = tmp_path_factory.mktemp("clearance_master") / "clearance.gpkg"
-    write_atlas(path, make_clearance_layers())
-    return path
+    A copy of a session master: a GeoPackage file path, or a ``postgresql://`` URL of a new schema.
+    """
+    return atlas_copy("clearance", make_clearance_layers)
 
 
 @pytest.fixture
-def clearance_atlas_path(_clearance_atlas_master, tmp_path):
-    """A fresh copy (per test) of a GeoPackage holding the clearance fixture atlas."""
-    path = tmp_path / "clearance.gpkg"
-    shutil.copyfile(_clearance_atlas_master, path)
-    return path
+def clearance_atlas_path(clearance_atlas_url):
+    """The older name of ``clearance_atlas_url``: on PostGIS it is a URL, not a path."""
+    return clearance_atlas_url
 
 
 @pytest.fixture
-def clearance_atlas(clearance_atlas_path):
+def clearance_atlas(clearance_atlas_url):
     from kcn_gis import open_atlas
 
-    return open_atlas(clearance_atlas_path)
+    return open_atlas(clearance_atlas_url)

@@ -1,4 +1,8 @@
-"""Progress per park, its JSON records and the burn-up, checked against an independent computation."""
+"""Progress per park, its JSON records and the burn-up, checked against an independent computation.
+
+The pure tests take the fixture frames; ``test_progress_from_the_stored_history_*`` takes the history
+and parcels read back from an atlas on each backend (GeoPackage, PostGIS).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,9 @@ from kcn_gis.clearance import PROGRESS_STAGES, burn_up, clearance_progress, prog
 from kcn_gis.errors import CRSError
 from kcn_gis.schema import STAGES
 
-from .conftest import AREA_HA
+from .conftest import AREA_HA, make_clearance_layers, make_events, make_parcels
+
+DATES = ["2010-06-30", "2011-03-01", "2011-07-15", "2011-08-15", "2011-12-26"]
 
 
 def _independent_progress(events: pd.DataFrame, parcels, as_of: str) -> dict[str, dict]:
@@ -41,10 +47,31 @@ def _independent_progress(events: pd.DataFrame, parcels, as_of: str) -> dict[str
     return out
 
 
-@pytest.mark.parametrize("as_of", ["2010-06-30", "2011-03-01", "2011-07-15", "2011-08-15", "2011-12-26"])
+@pytest.mark.parametrize("as_of", DATES)
 def test_progress_equals_independent_computation(events, parcels, as_of):
     expected = _independent_progress(events, parcels, as_of)
     got = clearance_progress(events, parcels, as_of=as_of).set_index("park_id")
+    _assert_progress(got, expected)
+
+
+def test_progress_from_the_stored_history_equals_independent_computation(shared_atlas_url):
+    """History and parcels written to the store and read back (each backend) give the hand-checkable progress."""
+    from kcn_gis import open_atlas
+
+    atlas = open_atlas(shared_atlas_url("clearance", make_clearance_layers))
+    stored_events, stored_parcels = atlas.clearance_events, atlas.parcels
+    assert len(stored_events) == len(make_events()) and len(stored_parcels) == len(make_parcels())
+    for as_of in DATES:
+        expected = _independent_progress(make_events(), make_parcels(), as_of)  # frames that never were stored
+        got = clearance_progress(stored_events, stored_parcels, as_of=as_of).set_index("park_id")
+        _assert_progress(got, expected)
+    row = clearance_progress(stored_events, stored_parcels, as_of="2011-12-26", park="S1").iloc[0]
+    assert row["handed_over_ha"] == pytest.approx(4.0) and row["area_total_ha"] == pytest.approx(10.0)
+    b = burn_up(stored_events, stored_parcels, as_of="2011-12-26")
+    assert b["area_ha"].tolist() == pytest.approx([1.0, 4.0, 1.0, 4.0])
+
+
+def _assert_progress(got: pd.DataFrame, expected: dict[str, dict]) -> None:
     assert sorted(got.index) == sorted(expected)
     for park, exp in expected.items():
         row = got.loc[park]

@@ -1,10 +1,14 @@
-"""Spreadsheet import: recognition, row-level validation (atlas byte-for-byte unchanged), idempotency,
-dry runs, corrections, mapping files and templates (kcn_gis.clearance.sheet)."""
+"""Spreadsheet import: recognition, row-level validation (atlas unchanged), idempotency,
+dry runs, corrections, mapping files and templates (kcn_gis.clearance.sheet).
+
+Every test taking ``clearance_atlas_url`` runs on a GeoPackage and on PostGIS. "Unchanged" is
+:func:`tests.conftest.atlas_snapshot`: byte for byte for a GeoPackage; every table, row and
+row ``xmin`` for PostGIS.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import unicodedata
 from pathlib import Path
 
@@ -22,13 +26,10 @@ from kcn_gis.clearance import (
 )
 from kcn_gis.cli import main
 from kcn_gis.errors import ClearanceError, ImportError_
+from tests.conftest import atlas_snapshot
 
 NOW = dt.datetime(2011, 12, 27, 2, 0)  # UTC; 27/12/2011 09:00 in Hà Nội
 HEADERS = ["Mã thửa", "Xã", "Tờ bản đồ số", "Thửa đất số", "Giai đoạn", "Ngày", "Số quyết định", "Ghi chú"]
-
-
-def sha(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def write_csv(path: Path, rows: list[list[str]], headers: list[str] = HEADERS) -> Path:
@@ -55,7 +56,7 @@ def write_xlsx(path: Path, sheets: dict[str, list[list[object]]], hidden: tuple[
 
 
 # -- good imports ----------------------------------------------------------------------------------------------
-def test_import_xlsx_with_excel_dates_and_vietnamese_labels(clearance_atlas_path, tmp_path):
+def test_import_xlsx_with_excel_dates_and_vietnamese_labels(clearance_atlas_url, tmp_path):
     f = write_xlsx(
         tmp_path / "tien_do.xlsx",
         {
@@ -69,10 +70,10 @@ def test_import_xlsx_with_excel_dates_and_vietnamese_labels(clearance_atlas_path
         },
         hidden=("DanhMuc",),
     )  # fmt: skip
-    atlas = open_atlas(clearance_atlas_path)
+    atlas = open_atlas(clearance_atlas_url)
     res = import_sheet(atlas, f, recorded_by="Cán bộ A", now=NOW)
     assert res.written == 2 and len(res.duplicates) == 0 and not res.problems
-    ev = open_atlas(clearance_atlas_path).clearance_events.set_index("event_id")
+    ev = open_atlas(clearance_atlas_url).clearance_events.set_index("event_id")
     new = ev.loc[res.new_events["event_id"]]
     assert new["parcel_id"].tolist() == ["S1-1-2", "S1-2-2"]
     assert new["event"].tolist() == ["plan_approved", "notified"]
@@ -85,21 +86,21 @@ def test_import_xlsx_with_excel_dates_and_vietnamese_labels(clearance_atlas_path
     assert st["S1-1-2"] == "plan_approved" and st["S1-2-2"] == "notified"
 
 
-def test_reimport_is_idempotent(clearance_atlas_path, tmp_path):
+def test_reimport_is_idempotent(clearance_atlas_url, tmp_path):
     f = write_csv(
         tmp_path / "a.csv",
         [["S1-1-2", "", "", "", "plan_approved", "02/11/2011", "99/QĐ", ""],
          ["", "Xã Thử", "2", "2", "Thông báo thu hồi đất", "05/12/2011", "", ""]],
     )  # fmt: skip
-    first = import_sheet(open_atlas(clearance_atlas_path), f, recorded_by="a", now=NOW)
+    first = import_sheet(open_atlas(clearance_atlas_url), f, recorded_by="a", now=NOW)
     assert first.written == 2
-    before = sha(clearance_atlas_path)
-    n_events = len(open_atlas(clearance_atlas_path).clearance_events)
-    second = import_sheet(open_atlas(clearance_atlas_path), f, recorded_by="b", now=NOW + dt.timedelta(days=3))
+    before = atlas_snapshot(clearance_atlas_url)
+    n_events = len(open_atlas(clearance_atlas_url).clearance_events)
+    second = import_sheet(open_atlas(clearance_atlas_url), f, recorded_by="b", now=NOW + dt.timedelta(days=3))
     assert second.written == 0 and len(second.new_events) == 0
     assert sorted(second.duplicates["event_id"]) == sorted(first.new_events["event_id"])
-    assert len(open_atlas(clearance_atlas_path).clearance_events) == n_events
-    assert sha(clearance_atlas_path) == before
+    assert len(open_atlas(clearance_atlas_url).clearance_events) == n_events
+    assert atlas_snapshot(clearance_atlas_url) == before
 
 
 def test_event_ids_are_deterministic_from_content():
@@ -111,45 +112,45 @@ def test_event_ids_are_deterministic_from_content():
     assert a.startswith("ev-") and len(a) == 23
 
 
-def test_dry_run_shows_changes_and_writes_nothing(clearance_atlas_path, tmp_path, capsys):
+def test_dry_run_shows_changes_and_writes_nothing(clearance_atlas_url, tmp_path, capsys):
     f = write_csv(tmp_path / "a.csv", [["S1-1-2", "", "", "", "plan_approved", "02/11/2011", "99/QĐ", ""]])
-    before = sha(clearance_atlas_path)
-    res = import_sheet(open_atlas(clearance_atlas_path), f, recorded_by="a", dry_run=True, now=NOW)
+    before = atlas_snapshot(clearance_atlas_url)
+    res = import_sheet(open_atlas(clearance_atlas_url), f, recorded_by="a", dry_run=True, now=NOW)
     assert res.dry_run and res.written == 0 and len(res.new_events) == 1
-    assert sha(clearance_atlas_path) == before
-    rc = main(["clearance", "import", str(f), "--atlas", str(clearance_atlas_path), "--dry-run", "--recorded-by", "x"])
+    assert atlas_snapshot(clearance_atlas_url) == before
+    rc = main(["clearance", "import", str(f), "--atlas", str(clearance_atlas_url), "--dry-run", "--recorded-by", "x"])
     out = capsys.readouterr().out
     assert rc == 0 and "would add" in out and "S1-1-2" in out and "dry run" in out
-    assert sha(clearance_atlas_path) == before
+    assert atlas_snapshot(clearance_atlas_url) == before
 
 
-def test_skipped_stage_with_a_note_is_accepted(clearance_atlas_path, tmp_path):
+def test_skipped_stage_with_a_note_is_accepted(clearance_atlas_url, tmp_path):
     f = write_csv(
         tmp_path / "a.csv",
         [["S1-2-2", "", "", "", "inventoried", "01/12/2011", "", "thông báo miệng, không có văn bản"]],
     )
-    res = import_sheet(open_atlas(clearance_atlas_path), f, recorded_by="a", now=NOW)
+    res = import_sheet(open_atlas(clearance_atlas_url), f, recorded_by="a", now=NOW)
     assert res.written == 1
 
 
-def test_correction_by_stage_name_allows_going_back(clearance_atlas_path, tmp_path):
+def test_correction_by_stage_name_allows_going_back(clearance_atlas_url, tmp_path):
     f = write_csv(
         tmp_path / "a.csv",
         [["S1-1-1", "", "", "", "Đính chính", "10/12/2011", "", "bàn giao chưa ký biên bản", "Bàn giao mặt bằng"],
          ["S1-1-1", "", "", "", "Bàn giao mặt bằng", "20/12/2011", "BB-09", "", ""]],
         headers=[*HEADERS, "Đính chính sự kiện"],
     )  # fmt: skip
-    atlas = open_atlas(clearance_atlas_path)
+    atlas = open_atlas(clearance_atlas_url)
     res = import_sheet(atlas, f, recorded_by="a", now=NOW)
     assert res.written == 2
     corr = res.new_events[res.new_events["event"] == "correction"].iloc[0]
     assert corr["corrects_event_id"] == "A5"
-    ev = open_atlas(clearance_atlas_path).clearance_events
+    ev = open_atlas(clearance_atlas_url).clearance_events
     st = lambda d: parcel_stages(ev, atlas.parcels, as_of=d).set_index("parcel_id")["stage"]["S1-1-1"]  # noqa: E731
     assert (st("2011-12-09"), st("2011-12-10"), st("2011-12-20")) == ("handed_over", "compensated", "handed_over")
 
 
-# -- every validation error leaves the atlas byte-for-byte unchanged ------------------------------------------
+# -- every validation error leaves the atlas unchanged (byte for byte on a GeoPackage) ---------------------------
 ERROR_CASES = {
     # name: (rows, expected check, expected row, expected column letter)
     "unknown parcel id": ([["S9-9-9", "", "", "", "notified", "01/12/2011", "", ""]], "unknown_parcel", 2, "A"),
@@ -171,59 +172,59 @@ ERROR_CASES = {
 
 
 @pytest.mark.parametrize("case", list(ERROR_CASES))
-def test_each_validation_error_leaves_the_atlas_unchanged(clearance_atlas_path, tmp_path, case, capsys):
+def test_each_validation_error_leaves_the_atlas_unchanged(clearance_atlas_url, tmp_path, case, capsys):
     rows, check, row, letter = ERROR_CASES[case]
     good = ["S1-2-2", "", "", "", "notified", "01/12/2011", "OK/1", ""] if check != "duplicate_row" else None
     f = write_csv(tmp_path / "bad.csv", ([good] if good else []) + rows)
     if good:
         row += 1
-    before = sha(clearance_atlas_path)
+    before = atlas_snapshot(clearance_atlas_url)
     with pytest.raises(ClearanceError, match="nothing was imported") as info:
-        import_sheet(open_atlas(clearance_atlas_path), f, recorded_by="a", now=NOW)
+        import_sheet(open_atlas(clearance_atlas_url), f, recorded_by="a", now=NOW)
     probs = [p for p in info.value.problems if p.check == check]
     assert probs, [p.check for p in info.value.problems]
     assert probs[0].row == row and probs[0].file == "bad.csv"
     if letter:
         assert probs[0].column.startswith(letter)
-    assert sha(clearance_atlas_path) == before
+    assert atlas_snapshot(clearance_atlas_url) == before
     # the valid row was not written either (all or nothing), and the CLI exits non-zero
-    assert "OK/1" not in set(open_atlas(clearance_atlas_path).clearance_events["reference"].dropna())
-    rc = main(["clearance", "import", str(f), "--atlas", str(clearance_atlas_path), "--recorded-by", "x"])
+    assert "OK/1" not in set(open_atlas(clearance_atlas_url).clearance_events["reference"].dropna())
+    rc = main(["clearance", "import", str(f), "--atlas", str(clearance_atlas_url), "--recorded-by", "x"])
     err = capsys.readouterr().err
     assert rc == 1 and f"[{check}]" in err and "nothing was written" in err
-    assert sha(clearance_atlas_path) == before
+    assert atlas_snapshot(clearance_atlas_url) == before
 
 
-def test_xlsx_error_names_sheet_row_and_column(clearance_atlas_path, tmp_path):
+def test_xlsx_error_names_sheet_row_and_column(clearance_atlas_url, tmp_path):
     f = write_xlsx(
         tmp_path / "b.xlsx",
         {"Tổng hợp": [HEADERS, ["S1-2-2", None, None, None, "notified", dt.datetime(2011, 12, 1), None, None]],
          "Xã Thử": [HEADERS, [None] * 8, ["S1-2-2", None, None, None, "ban giao xong", 40000, None, None]]},
     )  # fmt: skip
-    before = sha(clearance_atlas_path)
+    before = atlas_snapshot(clearance_atlas_url)
     with pytest.raises(ClearanceError) as info:
-        import_sheet(open_atlas(clearance_atlas_path), f, recorded_by="a", now=NOW)
+        import_sheet(open_atlas(clearance_atlas_url), f, recorded_by="a", now=NOW)
     where = {(p.sheet, p.row, p.column, p.check) for p in info.value.problems}
     assert ("Xã Thử", 3, "E 'Giai đoạn'", "unknown_stage") in where
     assert ("Xã Thử", 3, "F 'Ngày'", "bad_date") in where  # a plain number is not a date
     assert "b.xlsx, sheet 'Xã Thử', row 3, column E 'Giai đoạn'" in str(info.value)
-    assert sha(clearance_atlas_path) == before
+    assert atlas_snapshot(clearance_atlas_url) == before
 
 
-def test_missing_columns_and_unreadable_files(clearance_atlas_path, tmp_path):
+def test_missing_columns_and_unreadable_files(clearance_atlas_url, tmp_path):
     f = write_csv(tmp_path / "c.csv", [["S1-2-2", "notified"]], headers=["Mã thửa", "Giai đoạn"])
-    before = sha(clearance_atlas_path)
+    before = atlas_snapshot(clearance_atlas_url)
     with pytest.raises(ClearanceError, match="missing column"):
-        import_sheet(open_atlas(clearance_atlas_path), f, recorded_by="a", now=NOW)
+        import_sheet(open_atlas(clearance_atlas_url), f, recorded_by="a", now=NOW)
     (tmp_path / "x.ods").write_text("?")
     with pytest.raises(ImportError_, match="unsupported file type"):
-        import_sheet(open_atlas(clearance_atlas_path), tmp_path / "x.ods", recorded_by="a", now=NOW)
+        import_sheet(open_atlas(clearance_atlas_url), tmp_path / "x.ods", recorded_by="a", now=NOW)
     with pytest.raises(ClearanceError, match="recorded_by is empty"):
-        import_sheet(open_atlas(clearance_atlas_path), f, recorded_by=" ", now=NOW)
-    assert sha(clearance_atlas_path) == before
+        import_sheet(open_atlas(clearance_atlas_url), f, recorded_by=" ", now=NOW)
+    assert atlas_snapshot(clearance_atlas_url) == before
 
 
-def test_mapping_file_for_another_layout(clearance_atlas_path, tmp_path):
+def test_mapping_file_for_another_layout(clearance_atlas_url, tmp_path):
     mapping = tmp_path / "map.yaml"
     mapping.write_text(
         "columns:\n  commune: Tên xã\n  map_sheet: Số tờ BĐ\n  parcel_no: Số hiệu thửa\n"
@@ -236,7 +237,7 @@ def test_mapping_file_for_another_layout(clearance_atlas_path, tmp_path):
         {"BC": [["BÁO CÁO TIẾN ĐỘ GPMB"], ["Tên xã", "Số tờ BĐ", "Số hiệu thửa", "Tình trạng", "Ngày thực hiện"],
                 ["Thử", 1, 2, "Đã nhận tiền", "01/12/11"]]},
     )  # fmt: skip
-    atlas = open_atlas(clearance_atlas_path)
+    atlas = open_atlas(clearance_atlas_url)
     with pytest.raises(ClearanceError, match="no sheet has recognised columns"):
         import_sheet(atlas, f, recorded_by="a", now=NOW)  # without the mapping: not recognised
     with pytest.raises(ClearanceError) as info:
@@ -273,11 +274,11 @@ def test_stage_matching(text, expected):
     assert (None if got is None else str(got)) == expected
 
 
-def test_template_has_parcels_and_a_stage_dropdown_and_round_trips(clearance_atlas_path, tmp_path):
-    atlas = open_atlas(clearance_atlas_path)
-    before = sha(clearance_atlas_path)
+def test_template_has_parcels_and_a_stage_dropdown_and_round_trips(clearance_atlas_url, tmp_path):
+    atlas = open_atlas(clearance_atlas_url)
+    before = atlas_snapshot(clearance_atlas_url)
     out = write_template(atlas, "S1", tmp_path / "mau.xlsx", as_of="2011-12-26")
-    assert sha(clearance_atlas_path) == before
+    assert atlas_snapshot(clearance_atlas_url) == before
     wb = openpyxl.load_workbook(out)
     ws = wb.worksheets[0]
     headers = [c.value for c in ws[1]]

@@ -1,4 +1,12 @@
-"""The GeoPackage store: round trip, dtypes, schema version, atomic writes, transactional appends."""
+"""The store on both backends: round trip, dtypes, schema version, atomic writes, transactional appends.
+
+Tests taking ``tiny_atlas``/``atlas_url``/``new_atlas_url``/``backend`` run once on a
+GeoPackage and once on PostGIS. "Nothing was written" is checked with
+:func:`tests.conftest.atlas_snapshot` (for a GeoPackage it includes the file's
+SHA-256, so the GeoPackage is still checked byte for byte). Tests about the
+GeoPackage file itself (missing file, suffix, temporary files) take
+``tiny_atlas_path``.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +18,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -19,11 +28,48 @@ import kcn_gis
 from kcn_gis import SchemaError, StoreError, open_atlas, write_atlas
 from kcn_gis.schema import SCHEMA_VERSION, Col, Layer
 from kcn_gis.store.gpkg import META_TABLE
-from tests.conftest import make_layers
+from tests.conftest import atlas_snapshot, make_layers
+from tests.postgis.plugin import is_postgis
 
 
 def sha256(path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _pg(location: str):
+    """(connection, schema) of a PostGIS atlas URL, for tests that must reach under the store."""
+    import psycopg
+
+    from kcn_gis.store.postgis import parse_url
+
+    conninfo, schema, _ = parse_url(location)
+    return psycopg.connect(conninfo, autocommit=True), schema
+
+
+def _stored_meta(location: str) -> dict[str, str]:
+    """The atlas metadata table, read directly from the file or the database (not through kcn_gis)."""
+    if not is_postgis(location):
+        with sqlite3.connect(location) as con:
+            return dict(con.execute(f"SELECT key, value FROM {META_TABLE}"))
+    from psycopg import sql
+
+    conn, schema = _pg(location)
+    with conn:
+        return dict(conn.execute(sql.SQL("SELECT key, value FROM {}").format(sql.Identifier(schema, META_TABLE))))
+
+
+def _set_stored_meta(location: str, key: str, value: str) -> None:
+    if not is_postgis(location):
+        with sqlite3.connect(location) as con:
+            con.execute(f"UPDATE {META_TABLE} SET value = ? WHERE key = ?", (value, key))
+        return
+    from psycopg import sql
+
+    conn, schema = _pg(location)
+    with conn:
+        conn.execute(
+            sql.SQL("UPDATE {} SET value = %s WHERE key = %s").format(sql.Identifier(schema, META_TABLE)), [value, key]
+        )
 
 
 def test_round_trip_keeps_values_and_types(tiny_atlas):
@@ -43,19 +89,18 @@ def test_round_trip_keeps_values_and_types(tiny_atlas):
     assert tiny_atlas.crs.to_epsg() == 9209
 
 
-def test_schema_version_is_recorded(tiny_atlas_path):
-    with sqlite3.connect(tiny_atlas_path) as con:
-        meta = dict(con.execute(f"SELECT key, value FROM {META_TABLE}"))
+def test_schema_version_is_recorded(atlas_url):
+    meta = _stored_meta(atlas_url)
     assert meta["schema_version"] == str(SCHEMA_VERSION)
     assert meta["crs"] == "EPSG:9209"
-    assert open_atlas(tiny_atlas_path).schema_version == SCHEMA_VERSION
+    assert open_atlas(atlas_url).schema_version == SCHEMA_VERSION
 
 
-def test_newer_schema_version_is_refused(tiny_atlas_path):
-    with sqlite3.connect(tiny_atlas_path) as con:
-        con.execute(f"UPDATE {META_TABLE} SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION + 1),))
+def test_newer_schema_version_is_refused(atlas_url):
+    _set_stored_meta(atlas_url, "schema_version", str(SCHEMA_VERSION + 1))
+    assert _stored_meta(atlas_url)["schema_version"] == str(SCHEMA_VERSION + 1)
     with pytest.raises(StoreError, match="newer kcn_gis.*Upgrade"):
-        open_atlas(tiny_atlas_path)
+        open_atlas(atlas_url)
 
 
 def test_missing_file_and_wrong_suffix_are_clear(tmp_path):
@@ -65,26 +110,46 @@ def test_missing_file_and_wrong_suffix_are_clear(tmp_path):
         open_atlas(tmp_path / "parks.shp")
 
 
-def test_failed_write_leaves_previous_atlas_intact(tiny_atlas_path, monkeypatch):
-    from kcn_gis.store import gpkg
-
-    before = sha256(tiny_atlas_path)
-    atlas = open_atlas(tiny_atlas_path)
+def test_failed_write_leaves_previous_atlas_intact(atlas_url, monkeypatch):
+    """The second of two layers fails to be written: the first is not written either."""
+    before = atlas_snapshot(atlas_url)
+    atlas = open_atlas(atlas_url)
     calls = {"n": 0}
-    real = gpkg.GeoPackageBackend._write_one
+    if is_postgis(atlas_url):
+        from kcn_gis.store import postgis
 
-    def failing(target, name, frame):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise OSError("disk full (simulated)")
-        real(target, name, frame)
+        real_copy = postgis.PostGISBackend._copy
 
-    monkeypatch.setattr(gpkg.GeoPackageBackend, "_write_one", staticmethod(failing))
+        def failing_copy(self, cur, target, layer, frame, srid):
+            calls["n"] += 1
+            if calls["n"] == 2:
+                raise OSError("disk full (simulated)")
+            real_copy(self, cur, target, layer, frame, srid)
+
+        monkeypatch.setattr(postgis.PostGISBackend, "_copy", failing_copy)
+    else:
+        from kcn_gis.store import gpkg
+
+        real = gpkg.GeoPackageBackend._write_one
+
+        def failing(target, name, frame):
+            calls["n"] += 1
+            if calls["n"] == 2:
+                raise OSError("disk full (simulated)")
+            real(target, name, frame)
+
+        monkeypatch.setattr(gpkg.GeoPackageBackend, "_write_one", staticmethod(failing))
     layers = make_layers()
+    parks = layers[Layer.PARKS].assign(**{Col.NAME: ["KCN Đổi Tên", "KCN Khác"]})
     with pytest.raises(OSError, match="simulated"):
-        atlas.write({Layer.PARKS: layers[Layer.PARKS], Layer.PLOTS: layers[Layer.PLOTS]})
-    assert sha256(tiny_atlas_path) == before
-    assert not list(tiny_atlas_path.parent.glob(".*.tmp.gpkg"))
+        atlas.write({Layer.PARKS: parks, Layer.PLOTS: layers[Layer.PLOTS]})
+    assert calls["n"] == 2  # the first layer really was written before the failure
+    assert atlas_snapshot(atlas_url) == before
+    if not is_postgis(atlas_url):
+        path = Path(atlas_url)
+        assert sha256(path) == before["file_sha256"]
+        assert not list(path.parent.glob(".*.tmp.gpkg"))
+    assert open_atlas(atlas_url).parks[Col.NAME].tolist() == ["KCN Bắc Một", "KCN Nam Một"]
 
 
 _WRITER = textwrap.dedent(
@@ -94,7 +159,7 @@ _WRITER = textwrap.dedent(
     import kcn_gis
     from kcn_gis.schema import Layer
     atlas = kcn_gis.open_atlas(sys.argv[1])
-    n = 400_000
+    n = int(sys.argv[2])
     x = np.arange(n) % 1000 * 5.0 + 540_000
     y = np.arange(n) // 1000 * 5.0 + 2_330_000
     plots = gpd.GeoDataFrame({
@@ -108,70 +173,97 @@ _WRITER = textwrap.dedent(
 )
 
 
-def test_killed_writer_leaves_previous_atlas_intact(tiny_atlas_path):
+def _gpkg_writer_is_midway(path: Path) -> bool:
+    """The writer's temporary copy of the GeoPackage exists and has grown by more than 1 MB."""
+    tmp = list(path.parent.glob(f".{path.stem}.*.tmp.gpkg"))
+    return bool(tmp) and tmp[0].stat().st_size > path.stat().st_size + 1_000_000
+
+
+def _pg_writer_is_midway(location: str) -> bool:
+    """A COPY into the atlas's plots table is running and has sent more than 10 000 rows (uncommitted)."""
+    conn, schema = _pg(location)
+    with conn:
+        row = conn.execute(
+            "SELECT max(tuples_processed) FROM pg_stat_progress_copy WHERE relid = to_regclass(%s)",
+            [f'"{schema}".plots'],
+        ).fetchone()
+    return row is not None and row[0] is not None and row[0] > 10_000
+
+
+def test_killed_writer_leaves_previous_atlas_intact(atlas_url):
     """Kill a real writer process with SIGKILL while it writes; the old atlas must still open unchanged."""
-    before = sha256(tiny_atlas_path)
-    proc = subprocess.Popen([sys.executable, "-c", _WRITER, str(tiny_atlas_path)], stdout=subprocess.PIPE, text=True)
+    before = atlas_snapshot(atlas_url)
+    # 400 000 plots make a GeoPackage write last long enough to be caught midway; PostGIS streams the rows
+    # to the server in one COPY (seen in pg_stat_progress_copy), where 100 000 are plenty.
+    n = 100_000 if is_postgis(atlas_url) else 400_000
+    proc = subprocess.Popen([sys.executable, "-c", _WRITER, atlas_url, str(n)], stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "writing"
-        # Wait until the temporary file exists and is growing: the writer is midway.
+        # Wait until the writer is midway: its temporary file is growing (GeoPackage), or its
+        # uncommitted COPY has sent rows (PostGIS).
         deadline = time.monotonic() + 60
-        tmp = []
-        while time.monotonic() < deadline:
-            tmp = list(tiny_atlas_path.parent.glob(".tiny.*.tmp.gpkg"))
-            if tmp and tmp[0].stat().st_size > tiny_atlas_path.stat().st_size + 1_000_000:
+        midway = False
+        while time.monotonic() < deadline and proc.poll() is None:
+            midway = (
+                _pg_writer_is_midway(atlas_url) if is_postgis(atlas_url) else _gpkg_writer_is_midway(Path(atlas_url))
+            )
+            if midway:
                 break
             time.sleep(0.02)
-        assert tmp, "the writer never started writing its temporary file"
+        assert midway, "the writer was never seen midway through its write"
         os.kill(proc.pid, signal.SIGKILL)
     finally:
         proc.wait(timeout=30)
         if proc.stdout is not None:
             proc.stdout.close()
     assert proc.returncode == -signal.SIGKILL
-    assert sha256(tiny_atlas_path) == before
-    atlas = open_atlas(tiny_atlas_path)
+    assert atlas_snapshot(atlas_url) == before
+    if not is_postgis(atlas_url):
+        assert sha256(Path(atlas_url)) == before["file_sha256"]
+    atlas = open_atlas(atlas_url)
     assert atlas.plots[Col.PLOT_ID].tolist() == ["P1", "P2", "P3"]
 
 
-def test_append_is_one_transaction(tiny_atlas_path):
-    atlas = open_atlas(tiny_atlas_path)
+def test_append_is_one_transaction(atlas_url):
+    atlas = open_atlas(atlas_url)
     events = atlas.clearance_events
     new = events.copy()
     new[Col.EVENT_ID] = ["E2"]
     new[Col.EVENT] = ["inventoried"]
     new[Col.EVENT_DATE] = [pd.Timestamp("2011-05-01")]
     assert atlas.append(Layer.CLEARANCE_EVENTS, new) == 1
-    after = open_atlas(tiny_atlas_path).clearance_events
+    after = open_atlas(atlas_url).clearance_events
     assert after[Col.EVENT_ID].tolist() == ["E1", "E2"]
     assert after.loc[1, Col.EVENT_DATE] == pd.Timestamp("2011-05-01")
     assert after.loc[1, Col.RECORDED_AT] == pd.Timestamp("2011-03-02 08:00:00")
 
     # A bad row refuses the whole batch: nothing is appended.
     bad = pd.concat([new.assign(**{Col.EVENT_ID: "E3"}), new.assign(**{Col.EVENT_ID: "E4", Col.EVENT: "finished"})])
-    before = sha256(tiny_atlas_path)
+    before = atlas_snapshot(atlas_url)
     with pytest.raises(SchemaError, match="(?s)row 2.*event 'finished' is not one of notified"):
         atlas.append(Layer.CLEARANCE_EVENTS, bad)
-    assert sha256(tiny_atlas_path) == before
+    assert atlas_snapshot(atlas_url) == before
 
 
-def test_append_rolls_back_on_database_error(tiny_atlas_path, monkeypatch):
-    atlas = open_atlas(tiny_atlas_path)
+def test_append_rolls_back_on_database_error(atlas_url):
+    atlas = open_atlas(atlas_url)
+    before = atlas_snapshot(atlas_url)
     rows = atlas.clearance_events.assign(**{Col.EVENT_ID: "E9"})
     rows = pd.concat([rows, rows.assign(**{Col.RECORDED_BY: object()})], ignore_index=True)  # 2nd row unbindable
     rows[Col.EVENT_ID] = ["E8", "E9"]
-    with pytest.raises(Exception):  # noqa: B017 - sqlite3 raises its own binding error
+    with pytest.raises(Exception):  # noqa: B017 - sqlite3 and psycopg raise their own binding errors
         atlas.backend.append_rows(str(Layer.CLEARANCE_EVENTS), rows)
-    assert open_atlas(tiny_atlas_path).clearance_events[Col.EVENT_ID].tolist() == ["E1"]
+    assert open_atlas(atlas_url).clearance_events[Col.EVENT_ID].tolist() == ["E1"]
+    assert atlas_snapshot(atlas_url) == before
 
 
-def test_write_atlas_fills_missing_layers(tmp_path):
+def test_write_atlas_fills_missing_layers(new_atlas_url):
     layers = make_layers()
-    path = tmp_path / "partial.gpkg"
-    atlas = write_atlas(path, {Layer.PARKS: layers[Layer.PARKS]})
+    atlas = open_atlas(new_atlas_url({Layer.PARKS: layers[Layer.PARKS]}))
     assert atlas.layer_names() == [str(x) for x in Layer]
     assert len(atlas.plots) == 0
+    assert atlas.parks[Col.PARK_ID].tolist() == ["N1", "S1"]
 
 
 def test_public_api_is_sorted_and_resolves():

@@ -1,4 +1,12 @@
-"""``kcn-gis validate`` on a valid atlas and on each broken input named in the foundation issue."""
+"""``kcn-gis validate`` on a valid atlas and on each broken input named in the foundation issue.
+
+Tests on valid atlases run on both backends (``atlas_url``/``new_atlas_url``). The broken
+inputs are GeoPackages written with pyogrio, bypassing kcn_gis: a GeoPackage can hold
+them. A PostGIS atlas cannot: its database refuses each of them, even from a writer
+that skips kcn_gis's own checks (``test_postgis_refuses_each_broken_input``); what
+another client *can* do to a PostGIS atlas (drop a table or a column) is reported by
+``validate`` like on a GeoPackage.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +18,11 @@ import pyogrio
 import pytest
 import shapely
 
-from kcn_gis import SchemaError, open_atlas
+from kcn_gis import SchemaError, open_atlas, write_atlas
 from kcn_gis.cli import main
 from kcn_gis.schema import Col, Layer
-from tests.conftest import make_layers
+from tests.conftest import atlas_snapshot, make_layers
+from tests.postgis.plugin import is_postgis
 
 
 def write_raw(path: Path, layers: dict) -> Path:
@@ -25,14 +34,14 @@ def write_raw(path: Path, layers: dict) -> Path:
     return path
 
 
-def run_validate(path: Path, capsys) -> tuple[int, str]:
+def run_validate(path: Path | str, capsys) -> tuple[int, str]:
     code = main(["validate", "--atlas", str(path)])
     out = capsys.readouterr()
     return code, out.out + out.err
 
 
-def test_valid_atlas_passes(tiny_atlas_path, capsys):
-    code, text = run_validate(tiny_atlas_path, capsys)
+def test_valid_atlas_passes(atlas_url, capsys):
+    code, text = run_validate(atlas_url, capsys)
     assert code == 0, text
     assert "valid" in text
 
@@ -147,32 +156,117 @@ def test_validate_json_lists_problems(tmp_path, capsys):
     assert any(r["check"] == "unknown_value" and r["row"] == 3 and r["field"] == "land_use" for r in records)
 
 
-def test_write_refuses_invalid_frames_and_writes_nothing(tiny_atlas_path):
-    atlas = open_atlas(tiny_atlas_path)
-    before = tiny_atlas_path.read_bytes()
+def test_write_refuses_invalid_frames_and_writes_nothing(atlas_url):
+    atlas = open_atlas(atlas_url)
+    before = atlas_snapshot(atlas_url)  # a GeoPackage's snapshot includes its bytes
+    file_bytes = None if is_postgis(atlas_url) else Path(atlas_url).read_bytes()
     plots = atlas.plots.copy()
     plots.loc[0, Col.LAND_USE] = "thue"
     with pytest.raises(SchemaError, match="(?s)refusing to write.*row 1.*land_use 'thue'"):
         atlas.write({Layer.PLOTS: plots})
-    assert tiny_atlas_path.read_bytes() == before
+    assert atlas_snapshot(atlas_url) == before
+    if file_bytes is not None:
+        assert Path(atlas_url).read_bytes() == file_bytes
 
 
-def test_geographic_frame_is_not_written(tiny_atlas_path):
-    atlas = open_atlas(tiny_atlas_path)
+def test_geographic_frame_is_not_written(atlas_url):
+    atlas = open_atlas(atlas_url)
+    before = atlas_snapshot(atlas_url)
     parks = gpd.GeoDataFrame(atlas.parks).to_crs(4326)
     with pytest.raises(SchemaError, match="EPSG:4326"):
         atlas.write({Layer.PARKS: parks})
+    assert atlas_snapshot(atlas_url) == before
 
 
-def test_decomposed_text_is_a_warning_with_its_row(tmp_path, capsys):
+def test_decomposed_text_is_a_warning_with_its_row(new_atlas_url, capsys):
     import unicodedata
 
-    def mutate(ls):
-        ls[Layer.PARKS].loc[1, Col.NAME] = unicodedata.normalize("NFD", "KCN Nam Một")
-
-    path = _broken(tmp_path, mutate)
-    code, text = run_validate(path, capsys)
+    layers = make_layers()
+    layers[Layer.PARKS].loc[1, Col.NAME] = unicodedata.normalize("NFD", "KCN Nam Một")
+    path = new_atlas_url(layers)  # a warning does not stop a write
+    code, _ = run_validate(path, capsys)
     assert code == 0  # a warning does not fail validation
     problems = open_atlas(path, validate=False).validate()
     (p,) = [p for p in problems if p.check == "not_nfc"]
     assert (p.severity, p.layer, p.row, p.field) == ("warning", "parks", 2, "name")
+
+
+# -- what a PostGIS atlas can and cannot hold ---------------------------------------------------------------
+
+
+def _pg_execute(url: str, statement) -> None:
+    import psycopg
+
+    from kcn_gis.store.postgis import parse_url
+
+    conninfo, _, _ = parse_url(url)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(statement)
+
+
+def _pg_table(url: str, table: str):
+    from psycopg import sql
+
+    from kcn_gis.store.postgis import parse_url
+
+    return sql.Identifier(parse_url(url)[1], table)
+
+
+@pytest.mark.requires_postgis
+def test_postgis_layer_dropped_by_another_client(pg_url, capsys):
+    from psycopg import sql
+
+    write_atlas(pg_url, make_layers())
+    _pg_execute(pg_url, sql.SQL("DROP TABLE {} CASCADE").format(_pg_table(pg_url, "projects")))
+    code, text = run_validate(pg_url, capsys)
+    assert code == 1
+    assert "missing_layer" in text and "projects" in text
+    with pytest.raises(SchemaError, match="layer 'projects'.*is missing"):
+        open_atlas(pg_url)
+
+
+@pytest.mark.requires_postgis
+def test_postgis_column_dropped_by_another_client(pg_url, capsys):
+    from psycopg import sql
+
+    write_atlas(pg_url, make_layers())
+    _pg_execute(pg_url, sql.SQL("ALTER TABLE {} DROP COLUMN land_use CASCADE").format(_pg_table(pg_url, "plots")))
+    code, text = run_validate(pg_url, capsys)
+    assert code == 1
+    assert "missing_column" in text and "land_use" in text and "plots" in text
+
+
+def _bowtie(frame):
+    bowtie = shapely.Polygon([(540_000, 2_330_000), (541_000, 2_331_000), (541_000, 2_330_000), (540_000, 2_331_000)])
+    frame.loc[1, "geometry"] = bowtie
+    return frame
+
+
+def _set(frame, row, column, value):
+    frame.loc[row, column] = value
+    return frame
+
+
+#: The broken inputs of the GeoPackage tests above, as frames: (layer, break it, what the refusal says).
+BROKEN_FRAMES = {
+    "duplicate park_id": (Layer.PARKS, lambda f: _set(f, 1, Col.PARK_ID, "N1"), "duplicate key"),
+    "unknown land_use": (Layer.PLOTS, lambda f: _set(f, 2, Col.LAND_USE, "thue"), "plots_land_use_enum"),
+    "self-intersecting polygon": (Layer.PLOTS, _bowtie, "plots_geometry_valid"),
+    "empty geometry": (Layer.PARKS, lambda f: _set(f, 0, "geometry", shapely.Polygon()), "parks_geometry_not_empty"),
+    "layer without CRS": (Layer.PARKS, lambda f: f.set_crs(None, allow_override=True), "parks.*has no CRS"),
+    "layer in EPSG:4326": (Layer.PLOTS, lambda f: f.to_crs(4326), "plots.*is in EPSG:4326"),
+}
+
+
+@pytest.mark.requires_postgis
+@pytest.mark.parametrize("case", list(BROKEN_FRAMES))
+def test_postgis_refuses_each_broken_input(pg_url, case):
+    """Written without kcn_gis's checks (validate=False), each broken input is still refused; nothing is written."""
+    layer, breaks, message = BROKEN_FRAMES[case]
+    write_atlas(pg_url, make_layers())
+    atlas = open_atlas(pg_url)
+    before = atlas_snapshot(pg_url)
+    with pytest.raises(SchemaError, match=f"(?s){message}.*Nothing was written"):
+        atlas.write({layer: breaks(make_layers()[layer])}, validate=False)
+    assert atlas_snapshot(pg_url) == before
+    assert open_atlas(pg_url).validate() == []

@@ -55,13 +55,27 @@ def map_layers(tiny_layers):
 
 @pytest.fixture(scope="session")
 def hostile_atlas(tmp_path_factory):
-    """The hostile tiny atlas in a GeoPackage (shared: tests must not write to it)."""
+    """The hostile tiny atlas in a GeoPackage (shared: tests must not write to it).
+
+    For the browser tests (which check the rendering of the page, the same on either backend: the page
+    data itself is compared on both backends in ``test_maps.py``) and the notebook (which is pointed at
+    the atlas through ``KCN_GIS_BUNDLED_ATLAS``, a file path).
+    """
     from kcn_gis import open_atlas, write_atlas
     from tests.conftest import make_layers
 
     path = tmp_path_factory.mktemp("maps") / "hostile.gpkg"
     write_atlas(path, map_layers(make_layers()))
     return open_atlas(path)
+
+
+@pytest.fixture(scope="session")
+def backend_hostile_atlas(shared_atlas_url):
+    """The hostile tiny atlas on each backend, GeoPackage and PostGIS (shared, read-only)."""
+    from kcn_gis import open_atlas
+    from tests.conftest import make_layers
+
+    return open_atlas(shared_atlas_url("hostile", lambda: map_layers(make_layers())))
 
 
 # -- browser -----------------------------------------------------------------------------------------

@@ -1,4 +1,7 @@
-"""The three map builders: privacy allow-lists, escaping, numbers shown, legends, languages, offline, CLI."""
+"""The three map builders: privacy allow-lists, escaping, numbers shown, legends, languages, offline, CLI.
+
+Every test reads the hostile atlas from each backend (``backend_backend_hostile_atlas``: GeoPackage, PostGIS).
+"""
 
 from __future__ import annotations
 
@@ -21,19 +24,19 @@ BUILDERS = {"investor": investor_map, "planning": planning_map, "clearance": cle
 
 
 @pytest.fixture(scope="module")
-def pages(hostile_atlas):
+def pages(backend_hostile_atlas):
     """Each map of the hostile atlas rendered online and offline."""
     out = {}
     for kind, fn in BUILDERS.items():
-        m = fn(hostile_atlas, as_of=DAY)
+        m = fn(backend_hostile_atlas, as_of=DAY)
         out[kind] = (render_html(m), render_html(m, offline=True))
     return out
 
 
-def test_investor_map_never_contains_parcel_holder_data(hostile_atlas, pages):
+def test_investor_map_never_contains_parcel_holder_data(backend_hostile_atlas, pages):
     # the planted names are really in the atlas ...
-    assert set(PLANTED_HOLDERS[:2]) <= set(hostile_atlas.parcels["holder_name"])
-    assert PLANTED_HOLDERS[2] in set(hostile_atlas.clearance_events["note"].dropna())
+    assert set(PLANTED_HOLDERS[:2]) <= set(backend_hostile_atlas.parcels["holder_name"])
+    assert PLANTED_HOLDERS[2] in set(backend_hostile_atlas.clearance_events["note"].dropna())
     for html in pages["investor"]:
         for secret in (*PLANTED_HOLDERS, "S1-1-1", "Xã Thử", "45/QĐ"):
             assert secret not in html
@@ -61,8 +64,8 @@ def test_hostile_text_is_data_not_markup(pages, kind):
         assert XSS + " " + OBRIEN in column(plots, "tenant")
 
 
-def test_investor_popup_numbers_come_from_fill_rates(hostile_atlas):
-    data = page_data(render_html(investor_map(hostile_atlas, as_of=DAY)))
+def test_investor_popup_numbers_come_from_fill_rates(backend_hostile_atlas):
+    data = page_data(render_html(investor_map(backend_hostile_atlas, as_of=DAY)))
     parks = layer(data, "parks")
     i = column(parks, "park_id").index("N1")
     # N1: P1 40 ha industrial leased 2006, P2 30 ha industrial acquired 2007, P3 green
@@ -74,14 +77,14 @@ def test_investor_popup_numbers_come_from_fill_rates(hostile_atlas):
     assert column(parks, "developer")[i] == "Công ty Hạ tầng Một"
     assert column(parks, "name_en")[i] == "North One IP"
     # before P1 was leased and P2 acquired: 40 ha available, nothing leased, no tenants
-    early = layer(page_data(render_html(investor_map(hostile_atlas, as_of="2006-01-01"))), "parks")
+    early = layer(page_data(render_html(investor_map(backend_hostile_atlas, as_of="2006-01-01"))), "parks")
     assert column(early, "available_ha")[i] == pytest.approx(40.0)
     assert column(early, "leased_ha")[i] == pytest.approx(0.0)
     assert column(early, "tenants")[i] == []
 
 
-def test_investor_plot_fills_and_legend_use_the_style_mapping(hostile_atlas):
-    data = page_data(render_html(investor_map(hostile_atlas, as_of=DAY)))
+def test_investor_plot_fills_and_legend_use_the_style_mapping(backend_hostile_atlas):
+    data = page_data(render_html(investor_map(backend_hostile_atlas, as_of=DAY)))
     plots = layer(data, "plots")
     by_id = dict(zip(column(plots, "plot_id"), classes_of(plots), strict=True))
     assert by_id["P1"]["key"] == "industrial:leased"
@@ -101,26 +104,26 @@ def test_investor_plot_fills_and_legend_use_the_style_mapping(hostile_atlas):
     assert all("items" not in b for b in data["legend"])
 
 
-def test_both_languages_are_in_the_page_and_lang_sets_the_first(hostile_atlas):
-    vi = page_data(render_html(investor_map(hostile_atlas, as_of=DAY)))
-    en = page_data(render_html(investor_map(hostile_atlas, as_of=DAY, lang="en")))
+def test_both_languages_are_in_the_page_and_lang_sets_the_first(backend_hostile_atlas):
+    vi = page_data(render_html(investor_map(backend_hostile_atlas, as_of=DAY)))
+    en = page_data(render_html(investor_map(backend_hostile_atlas, as_of=DAY, lang="en")))
     assert (vi["lang"], en["lang"]) == ("vi", "en")
     assert vi["title"]["vi"].startswith("Khu công nghiệp") and vi["title"]["en"].startswith("Bắc Ninh industrial parks")
     assert "schematic" in vi["attribution"]["en"] and "sơ đồ" in vi["attribution"]["vi"]
     assert vi["subtitle"] == {"vi": "Tình trạng ngày 26/12/2011", "en": "As of 2011-12-26"}
     with pytest.raises(KcnGisError, match="language 'fr'"):
-        investor_map(hostile_atlas, lang="fr")
+        investor_map(backend_hostile_atlas, lang="fr")
 
 
-def test_park_filter_and_unknown_park(hostile_atlas):
-    data = page_data(render_html(investor_map(hostile_atlas, as_of=DAY, park="S1")))
+def test_park_filter_and_unknown_park(backend_hostile_atlas):
+    data = page_data(render_html(investor_map(backend_hostile_atlas, as_of=DAY, park="S1")))
     assert column(layer(data, "parks"), "park_id") == ["S1"]
     assert layer(data, "plots")["n"] == 0
     with pytest.raises(KcnGisError, match="park_id 'XX' is not in layer 'parks'; use one of: N1, S1"):
-        planning_map(hostile_atlas, park="XX")
+        planning_map(backend_hostile_atlas, park="XX")
 
 
-def test_planning_map_layers_choropleth_and_problems(hostile_atlas, pages):
+def test_planning_map_layers_choropleth_and_problems(backend_hostile_atlas, pages):
     data = page_data(pages["planning"][0])
     ids = [x["id"] for x in data["layers"]]
     assert {"banks", "province", "rivers", "fill", "parks", "plots", "plot_status", "parcels"} <= set(ids)
@@ -133,7 +136,7 @@ def test_planning_map_layers_choropleth_and_problems(hostile_atlas, pages):
     assert not layer(data, "parcels")["show"]
 
 
-def test_planning_problems_are_drawn_on_the_features_they_name(hostile_atlas, monkeypatch):
+def test_planning_problems_are_drawn_on_the_features_they_name(backend_hostile_atlas, monkeypatch):
     import kcn_gis.analytics
     from kcn_gis.errors import Problem
 
@@ -141,7 +144,7 @@ def test_planning_problems_are_drawn_on_the_features_they_name(hostile_atlas, mo
         return [Problem("error", "plot_outside_park", "plot P3 <b>sticks out</b>", layer="plots", ids=("P3",))]
 
     monkeypatch.setattr(kcn_gis.analytics, "check_consistency", fake)
-    html = render_html(planning_map(hostile_atlas, as_of=DAY))
+    html = render_html(planning_map(backend_hostile_atlas, as_of=DAY))
     data = page_data(html)
     probs = layer(data, "problems")
     assert column(probs, "id") == ["P3"] and column(probs, "message") == ["plot P3 <b>sticks out</b>"]
@@ -149,8 +152,8 @@ def test_planning_problems_are_drawn_on_the_features_they_name(hostile_atlas, mo
     assert "<b>sticks out" not in html
 
 
-def test_clearance_stages_and_time_slider(hostile_atlas):
-    data = page_data(render_html(clearance_map(hostile_atlas, as_of=DAY, time_slider=True)))
+def test_clearance_stages_and_time_slider(backend_hostile_atlas):
+    data = page_data(render_html(clearance_map(backend_hostile_atlas, as_of=DAY, time_slider=True)))
     parcels = layer(data, "parcels")
     keys = dict(zip(column(parcels, "parcel_id"), [c["key"] for c in classes_of(parcels)], strict=True))
     # S1-1-1: notified, inventoried, then a complaint (open); S1-1-2: notified
@@ -165,7 +168,7 @@ def test_clearance_stages_and_time_slider(hostile_atlas):
     for ch in s["changes"][1:]:
         state[ch[0::2]] = ch[1::2]
     assert state.tolist() == parcels["cls"]
-    early = layer(page_data(render_html(clearance_map(hostile_atlas, as_of="2011-04-01"))), "parcels")
+    early = layer(page_data(render_html(clearance_map(backend_hostile_atlas, as_of="2011-04-01"))), "parcels")
     assert [c["key"] for c in classes_of(early)] == ["notified", "not_started"]
 
 
@@ -178,8 +181,8 @@ def test_offline_page_has_no_network_reference(pages, kind):
     assert "tile.openstreetmap.org" not in offline
 
 
-def test_save_map_writes_atomically(hostile_atlas, tmp_path, monkeypatch):
-    m = investor_map(hostile_atlas, as_of=DAY)
+def test_save_map_writes_atomically(backend_hostile_atlas, tmp_path, monkeypatch):
+    m = investor_map(backend_hostile_atlas, as_of=DAY)
     out = save_map(m, tmp_path / "sub" / "investor.html", offline=True)
     before = out.read_text(encoding="utf-8")
     assert page_data(before)["layers"]
@@ -190,17 +193,18 @@ def test_save_map_writes_atomically(hostile_atlas, tmp_path, monkeypatch):
 
     monkeypatch.setattr(page.os, "replace", boom)
     with pytest.raises(OSError, match="disk full"):
-        save_map(investor_map(hostile_atlas, as_of=DAY, lang="en"), out)
+        save_map(investor_map(backend_hostile_atlas, as_of=DAY, lang="en"), out)
     assert out.read_text(encoding="utf-8") == before  # the previous map is intact
     assert [p.name for p in out.parent.iterdir()] == ["investor.html"]  # no temporary file left
 
 
-def test_cli_writes_each_map(hostile_atlas, tmp_path):
+def test_cli_writes_each_map(backend_hostile_atlas, tmp_path):
     from kcn_gis.cli import main
 
+    where = str(backend_hostile_atlas.location)
     for kind in BUILDERS:
         out = tmp_path / f"{kind}.html"
-        argv = ["map", kind, "--atlas", str(hostile_atlas.location), "--as-of", DAY, "--lang", "en", "--offline"]
+        argv = ["map", kind, "--atlas", where, "--as-of", DAY, "--lang", "en", "--offline"]
         assert main([*argv, "--out", str(out), "--quiet"]) == 0
         data = page_data(out.read_text(encoding="utf-8"))
         assert data["lang"] == "en" and external_references(out.read_text(encoding="utf-8")) == []
@@ -210,7 +214,7 @@ def test_cli_writes_each_map(hostile_atlas, tmp_path):
                 "map",
                 "investor",
                 "--atlas",
-                str(hostile_atlas.location),
+                where,
                 "--park",
                 "XX",
                 "--out",

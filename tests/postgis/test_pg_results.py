@@ -128,3 +128,46 @@ def _strip_locations(value):
     if isinstance(value, dict):
         return {k: _strip_locations(v) for k, v in value.items() if k not in ("file", "location")}
     return value
+
+
+@pytest.mark.slow
+def test_main_job_on_the_bundled_atlas_in_postgis(bundled_pair, tmp_path):
+    """``kcn-gis run`` on the PostGIS copy of the bundled atlas: the same figures, files and maps as on the GeoPackage.
+
+    The GeoPackage run is ``tests/test_main_job.py``; here its checks are repeated on PostGIS, and the
+    report and tables are compared byte for byte with the single commands run on the GeoPackage.
+    """
+    import re
+
+    from kcn_gis.cli import main
+
+    src, url = bundled_pair
+    out = tmp_path / "run"
+    assert main(["run", "--atlas", url, "--out-dir", str(out), "--quiet"]) == 0
+    ref = tmp_path / "ref"
+    ref.mkdir()
+    day = ["--atlas", str(src), "--as-of", "2011-12-26"]
+    assert main(["report", *day, "--format", "json", "--out", str(ref / "report.json")]) == 0
+    assert main(["fill-rates", *day, "--format", "csv", "--out", str(ref / "fill_rates.csv")]) == 0
+    assert main(["balance", *day, "--format", "csv", "--out", str(ref / "balance.csv")]) == 0
+    for name in ("report.json", "fill_rates.csv", "balance.csv"):
+        assert (out / name).read_bytes() == (ref / name).read_bytes(), name
+    records = {r["figure"]: r for r in json.loads((out / "report.json").read_text(encoding="utf-8"))}
+    assert round(records["Fill rate on planned area"]["computed_value"], 2) == 58.16
+    assert round(records["Fill rate on acquired area"]["computed_value"], 2) == 75.38
+    balance = pd.read_csv(out / "balance.csv")
+    assert sorted(balance["bank"]) == ["north", "south"]
+    assert balance["leased_ha"].sum() == pytest.approx(1217.4, abs=0.5)
+    atlas = open_atlas(url)
+    for name in ("investor", "planning", "clearance"):
+        html = (out / f"{name}.html").read_text(encoding="utf-8")
+        assert not re.search(r"""(?:src|href)\s*=\s*["']?https?://|url\(\s*["']?https?://""", html), name
+    parks = sorted(set(atlas.parcels[Col.PARK_ID]))
+    assert parks
+    for park_id in parks:
+        html = (out / f"clearance_review_{park_id}.html").read_text(encoding="utf-8")
+        assert atlas.parks.set_index(Col.PARK_ID).loc[park_id, Col.NAME] in html
+    holders = set(atlas.parcels[Col.HOLDER_NAME].dropna())
+    assert holders
+    investor = (out / "investor.html").read_text(encoding="utf-8")
+    assert not [h for h in holders if h in investor]

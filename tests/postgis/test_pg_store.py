@@ -17,7 +17,7 @@ from psycopg import sql
 
 from kcn_gis import ConcurrencyError, SchemaError, StoreError, open_atlas, write_atlas
 from kcn_gis.schema import Col, Layer
-from tests.conftest import box, make_layers
+from tests.conftest import atlas_snapshot, box, make_layers
 
 
 def _event(event_id: str, parcel: str = "S1-1-2", event: str = "notified", date: str = "2011-04-01") -> pd.DataFrame:
@@ -174,6 +174,23 @@ def test_lock_is_reentrant_within_a_process(atlas_url):
     assert "E5" in set(atlas.clearance_events[Col.EVENT_ID])
 
 
+def test_atlas_snapshot_sees_every_write_and_nothing_else(atlas_url):
+    """The "nothing was written" helper of the suite can fail: any write shows, reads do not."""
+    before = atlas_snapshot(atlas_url)
+    atlas = open_atlas(atlas_url)
+    for name in atlas.layer_names():
+        atlas.read(name)
+    atlas.validate()
+    assert atlas_snapshot(atlas_url) == before
+    # rewriting a layer with exactly the values it holds is still a write
+    atlas.write({Layer.PARKS: make_layers()[Layer.PARKS]})
+    rewritten = atlas_snapshot(atlas_url)
+    assert rewritten != before
+    assert open_atlas(atlas_url).parks[Col.NAME].tolist() == ["KCN Bắc Một", "KCN Nam Một"]  # same values
+    atlas.append(Layer.CLEARANCE_EVENTS, _event("E7"))
+    assert atlas_snapshot(atlas_url) != rewritten
+
+
 # -- PostGIS only ----------------------------------------------------------------------------------------
 
 
@@ -249,10 +266,11 @@ def test_database_constraints_refuse_bad_rows(pg_url, layer, change, constraint)
         else:
             frame[col] = value
     atlas = open_atlas(pg_url)
+    before = atlas_snapshot(pg_url)
     with pytest.raises(SchemaError, match=constraint or "null value") as info:
         atlas.write({layer: frame}, validate=False)
     assert "Nothing was written" in str(info.value)
-    pdt.assert_frame_equal(open_atlas(pg_url).read(layer), open_atlas(pg_url).read(layer))
+    assert atlas_snapshot(pg_url) == before
     assert len(open_atlas(pg_url).read(layer)) == len(make_layers()[layer])
 
 

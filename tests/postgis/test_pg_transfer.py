@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -15,7 +13,7 @@ import shapely
 from kcn_gis import SchemaError, StoreError, open_atlas, write_atlas
 from kcn_gis.cli import main
 from kcn_gis.schema import Col, Layer
-from tests.conftest import box, make_layers
+from tests.conftest import atlas_snapshot, box, make_layers
 
 pytestmark = pytest.mark.requires_postgis
 
@@ -101,6 +99,7 @@ def test_push_is_one_transaction(pg_url, tmp_path):
     write_atlas(good, make_layers())
     assert main(["db", "push", "--from", str(good), "--to", pg_url]) == 0
     before = {n: open_atlas(pg_url).read(n) for n in open_atlas(pg_url).layer_names()}
+    snapshot = atlas_snapshot(pg_url)
     bad_layers = make_layers()
     bad_layers[Layer.PARKS] = bad_layers[Layer.PARKS].iloc[[1]].reset_index(drop=True)
     bad_layers[Layer.PARKS].loc[0, Col.NAME] = "Đã đổi tên"
@@ -113,6 +112,7 @@ def test_push_is_one_transaction(pg_url, tmp_path):
     after = open_atlas(pg_url)
     for name, frame in before.items():
         pdt.assert_frame_equal(after.read(name), frame)
+    assert atlas_snapshot(pg_url) == snapshot  # not even rewritten with the same values
 
 
 def test_failed_first_push_creates_nothing(pg_url, tmp_path):
@@ -140,15 +140,8 @@ def test_push_cannot_erase_history(pg_url, tmp_path):
     assert open_atlas(pg_url).clearance_events[Col.EVENT_ID].tolist() == ["E1", "E2"]
 
 
-def test_bundled_atlas_round_trip(pg_url, tmp_path):
-    from kcn_gis.store import bundled_atlas_path
-
-    bundled = bundled_atlas_path()
-    if not bundled.exists():
-        pytest.skip(f"the bundled atlas {bundled} is not built (scripts/setup.sh builds it)")
-    src = tmp_path / "bundled.gpkg"
-    shutil.copyfile(bundled, src)
-    assert main(["db", "push", "--from", str(src), "--to", pg_url]) == 0
+def test_bundled_atlas_round_trip(bundled_pair, tmp_path):
+    src, pg_url = bundled_pair  # pushed with kcn-gis db push
     back = tmp_path / "back.gpkg"
     assert main(["db", "pull", "--from", pg_url, "--to", str(back)]) == 0
     _assert_same_atlas(str(src), pg_url)
