@@ -96,14 +96,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _run_import(args: argparse.Namespace) -> int:
     from kcn_gis.errors import ImportError_
-    from kcn_gis.importers import import_file
+    from kcn_gis.importers.pipeline import commit_import, prepare_import
 
     if args.atlas is None and not args.dry_run:
         raise ImportError_(
             "give the atlas to import into with --atlas PATH (a new .gpkg path creates an atlas); the bundled "
             "atlas is read-only. Use --dry-run to only check the file."
         )
-    result = import_file(
+    result, target_atlas, atlas_path, to_write = prepare_import(
         args.file,
         args.layer,
         atlas=args.atlas,
@@ -113,10 +113,10 @@ def _run_import(args: argparse.Namespace) -> int:
         mapping=args.map,
         encoding=args.encoding,
         mode=args.mode,
-        dry_run=True,
         source_layer=args.source_layer,
         xy=args.xy,
     )
+    result.dry_run = args.dry_run
     print(result.summary(), file=sys.stderr)
     if result.problems:
         table = result.problems_frame()
@@ -131,19 +131,7 @@ def _run_import(args: argparse.Namespace) -> int:
     if result.errors:
         print("nothing was written.", file=sys.stderr)
         return 1
-    done = import_file(
-        args.file,
-        args.layer,
-        atlas=args.atlas,
-        crs=args.crs,
-        assume_crs=args.assume_crs,
-        swap_xy=args.swap_xy,
-        mapping=args.map,
-        encoding=args.encoding,
-        mode=args.mode,
-        source_layer=args.source_layer,
-        xy=args.xy,
-    )
+    done = commit_import(result, target_atlas, atlas_path, to_write, source=args.file)
     print(f"wrote layer '{done.layer}' of {args.atlas}", file=sys.stderr)
     return 0
 

@@ -32,7 +32,7 @@ from kcn_gis.schema import Col, Layer, spec
 from kcn_gis.validation import check_layer, problems_frame
 from kcn_gis.vntext import ENCODINGS, TextChange, fix_frame
 
-__all__ = ["IMPORTABLE_LAYERS", "MODES", "ImportResult", "import_file", "prepare_import"]
+__all__ = ["IMPORTABLE_LAYERS", "MODES", "ImportResult", "commit_import", "import_file", "prepare_import"]
 
 log = logging.getLogger(__name__)
 
@@ -695,6 +695,25 @@ def import_file(
     result.dry_run = dry_run
     if dry_run:
         return result
+    return commit_import(result, target_atlas, atlas_path, to_write, source=path)
+
+
+def commit_import(
+    result: ImportResult,
+    target_atlas: Any,
+    atlas_path: Path | None,
+    to_write: gpd.GeoDataFrame | None,
+    *,
+    source: str | os.PathLike[str],
+) -> ImportResult:
+    """Write what :func:`prepare_import` prepared, all or nothing (the second half of :func:`import_file`).
+
+    Raises
+    ------
+    ImportError_
+        If the prepared import has errors or nowhere to go; nothing is written.
+    """
+    path = source
     if result.errors or to_write is None:
         raise ImportError_.from_problems(
             result.errors, header=f"{path}: nothing was imported into layer '{result.layer}':"
