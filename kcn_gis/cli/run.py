@@ -53,7 +53,8 @@ def _run(args: argparse.Namespace) -> int:
 
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    atlas = open_from_args(args)
+    # Opened unchecked: the validate step below checks every layer once and caches it for the rest.
+    atlas = open_from_args(args, validate=False)
     as_of = args.as_of
     written: list[Path] = []
 
@@ -65,11 +66,11 @@ def _run(args: argparse.Namespace) -> int:
     steps = ["validate", "report", "analytics", "maps", "clearance"]
     for step in progress(steps, desc="kcn-gis run", quiet=args.quiet):
         if step == "validate":
-            problems = atlas.validate() + list(
-                analytics.check_consistency(
+            problems = atlas.validate()
+            if not any(p.severity == "error" for p in problems):  # the layers are usable: check them together
+                problems += analytics.check_consistency(
                     parks=atlas.parks, plots=atlas.plots, parcels=atlas.parcels, projects=atlas.projects
                 )
-            )
             errors = [p for p in problems if p.severity == "error"]
             if errors:
                 for p in errors[:20]:

@@ -43,25 +43,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_run)
 
 
-def _schema_problems(atlas) -> list[Problem]:
-    """Every schema check on every layer (as ``Atlas.validate``), reading each layer once into the cache."""
-    from kcn_gis.schema import ATLAS_LAYERS
-    from kcn_gis.validation import check_layer
-
-    out = atlas.check_structure()
-    present = set(atlas.layer_names())
-    for name, layer_spec in ATLAS_LAYERS.items():
-        if str(name) not in present:
-            continue
-        frame = atlas.read(name)
-        out += [
-            p
-            for p in check_layer(layer_spec, frame, file=atlas.location, expected_crs=atlas.crs)
-            if p.check not in ("missing_crs", "wrong_crs")
-        ]
-    return out
-
-
 def _consistency(atlas, schema: list[Problem]) -> tuple[list[Problem], dict[str, int]] | None:
     from kcn_gis.analytics import check_consistency
     from kcn_gis.schema import Layer
@@ -139,7 +120,7 @@ def _run(args: argparse.Namespace) -> int:
     from kcn_gis.validation import problems_frame
 
     atlas = open_from_args(args, validate=False)
-    problems = _schema_problems(atlas)
+    problems = atlas.validate()  # reads each layer once; cached for the consistency checks
     consistency = _consistency(atlas, problems)
     extra = {"error": 0, "warning": 0}
     if consistency is None:

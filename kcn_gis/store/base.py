@@ -342,6 +342,9 @@ class Atlas:
     def validate(self) -> list[Problem]:
         """Run every schema check on every layer and return all problems (nothing raises).
 
+        With an atlas opened with ``validate=False`` the layers read here are cached, so a
+        following ``atlas.parks`` etc. does not read them again.
+
         Consistency checks between layers are in :func:`kcn_gis.analytics.check_consistency`.
         """
         out = self.check_structure()
@@ -349,7 +352,13 @@ class Atlas:
         for name, s in ATLAS_LAYERS.items():
             if str(name) not in present:
                 continue
-            frame = coerce_layer(s, self._backend.read_layer(str(name)))
+            frame = self._cache.get(str(name))
+            if frame is None:
+                frame = coerce_layer(s, self._take_versions(s, self._backend.read_layer(str(name))))
+                if not self._validate:
+                    # Opened without checks on read: keep the frame, so the consistency checks and
+                    # analytics that usually follow do not read the layer a second time.
+                    self._cache[str(name)] = frame
             out += [
                 p
                 for p in check_layer(s, frame, file=self.location, expected_crs=self.crs)
