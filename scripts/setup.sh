@@ -2,7 +2,7 @@
 # Set up everything kcn_gis needs on a fresh machine, idempotently:
 #   - Debian packages for the browser and PostGIS tests (when run as root with apt-get);
 #   - a virtual environment in .venv/ with kcn_gis installed in editable mode, with all extras;
-#   - the bundled Bắc Ninh 2011 atlas, built from data/geo/ (not committed).
+#   - the bundled Bắc Ninh 2011 atlas, built from the facts tables in kcn_gis/bundled/ into data/geo/ (not committed).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,6 +35,6 @@ echo "setup: installing kcn_gis (editable) with its extras into .venv"
 
 if [ ! -f data/geo/bac_ninh_2011.gpkg ]; then
   echo "setup: building the bundled atlas data/geo/bac_ninh_2011.gpkg"
-  .venv/bin/python data/geo/build_atlas.py
+  .venv/bin/python -m kcn_gis.bundled.build_atlas --out data/geo/bac_ninh_2011.gpkg
 fi
 echo "setup: done"

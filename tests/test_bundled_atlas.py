@@ -7,7 +7,6 @@ tests check the build script and the reconciliation code independently.
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import geopandas as gpd
@@ -20,9 +19,9 @@ from shapely.ops import split
 from kcn_gis import open_atlas
 from kcn_gis.crs import to_crs
 from kcn_gis.schema import STAGES, Col, Event, Layer
+from kcn_gis.store import build_bundled_atlas
 
 REPO = Path(__file__).resolve().parents[1]
-BUILD = REPO / "data" / "geo" / "build_atlas.py"
 REFERENCE = REPO.parent / "shared" / "reference"
 DAY = pd.Timestamp("2011-12-26")
 NORTH = {"TP Bắc Ninh", "Từ Sơn", "Tiên Du", "Yên Phong", "Quế Võ"}
@@ -31,18 +30,10 @@ CLEARANCE = {"GB", "YP2", "TT2"}
 HA = 10_000.0
 
 
-def _load_builder():
-    spec = importlib.util.spec_from_file_location("_test_build_atlas", BUILD)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("bundled") / "bac_ninh_2011.gpkg"
-    _load_builder().build(path)
+    build_bundled_atlas(path)
     return path
 
 
@@ -81,7 +72,7 @@ def test_build_validates_and_is_small(built, atlas):
 
 def test_rebuild_is_identical(built, tmp_path):
     second = tmp_path / "again.gpkg"
-    _load_builder().build(second)
+    build_bundled_atlas(second)
     a, b = open_atlas(built), open_atlas(second)
     for layer in Layer:
         fa, fb = a.read(layer), b.read(layer)

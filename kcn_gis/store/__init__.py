@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from kcn_gis import bundled
 from kcn_gis.crs import WORKING_CRS
 from kcn_gis.errors import StoreError
 from kcn_gis.schema import Layer
@@ -20,22 +20,39 @@ from kcn_gis.store.base import VERSIONED_LAYERS, Atlas, Frame, empty_layer
 from kcn_gis.store.gpkg import GeoPackageBackend
 from kcn_gis.store.transfer import copy_atlas
 
-__all__ = ["VERSIONED_LAYERS", "Atlas", "bundled_atlas_path", "copy_atlas", "empty_layer", "open_atlas", "write_atlas"]
+__all__ = [
+    "VERSIONED_LAYERS",
+    "Atlas",
+    "build_bundled_atlas",
+    "bundled_atlas_path",
+    "copy_atlas",
+    "empty_layer",
+    "open_atlas",
+    "write_atlas",
+]
 
 log = logging.getLogger(__name__)
 
-_REPO_ROOT = Path(__file__).resolve().parents[2]
-_BUNDLED = _REPO_ROOT / "data" / "geo" / "bac_ninh_2011.gpkg"
-
 
 def bundled_atlas_path() -> Path:
-    """Path of the bundled Bắc Ninh 2011 atlas (``data/geo/bac_ninh_2011.gpkg``).
+    """Path of the bundled Bắc Ninh 2011 atlas (EPSG:9209); the one place that says where it is.
 
-    The file is built from the committed facts table by ``data/geo/build_atlas.py``;
-    it is built on first use when missing.
+    In order:
+
+    1. ``$KCN_GIS_BUNDLED_ATLAS`` when set;
+    2. in a source checkout, ``data/geo/bac_ninh_2011.gpkg`` (built by ``scripts/setup.sh``);
+    3. otherwise (an installed package) a file in the user cache directory
+       (``platformdirs``; on Linux ``$XDG_CACHE_HOME/kcn_gis/``), see :mod:`kcn_gis.bundled`.
+
+    The file is built from the facts tables shipped in :mod:`kcn_gis.bundled` by
+    :mod:`kcn_gis.bundled.build_atlas`; :func:`open_atlas` builds it on first use
+    when missing. It is reference data: open it to read, write your changes to an
+    atlas of your own (``kcn-gis db push``, :func:`copy_atlas`).
     """
     env = os.environ.get("KCN_GIS_BUNDLED_ATLAS")
-    return Path(env) if env else _BUNDLED
+    if env:
+        return Path(env)
+    return bundled.checkout_path() or bundled.cache_path()
 
 
 def _backend_for(source: str | os.PathLike[str], *, create: bool = False) -> Any:
@@ -96,24 +113,37 @@ def open_atlas(source: str | os.PathLike[str] | None = None, *, validate: bool =
 
 
 def _build_bundled(path: Path) -> None:
-    import importlib.util
-
-    script = _REPO_ROOT / "data" / "geo" / "build_atlas.py"
-    if not script.exists():
-        raise StoreError(
-            f"the bundled atlas {path} is missing and its build script {script} is not available "
-            "(kcn_gis is not installed from a source checkout). Pass an atlas path to open_atlas()."
-        )
-    log.info("building the bundled atlas %s from %s", path, script)
-    spec_ = importlib.util.spec_from_file_location("_kcn_gis_build_atlas", script)
-    assert spec_ is not None and spec_.loader is not None
-    module = importlib.util.module_from_spec(spec_)
-    sys.modules[spec_.name] = module  # dataclasses in the script look their module up
     try:
-        spec_.loader.exec_module(module)
-    finally:
-        sys.modules.pop(spec_.name, None)
-    module.build(path)
+        build_bundled_atlas(path)
+    except OSError as exc:
+        raise StoreError(
+            f"the bundled atlas {path} is missing and cannot be built there ({exc}). "
+            "Set KCN_GIS_BUNDLED_ATLAS to a writable path, or pass an atlas path to open_atlas()."
+        ) from exc
+
+
+def build_bundled_atlas(path: str | os.PathLike[str] | None = None, *, replace: bool = False) -> Path:
+    """Build the bundled Bắc Ninh 2011 atlas (EPSG:9209) from the facts tables shipped in the package.
+
+    Parameters
+    ----------
+    path : path-like, optional
+        Target GeoPackage; default :func:`bundled_atlas_path`.
+    replace : bool, default False
+        Rebuild when the file exists. Without it an existing file is kept.
+
+    Returns
+    -------
+    pathlib.Path
+        The built file. The build is deterministic (two builds give identical
+        layers), goes to a temporary name beside the target and is renamed into
+        place, and concurrent builds (two processes) are serialised.
+    """
+    from kcn_gis.bundled import build_atlas
+
+    target = Path(path) if path is not None else bundled_atlas_path()
+    log.info("building the bundled atlas %s from the facts tables in %s", target, bundled.FACTS_DIR)
+    return bundled.publish(target, lambda tmp: write_atlas(tmp, build_atlas.layers(), crs=WORKING_CRS), replace=replace)
 
 
 def write_atlas(

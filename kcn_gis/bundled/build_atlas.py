@@ -1,15 +1,18 @@
-"""Build the bundled Bắc Ninh 2011 atlas (``data/geo/bac_ninh_2011.gpkg``) from the committed facts tables.
+"""Build the bundled Bắc Ninh 2011 atlas from the committed facts tables.
 
 Usage::
 
-    .venv/bin/python data/geo/build_atlas.py [--out PATH]
+    .venv/bin/python -m kcn_gis.bundled.build_atlas [--out PATH]
+
+(default: :func:`kcn_gis.bundled_atlas_path`, ``data/geo/bac_ninh_2011.gpkg`` in a
+source checkout, the user cache directory in an installed package).
 
 The atlas is a *reconstruction* of the industrial parks as the Management Board
 reported them on 26/12/2011 (``../shared/seed``): every figure of the report that
-the data model covers is hit by construction (see ``SOURCES.md``), while shapes,
+the data model covers is hit by construction (see ``data/geo/SOURCES.md``), while shapes,
 plots, projects, parcels and clearance histories are schematic and modelled.
 
-Inputs (all in this folder, all cited in ``SOURCES.md``):
+Inputs (all in this folder, shipped in the package, all cited in ``data/geo/SOURCES.md``):
 
 * ``parks_2011.csv`` - the 15 parks: names, districts, status, 2011 areas, locations;
 * ``places_outline.csv`` / ``places_duong.csv`` - named places along the province
@@ -42,7 +45,6 @@ from kcn_gis.crs import WGS84, WORKING_CRS, to_crs
 from kcn_gis.schema import Col, Event, HolderType, LandUse, Layer, ParkStatus
 
 HERE = Path(__file__).resolve().parent
-DEFAULT_OUT = HERE / "bac_ninh_2011.gpkg"
 
 #: The report's date (16:16 26/12/2011): the reference date of the atlas.
 REPORT_DATE = pd.Timestamp("2011-12-26")
@@ -1228,8 +1230,11 @@ def build(path: Path) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from kcn_gis.store import bundled_atlas_path
+
+    default_out = bundled_atlas_path()
     parser = argparse.ArgumentParser(description="Build the bundled Bắc Ninh 2011 atlas.")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output GeoPackage (default {DEFAULT_OUT})")
+    parser.add_argument("--out", type=Path, default=default_out, help=f"output GeoPackage (default {default_out})")
     args = parser.parse_args(argv)
     build(args.out)
     print(f"wrote {args.out}", file=sys.stderr)
