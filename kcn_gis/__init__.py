@@ -9,14 +9,9 @@ needed.
 from __future__ import annotations
 
 import importlib
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-try:
-    __version__ = version("kcn_gis")
-except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
-    __version__ = "0.0.0+unknown"
-
+from kcn_gis._version import __version__
 from kcn_gis.errors import (
     ClearanceError,
     ConcurrencyError,

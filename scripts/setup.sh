@@ -35,6 +35,6 @@ echo "setup: installing kcn_gis (editable) with its extras into .venv"
 
 if [ ! -f data/geo/bac_ninh_2011.gpkg ]; then
   echo "setup: building the bundled atlas data/geo/bac_ninh_2011.gpkg"
-  .venv/bin/python -m kcn_gis.bundled.build_atlas --out data/geo/bac_ninh_2011.gpkg
+  .venv/bin/python -m kcn_gis.cli.bundled --out data/geo/bac_ninh_2011.gpkg
 fi
 echo "setup: done"

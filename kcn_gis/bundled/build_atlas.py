@@ -1,8 +1,10 @@
 """Build the bundled Bắc Ninh 2011 atlas from the committed facts tables.
 
-Usage::
+This module is pure: :func:`layers` returns the frames and writes nothing. The
+atlas file is written by :func:`kcn_gis.store.build_bundled_atlas` (on first use of
+:func:`kcn_gis.open_atlas`), or from the command line::
 
-    .venv/bin/python -m kcn_gis.bundled.build_atlas [--out PATH]
+    .venv/bin/python -m kcn_gis.cli.bundled [--out PATH] [--replace]
 
 (default: :func:`kcn_gis.bundled_atlas_path`, ``data/geo/bac_ninh_2011.gpkg`` in a
 source checkout, the user cache directory in an installed package).
@@ -24,13 +26,9 @@ Everything is deterministic: fixed seeds derived from stable names, stable
 ordering, no clock. Two builds give identical layers.
 """
 
-import argparse
-import contextlib
 import dataclasses
 import itertools
 import math
-import os
-import sys
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
@@ -68,7 +66,7 @@ NO_RECORD_TENANT = "Doanh nghiệp thứ cấp chưa có hồ sơ dự án (mô 
 M2_PER_HA = 10_000.0
 MIN_PLOT_HA = 1.0
 
-__all__ = ["build", "main"]
+__all__ = ["layers"]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1204,42 +1202,3 @@ def layers() -> dict[str, pd.DataFrame]:
         Layer.CLEARANCE_EVENTS: events,
         Layer.PROJECTS: projects,
     }
-
-
-def build(path: Path) -> None:
-    """Build the bundled atlas into ``path`` (a ``.gpkg``), replacing it atomically.
-
-    Parameters
-    ----------
-    path : pathlib.Path
-        Target GeoPackage. Written through :func:`kcn_gis.write_atlas` into a
-        temporary file beside it, then moved into place.
-    """
-    from kcn_gis import write_atlas
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.gpkg")
-    try:
-        write_atlas(tmp, layers(), crs=WORKING_CRS)
-        os.replace(tmp, path)
-    finally:
-        for leftover in (tmp, tmp.with_name(tmp.name + ".lock")):
-            with contextlib.suppress(FileNotFoundError):
-                leftover.unlink()
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    from kcn_gis.store import bundled_atlas_path
-
-    default_out = bundled_atlas_path()
-    parser = argparse.ArgumentParser(description="Build the bundled Bắc Ninh 2011 atlas.")
-    parser.add_argument("--out", type=Path, default=default_out, help=f"output GeoPackage (default {default_out})")
-    args = parser.parse_args(argv)
-    build(args.out)
-    print(f"wrote {args.out}", file=sys.stderr)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -26,7 +26,7 @@ _MODULES = ("run", "validate", "report", "analytics", "clearance", "maps", "inte
 
 
 def build_parser() -> argparse.ArgumentParser:
-    import kcn_gis
+    from kcn_gis._version import __version__
 
     parser = argparse.ArgumentParser(
         prog="kcn-gis",
@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Every command works on an atlas: a GeoPackage (default: the bundled Bắc Ninh 2011 atlas) "
         "or a postgresql:// URL.",
     )
-    parser.add_argument("--version", action="version", version=f"kcn-gis {kcn_gis.__version__}")
+    parser.add_argument("--version", action="version", version=f"kcn-gis {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-v info, -vv debug)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in _MODULES:

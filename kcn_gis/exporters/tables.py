@@ -37,7 +37,7 @@ def write_xlsx(frame: gpd.GeoDataFrame, layer: Layer, path: Path, *, audience: s
     KcnGisError
         If a geometry's WKT does not fit in an Excel cell (32 767 characters).
     """
-    import kcn_gis
+    from kcn_gis._version import __version__
 
     s = spec(layer)
     crs = require_projected(frame, str(layer))
@@ -66,7 +66,7 @@ def write_xlsx(frame: gpd.GeoDataFrame, layer: Layer, path: Path, *, audience: s
                 audience,
                 "ha, computed from geometry in the CRS above",
                 dt.date.today().isoformat(),
-                f"kcn_gis {kcn_gis.__version__}",
+                f"kcn_gis {__version__}",
             ],
         }
     )

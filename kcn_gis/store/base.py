@@ -576,13 +576,13 @@ def _filter_frame(frame: Frame, filters: Mapping[str, Any]) -> Frame:
 
 
 def _meta(crs: CRS) -> dict[str, str]:
-    import kcn_gis
+    from kcn_gis._version import __version__
 
     epsg = crs.to_epsg()
     return {
         "schema_version": str(SCHEMA_VERSION),
         "crs": f"EPSG:{epsg}" if epsg else crs.to_wkt(),
-        "written_by": f"kcn_gis {kcn_gis.__version__}",
+        "written_by": f"kcn_gis {__version__}",
     }
 
 

@@ -663,7 +663,7 @@ def init_database(url: str, *, crs: Any = None, schema: str | None = None) -> li
     list of int
         The migration versions applied (empty when the schema was up to date).
     """
-    import kcn_gis
+    from kcn_gis._version import __version__
     from kcn_gis.schema import SCHEMA_VERSION
 
     srid = _srid_of(crs)
@@ -690,7 +690,7 @@ def init_database(url: str, *, crs: Any = None, schema: str | None = None) -> li
         for key, value in {
             "schema_version": str(SCHEMA_VERSION),
             "crs": f"EPSG:{srid}",
-            "written_by": f"kcn_gis {kcn_gis.__version__}",
+            "written_by": f"kcn_gis {__version__}",
         }.items():
             cur.execute(
                 sql.SQL("INSERT INTO {} (key, value) VALUES (%s, %s) ON CONFLICT (key) DO NOTHING").format(

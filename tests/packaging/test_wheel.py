@@ -15,6 +15,7 @@ import csv
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -41,6 +42,11 @@ def _run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> tuple[Path, str]:
+    # build from a clean copy of the sources, so that no stale build/ folder of the checkout leaks into the wheel
+    src = tmp_path_factory.mktemp("src")
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(REPO / name, src / name)
+    shutil.copytree(REPO / "kcn_gis", src / "kcn_gis", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     dist = tmp_path_factory.mktemp("dist")
     proc = _run(
         [
@@ -54,7 +60,7 @@ def wheel(tmp_path_factory) -> tuple[Path, str]:
             "--no-index",
             "-w",
             str(dist),
-            str(REPO),
+            str(src),
         ]
     )
     wheels = list(dist.glob("kcn_gis-*.whl"))
