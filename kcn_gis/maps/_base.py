@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -32,17 +31,6 @@ _SIMPLIFY_MIN_VERTICES = 12
 
 #: Interface strings every page needs (search box, legend title, yes/no ...).
 _PAGE_STRINGS = ("search", "no_match", "legend", "language", "timeline", "yes", "no")
-
-
-def need(module: str, name: str) -> Callable[..., Any]:
-    """The agreed analytics function ``module.name``; a clear error when it is not there."""
-    try:
-        fn = getattr(importlib.import_module(module), name)
-    except (ImportError, AttributeError):
-        raise KcnGisError(
-            f"maps need {module}.{name}, which is not available in this installation of kcn_gis"
-        ) from None
-    return fn
 
 
 def as_of_date(as_of: Any) -> pd.Timestamp:

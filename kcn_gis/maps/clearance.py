@@ -25,7 +25,6 @@ from kcn_gis.maps._base import (
     filter_park,
     labels,
     layer_spec,
-    need,
     page_spec,
     park_names,
     park_search,
@@ -118,7 +117,8 @@ def clearance_map(
     events = atlas.clearance_events
     if park is not None:
         events = events[events[Col.PARCEL_ID].astype(str).isin(set(parcels[Col.PARCEL_ID].astype(str)))]
-    parcel_stages = need("kcn_gis.clearance", "parcel_stages")
+    from kcn_gis.clearance import parcel_stages
+
     stages = parcel_stages(events, parcels, as_of=day)
     codes = stage_codes(stages)
     names = park_names(parks)

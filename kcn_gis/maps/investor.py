@@ -22,7 +22,6 @@ from kcn_gis.maps._base import (
     filter_park,
     labels,
     layer_spec,
-    need,
     page_spec,
     park_names,
     park_search,
@@ -82,7 +81,8 @@ def main_tenants(plots: gpd.GeoDataFrame, status: pd.Series, *, top: int = 5) ->
 
 def _park_numbers(plots: Any, parks: Any, as_of: pd.Timestamp) -> pd.DataFrame:
     """Industrial land per park from :func:`kcn_gis.analytics.fill_rates` (hectares, fractions)."""
-    fill_rates = need("kcn_gis.analytics", "fill_rates")
+    from kcn_gis.analytics import fill_rates
+
     fr = fill_rates(plots, parks, as_of=as_of, by="park", parks_included="all")
     fr = pd.DataFrame(fr).copy()
     fr[Col.PARK_ID] = fr[Col.PARK_ID].astype(str)
@@ -140,7 +140,8 @@ def investor_map(
     check_park(parks_all, park)
     parks = filter_park(parks_all, park)
     plots = filter_park(atlas.plots, park)
-    plot_status = need("kcn_gis.analytics", "plot_status")
+    from kcn_gis.analytics import plot_status
+
     status = pd.Series(plot_status(plots, day), index=plots.index).astype(str)
     numbers = _park_numbers(plots, parks, day)
     tenants = main_tenants(plots, status)

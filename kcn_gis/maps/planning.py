@@ -20,7 +20,6 @@ from kcn_gis.maps._base import (
     filter_park,
     labels,
     layer_spec,
-    need,
     page_spec,
     park_names,
     park_search,
@@ -76,7 +75,8 @@ def _problems(atlas: Any, parks: Any, plots: Any, parcels: Any, projects: Any) -
     validate = getattr(atlas, "validate", None)
     if callable(validate):
         out += list(validate())
-    check_consistency = need("kcn_gis.analytics", "check_consistency")
+    from kcn_gis.analytics import check_consistency
+
     out += list(check_consistency(parks=parks, plots=plots, parcels=parcels, projects=projects))
     return out
 
@@ -151,7 +151,8 @@ def planning_map(
     names = park_names(parks)
     spec = page_spec("planning_title", lang, date_text(day))
 
-    split_banks = need("kcn_gis.analytics", "split_banks")
+    from kcn_gis.analytics import split_banks
+
     banks = split_banks(atlas.province, atlas.rivers)
     bclasses = bank_classes()
     bkeys = [c.key for c in bclasses]
@@ -177,7 +178,8 @@ def planning_map(
     spec["layers"] += context_layers(atlas)
 
     # parks: numbers from analytics
-    fill_rates = need("kcn_gis.analytics", "fill_rates")
+    from kcn_gis.analytics import fill_rates
+
     fr = pd.DataFrame(fill_rates(plots, parks, as_of=day, by="park", parks_included="all"))
     fr = fr.assign(**{str(Col.PARK_ID): fr[Col.PARK_ID].astype(str)}).set_index(str(Col.PARK_ID))
     pids = parks[Col.PARK_ID].astype(str)
@@ -239,7 +241,8 @@ def planning_map(
     )
 
     # plots by land use (shown) and by status (hidden)
-    plot_status = need("kcn_gis.analytics", "plot_status")
+    from kcn_gis.analytics import plot_status
+
     status = pd.Series(plot_status(plots, day), index=plots.index).astype(str)
     require_projected(plots, "plots")
     lprops = pd.DataFrame(
