@@ -8,7 +8,7 @@ needed.
 
 from __future__ import annotations
 
-import importlib
+from types import ModuleType
 from typing import Any
 
 from kcn_gis._version import __version__
@@ -125,11 +125,43 @@ __all__ = [
 ]
 
 
+def _import(dotted: str) -> ModuleType:
+    """Import a module named in ``_LAZY`` with a plain import statement (so the import graph shows it)."""
+    match dotted:
+        case "kcn_gis.analytics":
+            import kcn_gis.analytics as module
+        case "kcn_gis.clearance":
+            import kcn_gis.clearance as module
+        case "kcn_gis.crsdetect":
+            import kcn_gis.crsdetect as module
+        case "kcn_gis.dask_engine":
+            import kcn_gis.dask_engine as module
+        case "kcn_gis.exporters":
+            import kcn_gis.exporters as module
+        case "kcn_gis.importers":
+            import kcn_gis.importers as module
+        case "kcn_gis.maps":
+            import kcn_gis.maps as module
+        case "kcn_gis.raster":
+            import kcn_gis.raster as module
+        case "kcn_gis.reconcile":
+            import kcn_gis.reconcile as module
+        case "kcn_gis.store":
+            import kcn_gis.store as module
+        case "kcn_gis.store.geoparquet":
+            import kcn_gis.store.geoparquet as module
+        case "kcn_gis.vntext":
+            import kcn_gis.vntext as module
+        case _:  # pragma: no cover - a name in _LAZY without a case here
+            raise AttributeError(f"kcn_gis: no lazy module {dotted!r}")
+    return module
+
+
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
+    dotted = _LAZY.get(name)
+    if dotted is None:
         raise AttributeError(f"module 'kcn_gis' has no attribute '{name}'")
-    value = getattr(importlib.import_module(module), name)
+    value = getattr(_import(dotted), name)
     globals()[name] = value
     return value
 

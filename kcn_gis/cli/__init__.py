@@ -12,17 +12,21 @@ readable messages and exit codes:
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 
 from kcn_gis.errors import KcnGisError
 
 __all__ = ["main"]
 
-#: Subcommand modules, in the order their commands appear in ``--help``.
-_MODULES = ("run", "validate", "report", "analytics", "clearance", "maps", "interop", "db")
+
+def _modules() -> tuple[ModuleType, ...]:
+    """The subcommand modules, in the order their commands appear in ``--help``."""
+    from kcn_gis.cli import analytics, clearance, db, interop, maps, report, run, validate
+
+    return (run, validate, report, analytics, clearance, maps, interop, db)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,8 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"kcn-gis {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-v info, -vv debug)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in _MODULES:
-        importlib.import_module(f"kcn_gis.cli.{name}").register(sub)
+    for module in _modules():
+        module.register(sub)
     return parser
 
 
