@@ -42,6 +42,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from kcn_gis.analytics import balance, fill
+from kcn_gis.analytics.banks import DUONG, split_banks
+from kcn_gis.clearance import progress
 from kcn_gis.errors import KcnGisError, MissingDependencyError
 from kcn_gis.schema import Col, LandUse, Layer
 from kcn_gis.store.geoparquet import layer_parts, read_layer, read_manifest
@@ -50,7 +53,6 @@ __all__ = ["clearance_progress_dask", "dask_client", "fill_rates_dask", "river_b
 
 log = logging.getLogger(__name__)
 
-_DUONG = "Sông Đuống"
 _FILL_SUMS = ("planned_ha", "acquired_ha", "leased_ha")
 
 
@@ -141,28 +143,6 @@ def _read_ddf(directory: Path, layer: Layer, columns: Sequence[str] | None = Non
     return dd.from_map(func, parts, columns=cols, meta=meta, label=f"read-{layer}")
 
 
-def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-    num = np.asarray(num, dtype=float)
-    den = np.asarray(den, dtype=float)
-    out = np.full(num.shape, np.nan)
-    np.divide(num, den, out=out, where=den != 0)
-    return out
-
-
-def _fn(name: str) -> Any:
-    """An analytics function by its public name (falling back to the defining module)."""
-    import importlib
-
-    package, module = {
-        "fill_rates": ("kcn_gis.analytics", "kcn_gis.analytics.fill"),
-        "split_banks": ("kcn_gis.analytics", "kcn_gis.analytics.banks"),
-        "river_balance": ("kcn_gis.analytics", "kcn_gis.analytics.balance"),
-        "clearance_progress": ("kcn_gis.clearance", "kcn_gis.clearance.progress"),
-    }[name]
-    value = getattr(importlib.import_module(package), name, None)
-    return value if value is not None else getattr(importlib.import_module(module), name)
-
-
 def _as_of(as_of: Any) -> pd.Timestamp:
     if as_of is None:
         return pd.Timestamp.today().normalize()
@@ -171,25 +151,23 @@ def _as_of(as_of: Any) -> pd.Timestamp:
 
 # -- fill rates -------------------------------------------------------------------------------------------------------
 def _fill_part(plots: gpd.GeoDataFrame, parks: gpd.GeoDataFrame, banks: Any, kw: dict[str, Any]) -> pd.DataFrame:
-    return _fn("fill_rates")(plots, parks, banks=banks, **kw)
+    return fill.fill_rates(plots, parks, banks=banks, **kw)
 
 
 def _sum_fill(parts: pd.DataFrame, key: str, template: pd.DataFrame) -> pd.DataFrame:
-    """Sum per-partition fill rates by key (in the template's key order) and recompute the rates."""
+    """Sum per-partition hectares by key (in the template's key order); :func:`fill.finish` adds the rates."""
     sums = parts.groupby(key, sort=False)[list(_FILL_SUMS)].sum()
     out = template[[key]].copy()
     for c in _FILL_SUMS:
         out[c] = sums[c].reindex(out[key].to_numpy()).fillna(0.0).to_numpy()
-    out["fill_rate_planned"] = _ratio(out["leased_ha"].to_numpy(), out["planned_ha"].to_numpy())
-    out["fill_rate_acquired"] = _ratio(out["leased_ha"].to_numpy(), out["acquired_ha"].to_numpy())
-    return out[list(template.columns)].reset_index(drop=True)
+    return fill.finish(out)
 
 
 def _fill_ddf(
     directory: Path, parks: gpd.GeoDataFrame, banks: Any, kw: dict[str, Any]
 ) -> tuple[Any, pd.DataFrame, str]:
     plots = _read_ddf(directory, Layer.PLOTS)
-    template = _fn("fill_rates")(plots._meta, parks, banks=banks, **kw)
+    template = fill.fill_rates(plots._meta, parks, banks=banks, **kw)
     key = str(template.columns[0])
     parts = plots.map_partitions(_fill_part, parks, banks, kw, meta=template.iloc[:0])
     return parts, template, key
@@ -202,7 +180,7 @@ def fill_rates_dask(
     by: str = "park",
     parks_included: str = "operating",
     land_uses: Sequence[str] = (str(LandUse.INDUSTRIAL),),
-    river: str = _DUONG,
+    river: str = DUONG,
     province_name: str | None = None,
     scheduler: Any = None,
 ) -> pd.DataFrame:
@@ -231,9 +209,7 @@ def fill_rates_dask(
     parks = read_layer(directory, Layer.PARKS)
     banks = None
     if by == "bank":
-        banks = _fn("split_banks")(
-            read_layer(directory, Layer.PROVINCE), read_layer(directory, Layer.RIVERS), river=river
-        )
+        banks = split_banks(read_layer(directory, Layer.PROVINCE), read_layer(directory, Layer.RIVERS), river=river)
     kw = {
         "as_of": _as_of(as_of),
         "by": by,
@@ -256,7 +232,7 @@ def river_balance_dask(
     parquet_dir: str | os.PathLike[str],
     *,
     as_of: Any = None,
-    river: str = _DUONG,
+    river: str = DUONG,
     parks_included: str = "operating",
     land_uses: Sequence[str] = (str(LandUse.INDUSTRIAL),),
     scheduler: Any = None,
@@ -283,15 +259,13 @@ def river_balance_dask(
         One row per bank, the same columns as the in-memory function.
     """
     _require_dask()
-    from kcn_gis.analytics.balance import SHARED_COLUMNS, balance_index
-
     directory = _check_dir(parquet_dir)
     province = read_layer(directory, Layer.PROVINCE)
     rivers = read_layer(directory, Layer.RIVERS)
     parks = read_layer(directory, Layer.PARKS)
     projects = read_layer(directory, Layer.PROJECTS)
     d = _as_of(as_of)
-    banks = _fn("split_banks")(province, rivers, river=river)
+    banks = split_banks(province, rivers, river=river)
     kw = {
         "as_of": d,
         "by": "bank",
@@ -304,8 +278,8 @@ def river_balance_dask(
     with_project = plots.map_partitions(_with_project, meta=plots._meta)
     with dask_client(scheduler) as client:
         computed, project_plots = client.compute([parts, with_project], sync=True)
-    fill = _sum_fill(computed, key, template)
-    out = _fn("river_balance")(
+    fill_sums = _sum_fill(computed, key, template)
+    out = balance.river_balance(
         province,
         rivers,
         parks,
@@ -316,19 +290,15 @@ def river_balance_dask(
         parks_included=parks_included,
         land_uses=land_uses,
     )
-    pos = pd.Index(fill[key].astype(object)).get_indexer(out[key].astype(object))
+    pos = pd.Index(fill_sums[key].astype(object)).get_indexer(out[key].astype(object))
     for c in (*_FILL_SUMS, "fill_rate_planned", "fill_rate_acquired"):
-        out[c] = fill[c].to_numpy()[pos]
-    for c in SHARED_COLUMNS:
-        values = out[c].to_numpy(dtype=float)
-        out[f"{c}_share"] = _ratio(values, np.full(values.shape, values.sum()))
-    out["balance_index"] = balance_index(out["leased_ha_share"], out["province_area_ha_share"])
-    return out
+        out[c] = fill_sums[c].to_numpy()[pos]
+    return balance.finish(out)
 
 
 # -- clearance progress -----------------------------------------------------------------------------------------------
 def _progress_part(parcels: gpd.GeoDataFrame, events: pd.DataFrame, kw: dict[str, Any]) -> pd.DataFrame:
-    return _fn("clearance_progress")(events, parcels, **kw)
+    return progress.clearance_progress(events, parcels, **kw)
 
 
 def _bucket(frame: pd.DataFrame, k: int) -> pd.DataFrame:
@@ -377,7 +347,7 @@ def clearance_progress_dask(
     events = _read_ddf(directory, Layer.CLEARANCE_EVENTS)
     wanted = None if park is None else ([park] if isinstance(park, str) else [str(p) for p in park])
     kw = {"as_of": _as_of(as_of), "park": wanted}
-    template = _fn("clearance_progress")(events._meta, parcels._meta, **kw)
+    template = progress.clearance_progress(events._meta, parcels._meta, **kw)
     aligned = (
         manifest.get("copartitioned", {}).get(str(Layer.CLEARANCE_EVENTS)) == str(Layer.PARCELS)
         and parcels.npartitions == events.npartitions
@@ -399,11 +369,6 @@ def clearance_progress_dask(
     order = wanted if wanted is not None else sorted(str(p) for p in sums.index)
     sums = sums.reindex(order)
     out = pd.DataFrame({"park_id": pd.array(order, dtype="str")})
-    for c in template.columns:
-        if c == "park_id":
-            continue
-        if c == "handed_over_share":
-            out[c] = _ratio(sums["handed_over_ha"].to_numpy(), sums["area_total_ha"].to_numpy())
-        else:
-            out[c] = sums[c].fillna(0).astype(template[c].dtype).to_numpy()
-    return out[list(template.columns)]
+    for c in additive:
+        out[c] = sums[c].fillna(0).astype(template[c].dtype).to_numpy()
+    return progress.finish(out)[list(template.columns)]

@@ -24,10 +24,11 @@ from kcn_gis.analytics._common import (
     usable,
 )
 from kcn_gis.analytics.banks import BANK_COLUMN, DUONG, split_banks
-from kcn_gis.analytics.fill import _aggregate, _prepare, bank_pieces
+from kcn_gis.analytics.fill import finish as finish_fill
+from kcn_gis.analytics.pieces import aggregate, bank_pieces, prepare
 from kcn_gis.schema import Col, LandUse
 
-__all__ = ["BALANCE_COLUMNS", "SHARED_COLUMNS", "balance_index", "river_balance"]
+__all__ = ["BALANCE_COLUMNS", "SHARED_COLUMNS", "balance_index", "finish", "river_balance"]
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,32 @@ def balance_index(leased_share: Any, area_share: Any) -> Any:
     land; below 1 it lags, above 1 it leads. NaN when the area share is 0.
     """
     return ratio(np.asarray(leased_share, dtype=float), np.asarray(area_share, dtype=float))
+
+
+def finish(base: pd.DataFrame) -> pd.DataFrame:
+    """Add each bank's shares and the balance index: the combine step of :func:`river_balance`, both engines.
+
+    Parameters
+    ----------
+    base : DataFrame
+        One row per bank with the ``bank`` column, the :data:`SHARED_COLUMNS`
+        (hectares, counts, USD: additive) and ``fill_rate_planned``,
+        ``fill_rate_acquired``.
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`BALANCE_COLUMNS`: ``<column>_share`` is the bank's share of
+        the total over the banks (fraction 0-1, NaN when the total is 0) and
+        ``balance_index`` is :func:`balance_index` of the leased-land and area shares.
+    """
+    out = base.reset_index(drop=True).copy()
+    n = len(out)
+    for c in SHARED_COLUMNS:
+        values = out[c].to_numpy(dtype=float)
+        out[f"{c}_share"] = ratio(values, np.full(n, float(values.sum())))
+    out["balance_index"] = balance_index(out["leased_ha_share"], out["province_area_ha_share"])
+    return out[list(BALANCE_COLUMNS)]
 
 
 def _valid_projects(projects: pd.DataFrame, d: pd.Timestamp) -> np.ndarray:
@@ -147,17 +174,19 @@ def river_balance(
     d = as_of_timestamp(as_of)
     banks = split_banks(province, rivers, river=river)
     nb = len(banks)
-    fill = _aggregate(
-        _prepare(
-            plots,
-            parks,
-            by="bank",
-            parks_included=parks_included,
-            land_uses=land_uses,
-            banks=banks,
-            province_name=None,
-        ),
-        d,
+    fill = finish_fill(
+        aggregate(
+            prepare(
+                plots,
+                parks,
+                by="bank",
+                parks_included=parks_included,
+                land_uses=land_uses,
+                banks=banks,
+                province_name=None,
+            ),
+            d,
+        )
     )
 
     # parks, by area share
@@ -208,8 +237,4 @@ def river_balance(
             "province_area_ha": np.asarray(shapely.area(geoms(banks)), dtype=float) / M2_PER_HA,
         }
     )
-    for c in SHARED_COLUMNS:
-        total_c = float(out[c].sum())
-        out[f"{c}_share"] = ratio(out[c].to_numpy(), np.full(nb, total_c))
-    out["balance_index"] = balance_index(out["leased_ha_share"], out["province_area_ha_share"])
-    return out[list(BALANCE_COLUMNS)]
+    return finish(out)

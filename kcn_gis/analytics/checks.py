@@ -24,7 +24,8 @@ from kcn_gis.analytics._common import (
     require_columns,
     require_same_crs,
 )
-from kcn_gis.analytics.fill import _covered, park_lookup
+from kcn_gis.analytics.pieces import covered as _covered
+from kcn_gis.analytics.pieces import park_lookup
 from kcn_gis.errors import Problem
 from kcn_gis.schema import Col, Layer
 

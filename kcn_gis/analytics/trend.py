@@ -15,7 +15,8 @@ import shapely
 from kcn_gis.analytics._common import M2_PER_HA, geoms, ratio
 from kcn_gis.analytics.balance import balance_index
 from kcn_gis.analytics.banks import BANK_COLUMN
-from kcn_gis.analytics.fill import GROUP_KEYS, _aggregate, _prepare
+from kcn_gis.analytics.fill import finish as finish_fill
+from kcn_gis.analytics.pieces import GROUP_KEYS, aggregate, prepare
 from kcn_gis.errors import KcnGisError
 from kcn_gis.schema import Bank, LandUse
 
@@ -90,7 +91,7 @@ def fill_rate_trend(
     y0, y1 = _year(start, "start"), _year(end, "end")
     if y1 < y0:
         raise KcnGisError(f"the trend runs from {y0} to {y1}: the end year must not be before the start year")
-    pieces = _prepare(
+    pieces = prepare(
         plots,
         parks,
         by=by,
@@ -102,7 +103,7 @@ def fill_rate_trend(
     frames = []
     for year in range(y0, y1 + 1):
         day = pd.Timestamp(year=year, month=12, day=31)
-        f = _aggregate(pieces, day)
+        f = finish_fill(aggregate(pieces, day))
         f.insert(0, "as_of", day)
         f.insert(0, "year", year)
         if by == "bank":

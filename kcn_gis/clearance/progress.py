@@ -19,7 +19,7 @@ from kcn_gis.crs import require_projected
 from kcn_gis.errors import ClearanceError
 from kcn_gis.schema import STAGES, Col, Event
 
-__all__ = ["PROGRESS_STAGES", "burn_up", "clearance_progress", "parcel_area_ha", "progress_records"]
+__all__ = ["PROGRESS_STAGES", "burn_up", "clearance_progress", "finish", "parcel_area_ha", "progress_records"]
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,32 @@ def parcel_area_ha(parcels: gpd.GeoDataFrame) -> pd.Series:
     """
     require_projected(parcels, "parcels")
     return pd.Series(np.asarray(parcels.geometry.area) / _M2_PER_HA, index=parcels.index, name="area_ha")
+
+
+def finish(sums: pd.DataFrame) -> pd.DataFrame:
+    """Add ``handed_over_share`` to summed counts and hectares: the combine step of :func:`clearance_progress`.
+
+    Used by both engines (the Dask engine sums the additive columns over partitions first).
+
+    Parameters
+    ----------
+    sums : DataFrame
+        ``park_id``, ``parcels_total``, ``area_total_ha``, ``handed_over_ha`` (ha)
+        and the per-stage and complaint columns, all additive.
+
+    Returns
+    -------
+    DataFrame
+        The same rows with ``handed_over_share`` (handed-over area / parcel area,
+        fraction 0-1, NaN when the park has no parcel area) after ``handed_over_ha``.
+    """
+    out = sums.reset_index(drop=True).drop(columns="handed_over_share", errors="ignore")
+    area = out["area_total_ha"].to_numpy(dtype=float)
+    handed = out["handed_over_ha"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(area > 0, handed / area, np.nan)
+    out.insert(list(out.columns).index("handed_over_ha") + 1, "handed_over_share", share)
+    return out
 
 
 def _parks(park: str | Iterable[str] | None, present: pd.Index) -> list[str]:
@@ -119,16 +145,13 @@ def clearance_progress(
     out = pd.DataFrame({"park_id": pd.array(parks, dtype="str")})
     out["parcels_total"] = totals["parcels_total"].fillna(0).astype("int64").to_numpy()
     out["area_total_ha"] = totals["area_total_ha"].fillna(0.0).astype(float).to_numpy()
-    handed = ha[str(Event.HANDED_OVER)].to_numpy()
-    out["handed_over_ha"] = handed
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out["handed_over_share"] = np.where(out["area_total_ha"] > 0, handed / out["area_total_ha"], np.nan)
+    out["handed_over_ha"] = ha[str(Event.HANDED_OVER)].to_numpy()
     for s in PROGRESS_STAGES:
         out[f"{s}_parcels"] = n[s].to_numpy()
         if s != str(Event.HANDED_OVER):
             out[f"{s}_ha"] = ha[s].to_numpy()
     out["open_complaints"] = totals["open_complaints"].fillna(0).astype("int64").to_numpy()
-    return out
+    return finish(out)
 
 
 def progress_records(progress: pd.DataFrame) -> list[dict[str, Any]]:
