@@ -45,6 +45,7 @@ import pandas as pd
 from kcn_gis.analytics import balance, fill
 from kcn_gis.analytics.banks import DUONG, split_banks
 from kcn_gis.clearance import progress
+from kcn_gis.dates import as_of_date
 from kcn_gis.errors import KcnGisError, MissingDependencyError
 from kcn_gis.schema import Col, LandUse, Layer
 from kcn_gis.store.geoparquet import layer_parts, read_layer, read_manifest
@@ -143,12 +144,6 @@ def _read_ddf(directory: Path, layer: Layer, columns: Sequence[str] | None = Non
     return dd.from_map(func, parts, columns=cols, meta=meta, label=f"read-{layer}")
 
 
-def _as_of(as_of: Any) -> pd.Timestamp:
-    if as_of is None:
-        return pd.Timestamp.today().normalize()
-    return pd.Timestamp(as_of).normalize()
-
-
 # -- fill rates -------------------------------------------------------------------------------------------------------
 def _fill_part(plots: gpd.GeoDataFrame, parks: gpd.GeoDataFrame, banks: Any, kw: dict[str, Any]) -> pd.DataFrame:
     return fill.fill_rates(plots, parks, banks=banks, **kw)
@@ -211,7 +206,7 @@ def fill_rates_dask(
     if by == "bank":
         banks = split_banks(read_layer(directory, Layer.PROVINCE), read_layer(directory, Layer.RIVERS), river=river)
     kw = {
-        "as_of": _as_of(as_of),
+        "as_of": as_of_date(as_of),
         "by": by,
         "parks_included": parks_included,
         "land_uses": tuple(land_uses),
@@ -264,7 +259,7 @@ def river_balance_dask(
     rivers = read_layer(directory, Layer.RIVERS)
     parks = read_layer(directory, Layer.PARKS)
     projects = read_layer(directory, Layer.PROJECTS)
-    d = _as_of(as_of)
+    d = as_of_date(as_of)
     banks = split_banks(province, rivers, river=river)
     kw = {
         "as_of": d,
@@ -346,7 +341,7 @@ def clearance_progress_dask(
     parcels = _read_ddf(directory, Layer.PARCELS, [Col.PARCEL_ID, Col.PARK_ID])
     events = _read_ddf(directory, Layer.CLEARANCE_EVENTS)
     wanted = None if park is None else ([park] if isinstance(park, str) else [str(p) for p in park])
-    kw = {"as_of": _as_of(as_of), "park": wanted}
+    kw = {"as_of": as_of_date(as_of), "park": wanted}
     template = progress.clearance_progress(events._meta, parcels._meta, **kw)
     aligned = (
         manifest.get("copartitioned", {}).get(str(Layer.CLEARANCE_EVENTS)) == str(Layer.PARCELS)

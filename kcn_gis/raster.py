@@ -27,6 +27,7 @@ import pandas as pd
 from pyproj import CRS
 
 from kcn_gis.crs import require_projected, same_crs
+from kcn_gis.dates import as_of_date
 from kcn_gis.errors import KcnGisError
 from kcn_gis.schema import STAGES, Col, Event, Layer, ParkStatus, PlotStatus, spec
 
@@ -197,7 +198,7 @@ def rasterize_to_file(
             LAYER=str(s.name),
             VALUE=value,
             CATEGORIES=";".join(f"{i + 1}={c}" for i, c in enumerate(cats)),
-            AS_OF=str(pd.Timestamp(as_of).date()) if as_of is not None else "today",
+            AS_OF=str(as_of_date(as_of).date()) if as_of is not None else "today",
         )
         ds.set_band_description(1, f"{s.name} {value}")
     log.info("rasterized %d %s by %s at %s m to %s", len(frame), s.name, value, res, path)

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from kcn_gis.crs import require_projected
+from kcn_gis.dates import as_of_date
 from kcn_gis.schema import Col, ParkStatus
 
 __all__ = ["RECONCILE_COLUMNS", "REPORT_DATE", "reconcile"]
@@ -46,12 +47,6 @@ class _Figure:
     computed_value: float
     unit: str
     note: str = ""
-
-
-def _as_of(as_of: object) -> pd.Timestamp:
-    if as_of is None:
-        return pd.Timestamp.today().normalize()
-    return pd.Timestamp(as_of).normalize()
 
 
 def _on_or_before(s: pd.Series, d: pd.Timestamp) -> pd.Series:
@@ -124,7 +119,7 @@ def reconcile(
 
     require_projected(parks, "parks")
     require_projected(plots, "plots")
-    d = _as_of(as_of)
+    d = as_of_date(as_of)
 
     park_ha = parks.geometry.area.to_numpy() / _M2_PER_HA
     approved = parks[Col.DETAIL_PLAN_APPROVED].fillna(False).astype(bool).to_numpy()

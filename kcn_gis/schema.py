@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 __all__ = [
     "ATLAS_LAYERS",
     "BANK_LABELS",
+    "DUONG",
     "EVENT_LABELS",
     "HOLDER_TYPE_LABELS",
     "INVESTOR_FIELDS",
@@ -228,6 +229,9 @@ BANK_LABELS: dict[Bank, tuple[str, str]] = {
     Bank.NORTH: ("Bờ Bắc sông Đuống", "North bank"),
     Bank.SOUTH: ("Bờ Nam sông Đuống", "South bank"),
 }
+
+#: The river that splits Bắc Ninh into the north and south banks (its ``name`` in the ``rivers`` layer, NFC).
+DUONG = "Sông Đuống"
 
 
 @dataclass(frozen=True)

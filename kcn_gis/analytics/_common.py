@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections.abc import Iterable
-from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -27,21 +25,6 @@ M2_PER_HA = 10_000.0
 SLIVER_M2 = 1.0
 
 PARKS_INCLUDED = ("operating", "all")
-
-
-def as_of_timestamp(as_of: Any) -> pd.Timestamp:
-    """Return ``as_of`` as a midnight Timestamp; ``None`` means today (local date)."""
-    if as_of is None:
-        return pd.Timestamp(dt.date.today())
-    try:
-        ts = pd.Timestamp(as_of)
-    except (TypeError, ValueError) as exc:
-        raise KcnGisError(f"as_of {as_of!r} is not a date; give a date such as '2011-12-26'") from exc
-    if pd.isna(ts):
-        raise KcnGisError("as_of is NaT; give a date such as '2011-12-26', or None for today")
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert("UTC").tz_localize(None)
-    return ts.normalize()
 
 
 def dates(frame: pd.DataFrame, col: str) -> pd.Series:

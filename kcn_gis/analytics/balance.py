@@ -13,7 +13,6 @@ import shapely
 
 from kcn_gis.analytics._common import (
     M2_PER_HA,
-    as_of_timestamp,
     dates,
     geoms,
     group_sum,
@@ -26,6 +25,7 @@ from kcn_gis.analytics._common import (
 from kcn_gis.analytics.banks import BANK_COLUMN, DUONG, split_banks
 from kcn_gis.analytics.fill import finish as finish_fill
 from kcn_gis.analytics.pieces import aggregate, bank_pieces, prepare
+from kcn_gis.dates import as_of_date
 from kcn_gis.schema import Col, LandUse
 
 __all__ = ["BALANCE_COLUMNS", "SHARED_COLUMNS", "balance_index", "finish", "river_balance"]
@@ -171,7 +171,7 @@ def river_balance(
     """
     require_same_crs((province, "province"), (rivers, "rivers"), (parks, "parks"), (plots, "plots"))
     require_columns(projects, (Col.PROJECT_ID, Col.LICENSED_ON, Col.REVOKED_ON), "projects")
-    d = as_of_timestamp(as_of)
+    d = as_of_date(as_of)
     banks = split_banks(province, rivers, river=river)
     nb = len(banks)
     fill = finish_fill(

@@ -12,14 +12,12 @@ import shapely
 
 from kcn_gis.analytics._common import geoms, require_columns, require_same_crs, usable
 from kcn_gis.errors import RiverSplitError
-from kcn_gis.schema import Bank, Col
+from kcn_gis.schema import DUONG, Bank, Col
 
 __all__ = ["BANK_COLUMN", "DUONG", "split_banks"]
 
 log = logging.getLogger(__name__)
 
-#: The river that splits Bắc Ninh into north and south banks.
-DUONG = "Sông Đuống"
 #: Name of the bank column in the frames returned by the analytics.
 BANK_COLUMN = "bank"
 

@@ -25,7 +25,6 @@ import shapely
 
 from kcn_gis.analytics._common import (
     M2_PER_HA,
-    as_of_timestamp,
     check_land_uses,
     dates,
     geoms,
@@ -36,6 +35,7 @@ from kcn_gis.analytics._common import (
     usable,
 )
 from kcn_gis.analytics.banks import BANK_COLUMN
+from kcn_gis.dates import as_of_date
 from kcn_gis.errors import KcnGisError
 from kcn_gis.schema import Col
 
@@ -238,7 +238,7 @@ def aggregate(pieces: Pieces, as_of: Any) -> pd.DataFrame:
     ``planned_ha``, ``acquired_ha`` and ``leased_ha`` (hectares). The rates are
     added by :func:`kcn_gis.analytics.fill.finish`.
     """
-    d = np.datetime64(as_of_timestamp(as_of).to_datetime64(), "s")
+    d = np.datetime64(as_of_date(as_of).to_datetime64(), "s")
     acquired = pieces.acquired_on <= d  # NaT compares False
     leased = (pieces.leased_on <= d) & ~(pieces.lease_ended_on <= d)
     n = len(pieces.keys)

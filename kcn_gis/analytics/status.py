@@ -7,7 +7,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from kcn_gis.analytics._common import as_of_timestamp, dates, on_or_before, require_columns
+from kcn_gis.analytics._common import dates, on_or_before, require_columns
+from kcn_gis.dates import as_of_date
 from kcn_gis.schema import Col, PlotStatus
 
 __all__ = ["plot_status", "status_masks"]
@@ -29,7 +30,7 @@ def status_masks(plots: pd.DataFrame, as_of: Any = None) -> tuple[np.ndarray, np
         The date; ``None`` means today.
     """
     require_columns(plots, (Col.ACQUIRED_ON, Col.LEASED_ON, Col.LEASE_ENDED_ON), "plots")
-    d = as_of_timestamp(as_of)
+    d = as_of_date(as_of)
     acquired = on_or_before(dates(plots, Col.ACQUIRED_ON), d)
     ended = dates(plots, Col.LEASE_ENDED_ON)
     leased = on_or_before(dates(plots, Col.LEASED_ON), d) & ~on_or_before(ended, d)

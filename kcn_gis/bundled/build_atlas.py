@@ -40,14 +40,14 @@ import shapely
 from shapely import affinity
 
 from kcn_gis.crs import WGS84, WORKING_CRS, to_crs
-from kcn_gis.schema import Col, Event, HolderType, LandUse, Layer, ParkStatus
+from kcn_gis.schema import DUONG, Col, Event, HolderType, LandUse, Layer, ParkStatus
 
 HERE = Path(__file__).resolve().parent
 
 #: The report's date (16:16 26/12/2011): the reference date of the atlas.
 REPORT_DATE = pd.Timestamp("2011-12-26")
 RECORDED_BY = "bundled-2011-reconstruction"
-RIVER_NAME = "Sông Đuống"
+RIVER_NAME = DUONG
 PROVINCE_NAME = "Tỉnh Bắc Ninh"
 
 #: Industrial land leased by valid projects in the report (ha); the rest of the leased land

@@ -18,13 +18,13 @@ million parcels and a few million events are fine.
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from kcn_gis.dates import as_of_date
 from kcn_gis.errors import ClearanceError
 from kcn_gis.schema import EVENT_LABELS, STAGES, Col, Event
 
@@ -61,16 +61,6 @@ def stage_label(stage: object, lang: str = "vi") -> str:
         return _NOT_STARTED_LABELS[0 if lang == "vi" else 1]
     vi, en = EVENT_LABELS[Event(str(stage))]
     return vi if lang == "vi" else en
-
-
-def _as_of(as_of: Any) -> pd.Timestamp:
-    """Normalise ``as_of`` (None = today, local date) to a midnight Timestamp without time zone."""
-    if as_of is None:
-        return pd.Timestamp(dt.date.today())
-    ts = pd.Timestamp(as_of)
-    if ts.tzinfo is not None:
-        ts = ts.tz_localize(None)
-    return ts.normalize()
 
 
 _EVENTS: tuple[str, ...] = tuple(str(e) for e in Event)
@@ -238,7 +228,7 @@ def parcel_stages(events: pd.DataFrame, parcels: pd.DataFrame, *, as_of: Any = N
     """
     if Col.PARCEL_ID not in parcels.columns:
         raise ClearanceError("parcels lack the column 'parcel_id'; pass the atlas layer 'parcels' (atlas.parcels)")
-    asof = _as_of(as_of)
+    asof = as_of_date(as_of)
     ev = _prepare(events)
     state = _state_arrays(ev, _positions(ev, parcels), len(parcels), asof)
     return pd.DataFrame(
@@ -314,7 +304,7 @@ def events_since(events: pd.DataFrame, *, since: Any, as_of: Any = None) -> pd.D
     DataFrame
         The selected rows of ``events`` (original index), ordered by date.
     """
-    start, end = _as_of(since), _as_of(as_of)
+    start, end = as_of_date(since, what="since"), as_of_date(as_of)
     date = pd.to_datetime(events[Col.EVENT_DATE])
     mask = (date > start) & (date <= end)
     if Col.RECORDED_AT in events.columns:

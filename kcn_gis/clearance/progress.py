@@ -14,8 +14,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from kcn_gis.clearance.history import NOT_STARTED, STAGE_RANK, _as_of, _reached_blocks, parcel_stages
+from kcn_gis.clearance.history import NOT_STARTED, STAGE_RANK, _reached_blocks, parcel_stages
 from kcn_gis.crs import require_projected
+from kcn_gis.dates import as_of_date
 from kcn_gis.errors import ClearanceError
 from kcn_gis.schema import STAGES, Col, Event
 
@@ -219,7 +220,7 @@ def burn_up(
     if str(stage) not in STAGE_RANK:
         raise ClearanceError(f"'{stage}' is not a stage; use one of {', '.join(STAGE_RANK)}")
     area = parcel_area_ha(parcels)
-    asof = _as_of(as_of)
+    asof = as_of_date(as_of)
     blocks = _blocks_with_park(events, parcels, area, min_rank=STAGE_RANK[str(stage)])
     if park is not None:
         blocks = blocks[blocks["park_id"].isin(_parks(park, pd.Index([]))).to_numpy()]

@@ -29,7 +29,6 @@ import shapely
 
 from kcn_gis.clearance.history import (
     NOT_STARTED,
-    _as_of,
     clearance_changes,
     events_since,
     parcel_stages,
@@ -38,6 +37,7 @@ from kcn_gis.clearance.history import (
 from kcn_gis.clearance.progress import PROGRESS_STAGES, burn_up, clearance_progress
 from kcn_gis.clearance.stalls import clearance_forecast, disputed_parcels, stalled_parcels
 from kcn_gis.crs import require_projected
+from kcn_gis.dates import as_of_date
 from kcn_gis.errors import ClearanceError
 from kcn_gis.schema import Col, Event
 from kcn_gis.style import NOT_STARTED_COLOR, STAGE_COLORS
@@ -319,8 +319,8 @@ def review_report_html(
         The HTML document. All values are escaped; there is no script and no external URL.
     """
     require_projected(parcels, "parcels")
-    asof = _as_of(as_of)
-    since_ts = _as_of(since) if since is not None else asof - pd.Timedelta(days=_DEFAULT_SINCE_DAYS)
+    asof = as_of_date(as_of)
+    since_ts = as_of_date(since, what="since") if since is not None else asof - pd.Timedelta(days=_DEFAULT_SINCE_DAYS)
     pid = str(park[Col.PARK_ID])
     mine = parcels[(parcels[Col.PARK_ID] == pid).to_numpy()]
     ids = set(mine[Col.PARCEL_ID].astype(object))

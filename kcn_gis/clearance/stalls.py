@@ -20,7 +20,6 @@ from kcn_gis.clearance.history import (
     _KIND,
     _NAT,
     STAGE_RANK,
-    _as_of,
     _ms,
     _positions,
     _prepare,
@@ -28,6 +27,7 @@ from kcn_gis.clearance.history import (
     parcel_stages,
 )
 from kcn_gis.clearance.progress import _blocks_with_park, _parks, _reached_area_at, parcel_area_ha
+from kcn_gis.dates import as_of_date
 from kcn_gis.schema import Col, Event
 
 __all__ = [
@@ -153,7 +153,7 @@ def stalled_parcels(
     """
     if days < 0:
         raise ValueError("days must be >= 0")
-    asof = _as_of(as_of)
+    asof = as_of_date(as_of)
     area = parcel_area_ha(parcels)
     st = parcel_stages(events, parcels, as_of=asof)
     idle = (asof - st["last_progress_date"]).dt.days
@@ -213,7 +213,7 @@ def disputed_parcels(events: pd.DataFrame, parcels: gpd.GeoDataFrame, *, as_of: 
         ``complaint_note``, ``enforcement_date`` (last enforcement up to
         ``as_of``, NaT if none) and ``area_ha`` (hectares).
     """
-    asof = _as_of(as_of)
+    asof = as_of_date(as_of)
     area = parcel_area_ha(parcels)
     st = parcel_stages(events, parcels, as_of=asof)
     rows = np.flatnonzero(st["open_complaint"].to_numpy())
@@ -286,7 +286,7 @@ def clearance_forecast(
     """
     if window_days <= 0:
         raise ValueError("window_days must be > 0")
-    asof = _as_of(as_of)
+    asof = as_of_date(as_of)
     area = parcel_area_ha(parcels)
     start = asof - pd.Timedelta(days=window_days)
     nbins = max(1, round(window_days / DAYS_PER_MONTH))

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
-import math
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -13,7 +11,9 @@ from typing import Any, TypeVar
 
 import pandas as pd
 
+from kcn_gis.dates import as_of_date
 from kcn_gis.errors import KcnGisError
+from kcn_gis.jsonsafe import json_safe
 
 __all__ = [
     "FORMATS",
@@ -32,13 +32,11 @@ T = TypeVar("T")
 
 
 def parse_date(text: str) -> pd.Timestamp:
-    """Parse ``YYYY-MM-DD`` (or ``dd/mm/yyyy``) for argparse."""
-    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
-        try:
-            return pd.Timestamp(dt.datetime.strptime(text, fmt))
-        except ValueError:
-            continue
-    raise argparse.ArgumentTypeError(f"'{text}' is not a date; write it as YYYY-MM-DD, e.g. 2011-12-26")
+    """Parse a date argument for argparse with :func:`kcn_gis.dates.as_of_date` (ISO, or day first)."""
+    try:
+        return as_of_date(text, what="date")
+    except KcnGisError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_atlas(p: argparse.ArgumentParser) -> None:
@@ -75,34 +73,9 @@ def open_from_args(args: argparse.Namespace, *, validate: bool = True) -> Any:
     return open_atlas(getattr(args, "atlas", None), validate=validate)
 
 
-def _jsonable(v: Any) -> Any:
-    if isinstance(v, dict):
-        return {str(k): _jsonable(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
-    if v is None:
-        return None
-    if isinstance(v, pd.Timestamp):
-        if pd.isna(v):
-            return None
-        return v.date().isoformat() if v == v.normalize() else v.isoformat()
-    if isinstance(v, dt.date):  # also datetime.datetime
-        return v.isoformat()
-    if hasattr(v, "item"):
-        v = v.item()
-    if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
-        return None
-    try:
-        if pd.isna(v):
-            return None
-    except (TypeError, ValueError):
-        pass
-    return v
-
-
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Frame rows as JSON-ready dicts (NaN -> null, dates -> ISO text)."""
-    return [{str(k): _jsonable(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
+    return [{str(k): json_safe(v) for k, v in row.items()} for row in frame.to_dict(orient="records")]
 
 
 def emit(

@@ -9,6 +9,7 @@ import pandas as pd
 
 from kcn_gis.cli._common import add_as_of, add_atlas, add_format, emit, open_from_args
 from kcn_gis.errors import KcnGisError
+from kcn_gis.schema import DUONG
 
 __all__ = ["register"]
 
@@ -32,7 +33,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 
 
 def _add_river(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--river", default="Sông Đuống", help="river that splits the province (default: Sông Đuống)")
+    p.add_argument("--river", default=DUONG, help=f"river that splits the province (default: {DUONG})")
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -15,7 +15,7 @@ from kcn_gis.errors import KcnGisError
 from kcn_gis.maps.i18n import STRINGS, bilingual, t
 from kcn_gis.maps.layers import encode_geometry, encode_props, simplify_coverage, to_map_crs
 from kcn_gis.maps.legend import StyleClass
-from kcn_gis.schema import Col
+from kcn_gis.schema import DUONG, Col
 
 __all__: list[str] = []
 
@@ -24,21 +24,12 @@ log = logging.getLogger(__name__)
 #: Province outline and rivers (context layers).
 PROVINCE_COLOR = "#3f3f3f"
 RIVER_COLOR = "#2b8cbe"
-DUONG = "Sông Đuống"
 
 #: Layers with fewer vertices per feature than this on average are not simplified.
 _SIMPLIFY_MIN_VERTICES = 12
 
 #: Interface strings every page needs (search box, legend title, yes/no ...).
 _PAGE_STRINGS = ("search", "no_match", "legend", "language", "timeline", "yes", "no")
-
-
-def as_of_date(as_of: Any) -> pd.Timestamp:
-    """``as_of`` as a midnight Timestamp; today when None."""
-    ts = pd.Timestamp(dt.date.today()) if as_of is None else pd.Timestamp(as_of)
-    if pd.isna(ts):
-        raise KcnGisError(f"as_of {as_of!r} is not a date; write it as YYYY-MM-DD")
-    return ts.normalize()
 
 
 def date_text(ts: pd.Timestamp) -> dict[str, str]:

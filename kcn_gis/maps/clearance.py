@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from kcn_gis.dates import as_of_date
 from kcn_gis.maps._base import (
-    as_of_date,
     bounds_of,
     check_park,
     context_layers,

@@ -35,6 +35,7 @@ import shapely
 
 from kcn_gis.crs import require_projected, to_wgs84
 from kcn_gis.errors import KcnGisError
+from kcn_gis.jsonsafe import json_safe
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -198,36 +199,6 @@ def encode_geometry(geoms: Any, *, precision: int = 6) -> dict[str, Any]:
     return out
 
 
-def _jsonable(v: Any, digits: int) -> Any:
-    if v is None or v is pd.NA or v is pd.NaT:
-        return None
-    if isinstance(v, dict):
-        return v
-    if isinstance(v, (list, tuple)):
-        return [_jsonable(x, digits) for x in v]
-    if isinstance(v, pd.Timestamp):
-        return v.date().isoformat() if v == v.normalize() else v.isoformat()
-    if isinstance(v, (dt.date, dt.datetime)):
-        return v.isoformat()
-    if isinstance(v, np.generic):
-        v = v.item()
-    if isinstance(v, bool):
-        return v
-    if isinstance(v, float):
-        if math.isnan(v) or math.isinf(v):
-            return None
-        r = round(v, digits)
-        return int(r) if r == int(r) and abs(r) < 2**53 else r
-    if isinstance(v, int):
-        return v
-    try:
-        if pd.isna(v):
-            return None
-    except (TypeError, ValueError):
-        pass
-    return str(v)
-
-
 def encode_column(values: Iterable[Any], *, digits: int = 4) -> dict[str, Any]:
     """Encode one property column: ``{"v": [...]}`` or, when values repeat, ``{"d": uniques, "i": codes}``.
 
@@ -240,11 +211,11 @@ def encode_column(values: Iterable[Any], *, digits: int = 4) -> dict[str, Any]:
     if n == 0:
         return {"v": []}
     if pd.api.types.is_datetime64_any_dtype(s.dtype):
-        s = pd.Series([_jsonable(v, digits) for v in s], dtype=object)
+        s = pd.Series([json_safe(v, digits=digits) for v in s], dtype=object)
     elif pd.api.types.is_bool_dtype(s.dtype):
         s = s.astype(object).where(s.notna(), None)
     elif pd.api.types.is_numeric_dtype(s.dtype):
-        return {"v": [_jsonable(v, digits) for v in s.astype("float64").to_numpy().tolist()]}
+        return {"v": [json_safe(v, digits=digits) for v in s.astype("float64").to_numpy().tolist()]}
     structured = s.dtype == object and any(isinstance(v, (dict, list, tuple)) for v in s.tolist())
     obj = s.astype(object)
     if structured:
@@ -258,13 +229,13 @@ def encode_column(values: Iterable[Any], *, digits: int = 4) -> dict[str, Any]:
                 key = hash(("s", v))
             if key not in seen:
                 seen[key] = len(uniq_vals)
-                uniq_vals.append(None if _is_missing(v) else _jsonable(v, digits))
+                uniq_vals.append(None if _is_missing(v) else json_safe(v, digits=digits))
             codes_list.append(seen[key])
         codes = np.asarray(codes_list)
         uniques = uniq_vals
     else:
         codes, labels = pd.factorize(obj, use_na_sentinel=True)
-        uniques = [_jsonable(v, digits) for v in labels]
+        uniques = [json_safe(v, digits=digits) for v in labels]
         if (codes < 0).any():
             codes = np.where(codes < 0, len(uniques), codes)
             uniques.append(None)

@@ -11,8 +11,8 @@ import pandas as pd
 
 from kcn_gis.crs import require_projected
 from kcn_gis.errors import Problem
+from kcn_gis.dates import as_of_date
 from kcn_gis.maps._base import (
-    as_of_date,
     bounds_of,
     check_park,
     context_layers,
