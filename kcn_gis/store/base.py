@@ -50,7 +50,9 @@ class Backend(Protocol):
         bbox: tuple[float, float, float, float] | None = None,
         where: str | None = None,
         columns: list[str] | None = None,
-    ) -> Frame: ...
+        filters: Mapping[str, Any] | None = None,
+    ) -> Frame:
+        """Read a layer; ``filters={column: value or list of values}`` are equality filters pushed into the query."""
 
     def write_layers(self, layers: Mapping[str, Frame], meta: Mapping[str, str]) -> None:
         """Replace the given layers and meta entries atomically (all or nothing)."""
@@ -64,10 +66,18 @@ class Backend(Protocol):
 
     def read_meta(self) -> dict[str, str]: ...
 
-    # Optional, for multi-user work (GeoPackage and PostGIS provide them):
-    #   supports_filters: bool - read_layer accepts filters={column: value or list of values}
-    #   update_rows(layer, rows, expected: {key: version}) -> {key: new version}   (raises ConcurrencyError)
-    #   lock(layer) -> context manager holding an exclusive lock on the layer across processes
+    def update_rows(self, layer: str, rows: pd.DataFrame, expected: Mapping[Any, int]) -> dict[Any, int]:
+        """Update existing rows of a versioned layer if their stored versions are ``expected``; new versions.
+
+        Raises :class:`~kcn_gis.errors.ConcurrencyError` (nothing written) when a
+        row was changed by someone else since it was read.
+        """
+
+    def lock(self, layer: str) -> contextlib.AbstractContextManager[None]:
+        """A context manager holding an exclusive lock on ``layer`` across processes."""
+
+    def layer_stamp(self, layer: str) -> str | None:
+        """A stamp that changes whenever the layer changes (any writer), or None when the backend has none."""
 
 
 #: Meta key prefix of the "validated on write" markers, and the value a backend replaces by the layer's stamp.
@@ -261,13 +271,7 @@ class Atlas:
             raise SchemaError(
                 f"{self.location}: layer '{name}' is missing; add it with kcn-gis import FILE --layer {name}"
             )
-        pushdown = bool(filters) and getattr(self._backend, "supports_filters", False)
-        kwargs: dict[str, Any] = {"bbox": bbox, "where": where, "columns": columns}
-        if pushdown:
-            kwargs["filters"] = filters
-        raw = self._backend.read_layer(name, **kwargs)
-        if filters and not pushdown:
-            raw = _filter_frame(raw, filters)
+        raw = self._backend.read_layer(name, bbox=bbox, where=where, columns=columns, filters=filters or None)
         raw = self._take_versions(s, raw)
         frame = coerce_layer(s, raw)
         if full:
@@ -287,11 +291,11 @@ class Atlas:
         ``gpkg_contents.last_change``, which GDAL (QGIS, ogr2ogr, pyogrio) updates on every edit.
         Backends without change stamps always validate. ``Atlas.validate()`` always checks everything.
         """
-        stamp_of = getattr(self._backend, "layer_stamp", None)
-        if stamp_of is None:
+        stamp = self._backend.layer_stamp(name)
+        if stamp is None:
             return False
         marker = self._backend.read_meta().get(f"{VALIDATED_PREFIX}{name}")
-        return bool(marker) and marker == stamp_of(name)
+        return bool(marker) and marker == stamp
 
     def _take_versions(self, s: LayerSpec, frame: Frame) -> Frame:
         """Remove the store's ``version`` column from a read frame and remember the versions seen."""
@@ -490,9 +494,6 @@ class Atlas:
         name = str(s.name)
         if s.name not in VERSIONED_LAYERS or s.key is None:
             raise StoreError(f"edit() works on versioned layers ({_names(VERSIONED_LAYERS)}), not on '{name}'")
-        update = getattr(self._backend, "update_rows", None)
-        if update is None:
-            raise StoreError(f"{self.location}: this backend cannot edit rows; use write() for whole layers")
         if s.key not in rows.columns:
             raise SchemaError(f"edit() needs the key column '{s.key}' in the rows of '{name}'")
         rows = rows.drop(columns=[_VERSION]) if _VERSION in rows.columns else rows
@@ -524,7 +525,7 @@ class Atlas:
             )
         if not keys:
             return pd.Series([], index=pd.Index([], name=s.key), dtype="Int64", name=_VERSION)
-        new = update(name, prepare_for_write(s, rows), expected)
+        new = self._backend.update_rows(name, prepare_for_write(s, rows), expected)
         self._cache.pop(name, None)
         self._versions.pop(name, None)
         log.info("edited %d row(s) of %s in %s", len(keys), name, self.location)
@@ -545,10 +546,7 @@ class Atlas:
         ...     atlas.append("clearance_events", new_rows_checked_against(history))
         """
         s = spec(layer)
-        lock = getattr(self._backend, "lock", None)
-        if lock is None:
-            raise StoreError(f"{self.location}: this backend cannot lock layers")
-        with lock(str(s.name)):
+        with self._backend.lock(str(s.name)):
             self._cache.pop(str(s.name), None)
             yield
 
@@ -560,19 +558,6 @@ class Atlas:
 
 def _names(layers: Sequence[Layer]) -> str:
     return ", ".join(str(x) for x in layers)
-
-
-def _filter_frame(frame: Frame, filters: Mapping[str, Any]) -> Frame:
-    """Keep the rows whose columns equal the filter values (for backends that cannot push filters down)."""
-    mask = pd.Series(True, index=frame.index)
-    for col, value in filters.items():
-        if col not in frame.columns:
-            raise StoreError(f"cannot filter on '{col}': the layer has no such column")
-        if isinstance(value, str) or not isinstance(value, Sequence | pd.Series | pd.Index):
-            mask &= (frame[col] == value).fillna(False).astype(bool)
-        else:
-            mask &= frame[col].isin(list(value))
-    return frame[mask.to_numpy()].reset_index(drop=True)
 
 
 def _meta(crs: CRS) -> dict[str, str]:

@@ -248,7 +248,7 @@ def _clone_schema(server: Server, master: str, schema: str) -> None:
     from psycopg import sql
     from pyproj import CRS
 
-    from kcn_gis.store import migrations as mig
+    from kcn_gis.store.postgis import migrations as mig
 
     def table(name: str, where: str = schema) -> sql.Composable:
         return sql.Identifier(where, name)

@@ -328,7 +328,7 @@ def test_opening_a_schema_without_atlas_says_what_to_do(pg_url):
 
 @pytest.mark.requires_postgis
 def test_out_of_date_schema_asks_for_migrate(pg_url):
-    from kcn_gis.store import migrations as mig
+    from kcn_gis.store.postgis import migrations as mig
 
     write_atlas(pg_url, make_layers())
     schema = _schema(pg_url)

@@ -26,9 +26,19 @@ from typing import Any
 
 from kcn_gis.errors import StoreError
 from kcn_gis.schema import ATLAS_LAYERS, Layer
-from kcn_gis.store import migrations as mig
+from kcn_gis.store.postgis import migrations as mig
+from kcn_gis.store.postgis._driver import quote as _quote
+from kcn_gis.store.postgis._driver import sql as _sql
 
-__all__ = ["DEFAULT_PREFIX", "ROLES_META_KEY", "ROLE_KINDS", "create_roles", "grant_privileges", "role_names"]
+__all__ = [
+    "DEFAULT_PREFIX",
+    "ROLES_META_KEY",
+    "ROLE_KINDS",
+    "create_roles",
+    "grant_privileges",
+    "role_names",
+    "roles_prefix",
+]
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +55,18 @@ def role_names(prefix: str = DEFAULT_PREFIX) -> dict[str, str]:
     return {kind: f"{prefix}{kind}" for kind in ROLE_KINDS}
 
 
-def _sql() -> Any:
-    from kcn_gis.store.postgis import _psycopg
-
-    return _psycopg().sql
+def roles_prefix(cur: Any, schema: str) -> str | None:
+    """The role prefix recorded by ``kcn-gis db roles`` for ``schema``, or None when no roles were set up."""
+    sql = _sql()
+    cur.execute("SELECT to_regclass(%s) IS NOT NULL", [f"{_quote(schema)}.{_quote(mig.META_TABLE)}"])
+    row = cur.fetchone()
+    if not (row and row[0]):
+        return None
+    cur.execute(
+        sql.SQL("SELECT value FROM {} WHERE key = %s").format(sql.Identifier(schema, mig.META_TABLE)), [ROLES_META_KEY]
+    )
+    found = cur.fetchone()
+    return str(found[0]) if found else None
 
 
 def grant_privileges(cur: Any, schema: str, prefix: str) -> None:

@@ -1,4 +1,4 @@
-"""PostGIS backend: a shared, multi-user atlas in one PostgreSQL schema.
+"""The PostGIS backend class: a shared, multi-user atlas in one PostgreSQL schema.
 
 Open it with ``kcn_gis.open_atlas("postgresql://user@host/db")``; add
 ``?schema=NAME`` to use another schema than ``kcn_gis``. Everything else is
@@ -20,7 +20,7 @@ Guarantees:
   under ``SELECT ... FOR UPDATE`` and raise :class:`~kcn_gis.errors.ConcurrencyError`
   instead of overwriting someone else's change;
 * the clearance history is append-only in the database itself (see
-  :mod:`kcn_gis.store.migrations`).
+  :mod:`kcn_gis.store.postgis.migrations`).
 
 Geometries travel as WKB (``ST_AsBinary`` / hex EWKB in ``COPY``) and are
 decoded with :func:`shapely.from_wkb`, so coordinates round-trip bit for bit.
@@ -35,31 +35,24 @@ import os
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-from kcn_gis.errors import ConcurrencyError, KcnGisError, MissingDependencyError, SchemaError, StoreError
+from kcn_gis.errors import ConcurrencyError, KcnGisError, SchemaError, StoreError
 from kcn_gis.schema import ATLAS_LAYERS, Col, Layer, spec
-from kcn_gis.store import migrations as mig
+from kcn_gis.store.postgis import migrations as mig
+from kcn_gis.store.postgis._driver import parse_url
+from kcn_gis.store.postgis._driver import psycopg as _psycopg
+from kcn_gis.store.postgis._driver import qualified as _qualified
+from kcn_gis.store.postgis._driver import srid_of as _srid_of
 
-__all__ = [
-    "DEFAULT_SCHEMA",
-    "PostGISBackend",
-    "database_status",
-    "init_database",
-    "migrate_database",
-    "parse_url",
-    "setup_roles",
-]
+__all__ = ["PostGISBackend"]
 
 log = logging.getLogger(__name__)
 
-#: PostgreSQL schema holding the atlas unless the URL says ``?schema=NAME``.
-DEFAULT_SCHEMA = "kcn_gis"
 
 _VERSION = str(Col.VERSION)
 _HIDDEN = {mig.FID}
@@ -79,42 +72,6 @@ _PG_KINDS = {
     "timestamp without time zone": "datetime",
     "timestamp with time zone": "datetime",
 }
-
-
-def _psycopg() -> Any:
-    try:
-        import psycopg
-        import psycopg.sql
-    except ImportError as exc:  # pragma: no cover - depends on the installation
-        raise MissingDependencyError.for_extra("psycopg", "postgis", "A PostGIS atlas (postgresql:// URL)") from exc
-    return psycopg
-
-
-def parse_url(url: str, *, schema: str | None = None) -> tuple[str, str, str]:
-    """Split a ``postgresql://`` atlas URL into (libpq conninfo, schema, display text).
-
-    The ``schema`` query parameter is kcn_gis's own and is removed from the
-    conninfo; every other parameter (``sslmode``, ``application_name``, ...)
-    goes to libpq. The display text hides the password.
-    """
-    parts = urlsplit(url)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    found = [v for k, v in query if k == "schema"]
-    rest = [(k, v) for k, v in query if k != "schema"]
-    chosen = schema or (found[-1] if found else None) or DEFAULT_SCHEMA
-    conninfo = urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(rest), ""))
-    netloc = parts.netloc
-    if parts.password is not None:
-        user_part, host_part = netloc.rsplit("@", 1)
-        netloc = f"{user_part.split(':', 1)[0]}:***@{host_part}"
-    display = urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-    if chosen != DEFAULT_SCHEMA:
-        display += "?" + urlencode({"schema": chosen})
-    return conninfo, chosen, display
-
-
-def _qualified(schema: str, name: str) -> Any:
-    return _psycopg().sql.Identifier(schema, name)
 
 
 class PostGISBackend:
@@ -279,6 +236,10 @@ class PostGISBackend:
         self.list_layers()
         srid = self._srids.get(layer)
         return f"EPSG:{srid}" if srid else None
+
+    def layer_stamp(self, layer: str) -> str | None:
+        """None: PostgreSQL keeps no change stamp kcn_gis can trust, so layers are validated on every read."""
+        return None
 
     def read_meta(self) -> dict[str, str]:
         if self._needs_init:
@@ -623,157 +584,6 @@ def _close_in_owner(conn: Any, pid: int) -> None:
         conn.close()
 
 
-@contextlib.contextmanager
-def _admin(url: str, *, schema: str | None = None) -> Iterator[tuple[Any, Any, str, str]]:
-    """(connection, cursor, schema, display) inside one transaction, for the ``kcn-gis db`` commands."""
-    psycopg = _psycopg()
-    conninfo, chosen, display = parse_url(url, schema=schema)
-    try:
-        conn = psycopg.connect(conninfo, connect_timeout=30)
-    except psycopg.OperationalError as exc:
-        raise StoreError(f"cannot connect to {display}: {str(exc).strip()}") from exc
-    try:
-        with conn, conn.cursor() as cur:
-            yield conn, cur, chosen, display
-    except psycopg.errors.InsufficientPrivilege as exc:
-        raise StoreError(
-            f"{display}: permission denied: {str(exc).strip()}. Run this as the atlas owner or a role with "
-            "the needed privilege (CREATE on the database, CREATEROLE for roles)."
-        ) from exc
-    except psycopg.Error as exc:
-        raise StoreError(f"{display}: {str(exc).strip()}") from exc
-
-
-def init_database(url: str, *, crs: Any = None, schema: str | None = None) -> list[int]:
-    """Create (or bring up to date) the atlas schema in a PostgreSQL database: ``kcn-gis db init``.
-
-    Creates the ``postgis`` extension when missing (needs a superuser, or ask
-    the DBA to run ``CREATE EXTENSION postgis``), the schema, the seven empty
-    layers, constraints and indexes, and records the atlas CRS. One transaction.
-
-    Parameters
-    ----------
-    url : str
-        ``postgresql://`` URL (``?schema=NAME`` for another schema than ``kcn_gis``).
-    crs : CRS-like, default EPSG:9209
-        The working CRS of the atlas; it must have an EPSG code.
-
-    Returns
-    -------
-    list of int
-        The migration versions applied (empty when the schema was up to date).
-    """
-    from kcn_gis._version import __version__
-    from kcn_gis.schema import SCHEMA_VERSION
-
-    srid = _srid_of(crs)
-    sql = _psycopg().sql
-    with _admin(url, schema=schema) as (_conn, cur, chosen, display):
-        cur.execute("SELECT 1 FROM pg_extension WHERE extname = 'postgis'")
-        if cur.fetchone() is None:
-            try:
-                cur.execute("CREATE EXTENSION postgis")
-            except _psycopg().Error as exc:
-                raise StoreError(
-                    f"{display}: the PostGIS extension is not installed in this database and cannot be created by "
-                    f"this role ({str(exc).strip()}). Ask the database administrator to run: CREATE EXTENSION postgis"
-                ) from exc
-        have = mig.current_version(cur, chosen)
-        if have:
-            cur.execute(sql.SQL("SELECT value FROM {} WHERE key = 'crs'").format(_qualified(chosen, mig.META_TABLE)))
-            row = cur.fetchone()
-            if row and _srid_of(row[0]) != srid:
-                raise StoreError(
-                    f"{display}: the atlas already exists with CRS {row[0]}, not EPSG:{srid}; nothing was changed"
-                )
-        applied = mig.migrate(cur, chosen, srid=srid)
-        for key, value in {
-            "schema_version": str(SCHEMA_VERSION),
-            "crs": f"EPSG:{srid}",
-            "written_by": f"kcn_gis {__version__}",
-        }.items():
-            cur.execute(
-                sql.SQL("INSERT INTO {} (key, value) VALUES (%s, %s) ON CONFLICT (key) DO NOTHING").format(
-                    _qualified(chosen, mig.META_TABLE)
-                ),
-                [key, value],
-            )
-    return applied
-
-
-def migrate_database(url: str, *, schema: str | None = None) -> tuple[int, int, list[int]]:
-    """Apply pending migrations to an existing atlas schema: ``kcn-gis db migrate``.
-
-    Returns (version before, version after, versions applied). One transaction.
-    """
-    with _admin(url, schema=schema) as (_conn, cur, chosen, display):
-        before = mig.current_version(cur, chosen)
-        if before == 0:
-            raise StoreError(f"{display}: schema '{chosen}' holds no kcn_gis atlas; create it with kcn-gis db init URL")
-        srid = 0
-        if before < mig.LATEST:
-            cur.execute(
-                _psycopg().sql.SQL("SELECT value FROM {} WHERE key = 'crs'").format(_qualified(chosen, mig.META_TABLE))
-            )
-            row = cur.fetchone()
-            srid = _srid_of(row[0] if row else None)
-        applied = mig.migrate(cur, chosen, srid=srid)
-        return before, mig.current_version(cur, chosen), applied
-
-
-def setup_roles(
-    url: str, *, prefix: str | None = None, members: Mapping[str, str] | None = None, schema: str | None = None
-) -> dict[str, str]:
-    """Create the ``editor``, ``viewer`` and ``investor_export`` roles and their privileges: ``kcn-gis db roles``.
-
-    Parameters
-    ----------
-    prefix : str, default ``"kcn_"``
-        Prefix of the role names.
-    members : mapping of login role -> role kind, optional
-        Existing login roles to make members, e.g. ``{"alice": "editor"}``.
-
-    Returns
-    -------
-    dict
-        Role kind -> role name.
-    """
-    from kcn_gis.store import roles
-
-    with _admin(url, schema=schema) as (_conn, cur, chosen, display):
-        if mig.current_version(cur, chosen) == 0:
-            raise StoreError(f"{display}: schema '{chosen}' holds no kcn_gis atlas; create it with kcn-gis db init URL")
-        names = roles.create_roles(cur, chosen, prefix=prefix or roles.DEFAULT_PREFIX)
-        for login, kind in (members or {}).items():
-            roles.grant_membership(cur, login, kind, prefix=prefix or roles.DEFAULT_PREFIX)
-    return names
-
-
-def database_status(url: str, *, schema: str | None = None) -> dict[str, Any]:
-    """Schema version, CRS, row counts per layer and roles of a PostGIS atlas: ``kcn-gis db status``."""
-    sql = _psycopg().sql
-    with _admin(url, schema=schema) as (_conn, cur, chosen, display):
-        cur.execute("SELECT extversion FROM pg_extension WHERE extname = 'postgis'")
-        row = cur.fetchone()
-        out: dict[str, Any] = {
-            "location": display,
-            "schema": chosen,
-            "postgis": row[0] if row else None,
-            "schema_version": mig.current_version(cur, chosen),
-            "latest_version": mig.LATEST,
-            "layers": {},
-            "meta": {},
-        }
-        if out["schema_version"]:
-            cur.execute(sql.SQL("SELECT key, value FROM {}").format(_qualified(chosen, mig.META_TABLE)))
-            out["meta"] = {str(k): str(v) for k, v in cur.fetchall()}
-            for name in ATLAS_LAYERS:
-                cur.execute(sql.SQL("SELECT count(*) FROM {}").format(_qualified(chosen, str(name))))
-                got = cur.fetchone()
-                out["layers"][str(name)] = int(got[0]) if got else 0
-        return out
-
-
 def _check_versions(
     location: str, layer: str, key: str, keys: Sequence[Any], stored: Mapping[Any, int], expected: Mapping[Any, int]
 ) -> None:
@@ -809,17 +619,6 @@ def _require_srid(location: str, layer: str, crs: Any, srid: int) -> None:
             f"Reproject it explicitly first (kcn_gis.crs.to_crs(frame, 'EPSG:{srid}')), or set the CRS it really "
             "is in; kcn_gis never reprojects or relabels geometries silently."
         )
-
-
-def _srid_of(crs: Any) -> int:
-    from pyproj import CRS
-
-    from kcn_gis.crs import WORKING_CRS
-
-    epsg = CRS.from_user_input(crs or WORKING_CRS).to_epsg()
-    if not epsg:
-        raise StoreError("a PostGIS atlas needs a CRS with an EPSG code (e.g. EPSG:9209)")
-    return int(epsg)
 
 
 def _kind(s: Any, name: str, sql_type: str | None) -> str:

@@ -42,6 +42,9 @@ from typing import Any
 
 from kcn_gis.schema import ATLAS_LAYERS, INVESTOR_FIELDS, Col, Layer, LayerSpec
 from kcn_gis.store.base import VERSIONED_LAYERS
+from kcn_gis.store.postgis._driver import ident as _ident
+from kcn_gis.store.postgis._driver import quote as _quote
+from kcn_gis.store.postgis._driver import sql as _sql
 
 __all__ = [
     "FID",
@@ -103,12 +106,6 @@ VERSIONED: tuple[Layer, ...] = VERSIONED_LAYERS
 APPEND_ONLY: tuple[Layer, ...] = (Layer.CLEARANCE_EVENTS,)
 
 
-def _sql() -> Any:
-    from kcn_gis.store.postgis import _psycopg
-
-    return _psycopg().sql
-
-
 @dataclass(frozen=True)
 class Migration:
     """One versioned step: ``apply(cursor, schema, srid)`` runs inside the migration transaction."""
@@ -116,10 +113,6 @@ class Migration:
     version: int
     description: str
     apply: Callable[[Any, str, int], None]
-
-
-def _ident(*names: str) -> Any:
-    return _sql().Identifier(*names)
 
 
 def _column_sql(layer_spec: LayerSpec, c: Any) -> Any:
@@ -244,11 +237,6 @@ def _initial(cur: Any, schema: str, srid: int) -> None:
         )
 
 
-def _quote(name: str) -> str:
-    """Double-quote an identifier for use inside a regclass literal (``nextval('"s"."seq"')``)."""
-    return '"' + name.replace('"', '""') + '"'
-
-
 #: The versioned migrations, in order. Never edit a released one; append a new one.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "the seven layers of the atlas data model, metadata, row versions, append-only history", _initial),
@@ -358,15 +346,6 @@ def migrate(cur: Any, schema: str, *, srid: int, target: int | None = None) -> l
             )
             applied.append(m.version)
     _refresh(cur, schema)
-    cur.execute("SELECT to_regclass(%s) IS NOT NULL", [f"{_quote(schema)}.{_quote(META_TABLE)}"])
-    row = cur.fetchone()
-    if row and row[0]:
-        from kcn_gis.store.roles import ROLES_META_KEY, grant_privileges
-
-        cur.execute(sql.SQL("SELECT value FROM {} WHERE key = %s").format(_ident(schema, META_TABLE)), [ROLES_META_KEY])
-        prefix = cur.fetchone()
-        if prefix:  # views were re-created: grant the roles again
-            grant_privileges(cur, schema, str(prefix[0]))
     return applied
 
 
