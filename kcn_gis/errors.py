@@ -15,6 +15,7 @@ __all__ = [
     "ClearanceError",
     "ConcurrencyError",
     "ImportError_",
+    "InputFileError",
     "KcnGisError",
     "MissingDependencyError",
     "Problem",
@@ -128,8 +129,16 @@ class ConcurrencyError(StoreError):
     """Someone else changed the data since it was read (optimistic locking)."""
 
 
-class ImportError_(KcnGisError, ValueError):  # noqa: N801, N818 - trailing underscore avoids shadowing the builtin
-    """An input file cannot be imported; nothing was written."""
+class InputFileError(KcnGisError, ValueError):
+    """An input file cannot be imported; nothing was written.
+
+    A :class:`ValueError` (bad input), not an :class:`ImportError`:
+    ``except ImportError`` catches :class:`MissingDependencyError` only.
+    """
+
+
+#: The former name of :class:`InputFileError`, kept as an alias (the same class).
+ImportError_ = InputFileError
 
 
 class ClearanceError(KcnGisError, ValueError):

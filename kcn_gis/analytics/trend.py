@@ -125,14 +125,15 @@ def plot_trend(
     value: str = "fill_rate_planned",
     title: str | None = None,
 ) -> Figure:
-    """Draw a trend from :func:`fill_rate_trend` as lines per group, and optionally save it as PNG or SVG.
+    """Draw a trend from :func:`fill_rate_trend` as lines per group (save it with :func:`kcn_gis.exporters.write_chart`).
 
     Parameters
     ----------
     trend : DataFrame
         Output of :func:`fill_rate_trend` (``year``, a key column, values).
-    path : str or Path, optional
-        ``.png`` or ``.svg`` file to write (its folder must exist).
+    path : None
+        No longer accepted: analytics write no files. Pass the returned figure to
+        :func:`kcn_gis.exporters.write_chart` (``.png`` or ``.svg``).
     value : str, default "fill_rate_planned"
         The column to draw (one of :data:`TREND_VALUES`); fractions are drawn in %.
     title : str, optional
@@ -153,9 +154,11 @@ def plot_trend(
     if "year" not in trend.columns or not keys:
         raise KcnGisError("plot_trend needs a frame from fill_rate_trend (columns 'year' and a group key)")
     key = keys[0]
-    suffix = Path(path).suffix.lower() if path is not None else None
-    if suffix is not None and suffix not in (".png", ".svg"):
-        raise KcnGisError(f"{path}: the chart is written as .png or .svg; change the file name")
+    if path is not None:
+        raise KcnGisError(
+            f"plot_trend draws the chart and writes no file (analytics do no I/O); to write {path}, use "
+            "kcn_gis.exporters.write_chart(plot_trend(trend, ...), path)"
+        )
     fig = Figure(figsize=(8, 4.5), layout="constrained")
     ax = fig.add_subplot()
     scale = 100.0 if value in _PERCENT else 1.0
@@ -168,7 +171,4 @@ def plot_trend(
     ax.legend(title=key, fontsize="small")
     if title:
         ax.set_title(title)
-    if path is not None:
-        fig.savefig(path, format=suffix.lstrip("."), dpi=150)  # type: ignore[union-attr]
-        log.info("wrote trend chart %s", path)
     return fig

@@ -214,7 +214,9 @@ def _trend(args: argparse.Namespace) -> int:
         **_options(args),
     )
     if args.chart:
-        plot_trend(frame, args.chart, value=args.value, title=f"{args.value} {args.start}-{args.end}")
+        from kcn_gis.exporters.charts import write_chart
+
+        write_chart(plot_trend(frame, value=args.value, title=f"{args.value} {args.start}-{args.end}"), args.chart)
         print(f"wrote {args.chart}", file=sys.stderr)
     _emit(frame, args)
     return 0

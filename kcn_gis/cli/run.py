@@ -49,6 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from kcn_gis import analytics, clearance, maps
+    from kcn_gis.exporters.charts import write_chart
     from kcn_gis.reconcile import reconcile
 
     out = Path(args.out_dir)
@@ -100,7 +101,9 @@ def _run(args: argparse.Namespace) -> int:
             )
             import matplotlib.pyplot as plt
 
-            plt.close(analytics.plot_trend(trend, out / "trend.png"))
+            fig = analytics.plot_trend(trend)
+            write_chart(fig, out / "trend.png")
+            plt.close(fig)
             written.append(out / "trend.png")
             from kcn_gis.analytics.balance import BALANCE_COLUMNS
 

@@ -1,4 +1,4 @@
-"""Giving data back: GeoPackage, GeoJSON, KML/KMZ, Shapefile, XLSX, DXF and GeoParquet exports.
+"""Giving data back: GeoPackage, GeoJSON, KML/KMZ, Shapefile, XLSX, DXF and GeoParquet exports, and charts.
 
 :func:`export_layer` writes one atlas layer for an audience:
 
@@ -25,15 +25,18 @@ import geopandas as gpd
 import pandas as pd
 
 from kcn_gis.errors import KcnGisError, MissingDependencyError
+from kcn_gis.exporters.charts import CHART_FORMATS, write_chart
 from kcn_gis.schema import INVESTOR_FIELDS, PERSONAL_FIELDS, Col, Layer, spec
 
 __all__ = [
     "AUDIENCES",
+    "CHART_FORMATS",
     "EXPORT_FORMATS",
     "export_frame",
     "export_layer",
     "for_audience",
     "style_values",
+    "write_chart",
 ]
 
 log = logging.getLogger(__name__)

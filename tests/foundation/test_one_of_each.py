@@ -1,4 +1,4 @@
-"""One date normaliser for ``as_of`` (Python API and CLI agree, day first) and one JSON-safe converter.
+"""One of each: one date normaliser for ``as_of`` (API and CLI agree, day first), one JSON-safe converter, InputFileError.
 
 The tiny atlas (tests/conftest.py) has plot P1 (40 ha industrial, park N1) leased on
 2006-06-01. "01/06/2006" read day first is 1 June 2006 (P1 leased, 40 ha); read month
@@ -147,3 +147,18 @@ def test_json_safe():
     assert json_safe(1 / 3, digits=4) == 0.3333
     assert json_safe(2.0) == 2.0 and type(json_safe(2.0)) is float
     assert math.isclose(json_safe(np.float64(1e-9)), 1e-9)
+
+
+def test_input_file_error_is_a_value_error_not_an_import_error():
+    from kcn_gis import errors
+
+    assert errors.ImportError_ is errors.InputFileError
+    assert issubclass(errors.InputFileError, errors.KcnGisError) and issubclass(errors.InputFileError, ValueError)
+    assert not issubclass(errors.InputFileError, ImportError)
+    assert issubclass(errors.MissingDependencyError, ImportError)
+    try:
+        raise errors.InputFileError("plots.csv row 3: bad")
+    except ImportError:  # pragma: no cover - must not catch it
+        pytest.fail("except ImportError caught an input-file error")
+    except ValueError as exc:
+        assert "row 3" in str(exc)
