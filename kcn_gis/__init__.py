@@ -131,32 +131,55 @@ def _import(dotted: str) -> ModuleType:
     """Import a module named in ``_LAZY`` with a plain import statement (so the import graph shows it)."""
     match dotted:
         case "kcn_gis.analytics":
-            import kcn_gis.analytics as module
+            from kcn_gis import analytics
+
+            return analytics
         case "kcn_gis.clearance":
-            import kcn_gis.clearance as module
+            from kcn_gis import clearance
+
+            return clearance
         case "kcn_gis.crsdetect":
-            import kcn_gis.crsdetect as module
+            from kcn_gis import crsdetect
+
+            return crsdetect
         case "kcn_gis.dask_engine":
-            import kcn_gis.dask_engine as module
+            from kcn_gis import dask_engine
+
+            return dask_engine
         case "kcn_gis.exporters":
-            import kcn_gis.exporters as module
+            from kcn_gis import exporters
+
+            return exporters
         case "kcn_gis.importers":
-            import kcn_gis.importers as module
+            from kcn_gis import importers
+
+            return importers
         case "kcn_gis.maps":
-            import kcn_gis.maps as module
+            from kcn_gis import maps
+
+            return maps
         case "kcn_gis.raster":
-            import kcn_gis.raster as module
+            from kcn_gis import raster
+
+            return raster
         case "kcn_gis.reconcile":
-            import kcn_gis.reconcile as module
+            from kcn_gis import reconcile
+
+            return reconcile
         case "kcn_gis.store":
-            import kcn_gis.store as module
+            from kcn_gis import store
+
+            return store
         case "kcn_gis.store.geoparquet":
-            import kcn_gis.store.geoparquet as module
+            from kcn_gis.store import geoparquet
+
+            return geoparquet
         case "kcn_gis.vntext":
-            import kcn_gis.vntext as module
+            from kcn_gis import vntext
+
+            return vntext
         case _:  # pragma: no cover - a name in _LAZY without a case here
             raise AttributeError(f"kcn_gis: no lazy module {dotted!r}")
-    return module
 
 
 def __getattr__(name: str) -> Any:

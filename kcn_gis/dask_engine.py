@@ -44,8 +44,9 @@ import pandas as pd
 
 from kcn_gis.analytics import balance, fill
 from kcn_gis.analytics.banks import DUONG, split_banks
+from kcn_gis.analytics.pieces import GroupBy
 from kcn_gis.clearance import progress
-from kcn_gis.dates import as_of_date
+from kcn_gis.dates import DateLike, as_of_date
 from kcn_gis.errors import KcnGisError, MissingDependencyError
 from kcn_gis.schema import Col, LandUse, Layer
 from kcn_gis.store.geoparquet import layer_parts, read_layer, read_manifest
@@ -171,8 +172,8 @@ def _fill_ddf(
 def fill_rates_dask(
     parquet_dir: str | os.PathLike[str],
     *,
-    as_of: Any = None,
-    by: str = "park",
+    as_of: DateLike | None = None,
+    by: GroupBy = "park",
     parks_included: str = "operating",
     land_uses: Sequence[str] = (str(LandUse.INDUSTRIAL),),
     river: str = DUONG,
@@ -226,7 +227,7 @@ def _with_project(plots: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 def river_balance_dask(
     parquet_dir: str | os.PathLike[str],
     *,
-    as_of: Any = None,
+    as_of: DateLike | None = None,
     river: str = DUONG,
     parks_included: str = "operating",
     land_uses: Sequence[str] = (str(LandUse.INDUSTRIAL),),
@@ -310,7 +311,7 @@ def _drop_bucket(frame: pd.DataFrame) -> pd.DataFrame:
 def clearance_progress_dask(
     parquet_dir: str | os.PathLike[str],
     *,
-    as_of: Any = None,
+    as_of: DateLike | None = None,
     park: str | Iterable[str] | None = None,
     scheduler: Any = None,
 ) -> pd.DataFrame:

@@ -27,7 +27,7 @@ import pandas as pd
 from pyproj import CRS
 
 from kcn_gis.crs import require_projected, same_crs
-from kcn_gis.dates import as_of_date
+from kcn_gis.dates import DateLike, as_of_date
 from kcn_gis.errors import KcnGisError
 from kcn_gis.schema import STAGES, Col, Event, Layer, ParkStatus, PlotStatus, spec
 
@@ -145,7 +145,7 @@ def rasterize_to_file(
     out: str | os.PathLike[str],
     *,
     res: float,
-    as_of: Any = None,
+    as_of: DateLike | None = None,
     events: pd.DataFrame | None = None,
 ) -> Path:
     """Rasterize a layer by status or stage and write a categorical GeoTIFF in the frame's CRS.
@@ -337,7 +337,7 @@ def check_clearance(
     events: pd.DataFrame,
     raster: str | os.PathLike[str],
     *,
-    as_of: Any = None,
+    as_of: DateLike | None = None,
     vegetated_above: float = 0.4,
     bare_below: float = 0.2,
     band: int = 1,

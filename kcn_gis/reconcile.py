@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from kcn_gis.crs import require_projected
-from kcn_gis.dates import as_of_date
+from kcn_gis.dates import DateLike, as_of_date
 from kcn_gis.schema import Col, ParkStatus
 
 __all__ = ["RECONCILE_COLUMNS", "REPORT_DATE", "reconcile"]
@@ -76,7 +76,7 @@ def reconcile(
     parks: gpd.GeoDataFrame,
     plots: gpd.GeoDataFrame,
     projects: pd.DataFrame,
-    as_of: object = None,
+    as_of: DateLike | None = None,
 ) -> pd.DataFrame:
     """Every report figure the data model covers, beside the same figure computed from the atlas.
 

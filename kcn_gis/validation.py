@@ -31,6 +31,10 @@ _LINE_TYPES = {"LineString", "MultiLineString"}
 _MAX_PER_CHECK = 50  # problems listed per check and column; the rest are counted
 
 
+def _geom_type(g: object) -> str:
+    return str(getattr(g, "geom_type", type(g).__name__))
+
+
 def problems_frame(problems: Iterable[Problem]) -> pd.DataFrame:
     """Return problems as a tidy DataFrame (one row per problem).
 
@@ -281,7 +285,7 @@ def _check_geometry(frame: gpd.GeoDataFrame, layer_spec: LayerSpec, file: str | 
         field="geometry",
         file=file,
         message=lambda p: (
-            f"the geometry is a {shapely.get_type_id(geoms[p])} type '{geoms[p].geom_type}', expected {kind}"
+            f"the geometry is a {shapely.get_type_id(geoms[p])} type '{_geom_type(geoms[p])}', expected {kind}"
         ),
     )
     invalid = present & ~wrong & ~shapely.is_valid(geoms)

@@ -25,7 +25,7 @@ from kcn_gis.analytics._common import (
 from kcn_gis.analytics.banks import BANK_COLUMN, DUONG, split_banks
 from kcn_gis.analytics.fill import finish as finish_fill
 from kcn_gis.analytics.pieces import aggregate, bank_pieces, prepare
-from kcn_gis.dates import as_of_date
+from kcn_gis.dates import DateLike, as_of_date
 from kcn_gis.schema import Col, LandUse
 
 __all__ = ["BALANCE_COLUMNS", "SHARED_COLUMNS", "balance_index", "finish", "river_balance"]
@@ -116,7 +116,7 @@ def river_balance(
     plots: gpd.GeoDataFrame,
     projects: pd.DataFrame,
     *,
-    as_of: Any = None,
+    as_of: DateLike | None = None,
     river: str = DUONG,
     parks_included: str = "operating",
     land_uses: Sequence[str] = (str(LandUse.INDUSTRIAL),),

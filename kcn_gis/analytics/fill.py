@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -18,12 +17,14 @@ import pandas as pd
 from kcn_gis.analytics._common import ratio
 from kcn_gis.analytics.pieces import (
     GROUP_KEYS,
+    GroupBy,
     aggregate,
     bank_pieces,
     clip_to_own_park,
     park_lookup,
     prepare,
 )
+from kcn_gis.dates import DateLike
 from kcn_gis.schema import LandUse
 
 __all__ = [
@@ -70,8 +71,8 @@ def fill_rates(
     plots: gpd.GeoDataFrame,
     parks: gpd.GeoDataFrame,
     *,
-    as_of: Any = None,
-    by: str = "park",
+    as_of: DateLike | None = None,
+    by: GroupBy = "park",
     parks_included: str = "operating",
     land_uses: Sequence[str] = (str(LandUse.INDUSTRIAL),),
     banks: gpd.GeoDataFrame | None = None,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Literal, TypeAlias
 
 import geopandas as gpd
 import numpy as np
@@ -35,12 +35,13 @@ from kcn_gis.analytics._common import (
     usable,
 )
 from kcn_gis.analytics.banks import BANK_COLUMN
-from kcn_gis.dates import as_of_date
+from kcn_gis.dates import DateLike, as_of_date
 from kcn_gis.errors import KcnGisError
 from kcn_gis.schema import Col
 
 __all__ = [
     "GROUP_KEYS",
+    "GroupBy",
     "Pieces",
     "aggregate",
     "bank_pieces",
@@ -51,6 +52,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+#: How results are grouped: the ``by`` argument of the fill-rate functions.
+GroupBy: TypeAlias = Literal["park", "district", "bank", "province"]
 
 #: ``by`` value -> name of the key column in the result.
 GROUP_KEYS: dict[str, str] = {
@@ -165,7 +169,7 @@ def prepare(
     plots: gpd.GeoDataFrame,
     parks: gpd.GeoDataFrame,
     *,
-    by: str,
+    by: GroupBy,
     parks_included: str,
     land_uses: Sequence[str],
     banks: gpd.GeoDataFrame | None,
@@ -231,7 +235,7 @@ def prepare(
     )
 
 
-def aggregate(pieces: Pieces, as_of: Any) -> pd.DataFrame:
+def aggregate(pieces: Pieces, as_of: DateLike | None) -> pd.DataFrame:
     """Planned, acquired and leased hectares per group on ``as_of`` (a masked sum over the pieces).
 
     Returns the additive part of a fill-rates table: the key column, then

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 
 from kcn_gis.analytics._common import dates, on_or_before, require_columns
-from kcn_gis.dates import as_of_date
+from kcn_gis.dates import DateLike, as_of_date
 from kcn_gis.schema import Col, PlotStatus
 
 __all__ = ["plot_status", "status_masks"]
 
 
-def status_masks(plots: pd.DataFrame, as_of: Any = None) -> tuple[np.ndarray, np.ndarray]:
+def status_masks(plots: pd.DataFrame, as_of: DateLike | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Return boolean arrays ``(acquired, leased)`` for each plot on ``as_of``.
 
     ``acquired`` is ``acquired_on <= as_of``; ``leased`` is ``leased_on <= as_of``
@@ -37,7 +35,7 @@ def status_masks(plots: pd.DataFrame, as_of: Any = None) -> tuple[np.ndarray, np
     return acquired, leased
 
 
-def plot_status(plots: pd.DataFrame, as_of: Any = None) -> pd.Series:
+def plot_status(plots: pd.DataFrame, as_of: DateLike | None = None) -> pd.Series:
     """Status of each plot on ``as_of``: ``"planned"``, ``"acquired"`` or ``"leased"``.
 
     Every plot is planned; ``acquired`` means ``acquired_on <= as_of``; ``leased``

@@ -16,7 +16,7 @@ from kcn_gis.analytics._common import M2_PER_HA, geoms, ratio
 from kcn_gis.analytics.balance import balance_index
 from kcn_gis.analytics.banks import BANK_COLUMN
 from kcn_gis.analytics.fill import finish as finish_fill
-from kcn_gis.analytics.pieces import GROUP_KEYS, aggregate, prepare
+from kcn_gis.analytics.pieces import GROUP_KEYS, GroupBy, aggregate, prepare
 from kcn_gis.errors import KcnGisError
 from kcn_gis.schema import Bank, LandUse
 
@@ -54,7 +54,7 @@ def fill_rate_trend(
     *,
     start: Any,
     end: Any,
-    by: str = "bank",
+    by: GroupBy = "bank",
     banks: gpd.GeoDataFrame | None = None,
     parks_included: str = "operating",
     land_uses: Sequence[str] = (str(LandUse.INDUSTRIAL),),

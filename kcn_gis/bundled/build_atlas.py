@@ -661,7 +661,7 @@ def _projects(plots: list[_Piece], anchors: pd.DataFrame, grids: dict[str, _Grid
         raise RuntimeError(f"{n_land} land-holding projects exceed {VALID_PROJECTS}")
     for g in groups:
         name, country = investors.draw()
-        first = min(q.leased_on for q in g)
+        first = min(q.leased_on for q in g if q.leased_on is not None)
         lic = max(_day(first - _days(rng.uniform(0, 150))), pd.Timestamp("2000-06-01"))
         key = f"L{len(rows):04d}"
         rows.append(

@@ -19,12 +19,11 @@ million parcels and a few million events are fine.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from kcn_gis.dates import as_of_date
+from kcn_gis.dates import DateLike, as_of_date
 from kcn_gis.errors import ClearanceError
 from kcn_gis.schema import EVENT_LABELS, STAGES, Col, Event
 
@@ -186,7 +185,7 @@ def _state_arrays(ev: pd.DataFrame, pos: np.ndarray, n: int, as_of: pd.Timestamp
     }
 
 
-def parcel_stages(events: pd.DataFrame, parcels: pd.DataFrame, *, as_of: Any = None) -> pd.DataFrame:
+def parcel_stages(events: pd.DataFrame, parcels: pd.DataFrame, *, as_of: DateLike | None = None) -> pd.DataFrame:
     """Return the clearance stage of every parcel on a date, derived from the events.
 
     Parameters
@@ -284,7 +283,7 @@ def parcel_timeline(events: pd.DataFrame, parcel_id: str) -> pd.DataFrame:
     return out
 
 
-def events_since(events: pd.DataFrame, *, since: Any, as_of: Any = None) -> pd.DataFrame:
+def events_since(events: pd.DataFrame, *, since: DateLike, as_of: DateLike | None = None) -> pd.DataFrame:
     """Return the events that are new since a previous review.
 
     An event is new when it is dated after ``since`` (and on or before ``as_of``),
@@ -313,7 +312,9 @@ def events_since(events: pd.DataFrame, *, since: Any, as_of: Any = None) -> pd.D
     return events[mask.to_numpy()].sort_values(Col.EVENT_DATE, kind="stable")
 
 
-def clearance_changes(events: pd.DataFrame, parcels: pd.DataFrame, *, since: Any, as_of: Any = None) -> pd.DataFrame:
+def clearance_changes(
+    events: pd.DataFrame, parcels: pd.DataFrame, *, since: DateLike, as_of: DateLike | None = None
+) -> pd.DataFrame:
     """Return the parcels whose stage or complaint status changed between two dates.
 
     Parameters

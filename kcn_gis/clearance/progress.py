@@ -16,7 +16,7 @@ import pandas as pd
 
 from kcn_gis.clearance.history import NOT_STARTED, STAGE_RANK, _reached_blocks, parcel_stages
 from kcn_gis.crs import require_projected
-from kcn_gis.dates import as_of_date
+from kcn_gis.dates import DateLike, as_of_date
 from kcn_gis.errors import ClearanceError
 from kcn_gis.schema import STAGES, Col, Event
 
@@ -79,7 +79,7 @@ def clearance_progress(
     events: pd.DataFrame,
     parcels: gpd.GeoDataFrame,
     *,
-    as_of: Any = None,
+    as_of: DateLike | None = None,
     park: str | Iterable[str] | None = None,
 ) -> pd.DataFrame:
     """Return clearance progress per park on a date: parcels and area in each stage.
@@ -193,7 +193,7 @@ def burn_up(
     *,
     stage: str | Event = Event.HANDED_OVER,
     park: str | Iterable[str] | None = None,
-    as_of: Any = None,
+    as_of: DateLike | None = None,
 ) -> pd.DataFrame:
     """Return the area that had reached a stage, per park, at every date it changed.
 

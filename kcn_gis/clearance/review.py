@@ -37,7 +37,7 @@ from kcn_gis.clearance.history import (
 from kcn_gis.clearance.progress import PROGRESS_STAGES, burn_up, clearance_progress
 from kcn_gis.clearance.stalls import clearance_forecast, disputed_parcels, stalled_parcels
 from kcn_gis.crs import require_projected
-from kcn_gis.dates import as_of_date
+from kcn_gis.dates import DateLike, as_of_date
 from kcn_gis.errors import ClearanceError
 from kcn_gis.schema import Col, Event
 from kcn_gis.style import NOT_STARTED_COLOR, STAGE_COLORS
@@ -286,8 +286,8 @@ def review_report_html(
     park: pd.Series,
     parcels: gpd.GeoDataFrame,
     events: pd.DataFrame,
-    as_of: Any = None,
-    since: Any = None,
+    as_of: DateLike | None = None,
+    since: DateLike | None = None,
     days: int = 90,
     window_days: int = 180,
     outline: gpd.GeoSeries | None = None,
@@ -468,8 +468,8 @@ def write_review_report(
     park_id: str,
     path: str | os.PathLike[str],
     *,
-    as_of: Any = None,
-    since: Any = None,
+    as_of: DateLike | None = None,
+    since: DateLike | None = None,
     days: int = 90,
     window_days: int = 180,
 ) -> Path:

@@ -27,7 +27,7 @@ from kcn_gis.clearance.history import (
     parcel_stages,
 )
 from kcn_gis.clearance.progress import _blocks_with_park, _parks, _reached_area_at, parcel_area_ha
-from kcn_gis.dates import as_of_date
+from kcn_gis.dates import DateLike, as_of_date
 from kcn_gis.schema import Col, Event
 
 __all__ = [
@@ -122,7 +122,7 @@ def _info(parcels: pd.DataFrame, rows: np.ndarray) -> dict[str, Any]:
 
 
 def stalled_parcels(
-    events: pd.DataFrame, parcels: gpd.GeoDataFrame, *, as_of: Any = None, days: int = 90
+    events: pd.DataFrame, parcels: gpd.GeoDataFrame, *, as_of: DateLike | None = None, days: int = 90
 ) -> pd.DataFrame:
     """Return the parcels whose clearance has made no progress for ``days`` days.
 
@@ -192,7 +192,7 @@ def _text_columns(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def disputed_parcels(events: pd.DataFrame, parcels: gpd.GeoDataFrame, *, as_of: Any = None) -> pd.DataFrame:
+def disputed_parcels(events: pd.DataFrame, parcels: gpd.GeoDataFrame, *, as_of: DateLike | None = None) -> pd.DataFrame:
     """Return the parcels with an open complaint on ``as_of``.
 
     Parameters
@@ -245,7 +245,7 @@ def clearance_forecast(
     events: pd.DataFrame,
     parcels: gpd.GeoDataFrame,
     *,
-    as_of: Any = None,
+    as_of: DateLike | None = None,
     window_days: int = 180,
     park: str | Iterable[str] | None = None,
 ) -> pd.DataFrame:

@@ -19,14 +19,18 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
 
+from kcn_gis.dates import DateLike
 from kcn_gis.errors import KcnGisError, MissingDependencyError
 from kcn_gis.exporters.charts import CHART_FORMATS, write_chart
 from kcn_gis.schema import INVESTOR_FIELDS, PERSONAL_FIELDS, Col, Layer, spec
+
+if TYPE_CHECKING:
+    from kcn_gis.store.base import Atlas
 
 __all__ = [
     "AUDIENCES",
@@ -89,7 +93,9 @@ def for_audience(frame: pd.DataFrame, layer: str | Layer, audience: str) -> pd.D
     return out
 
 
-def style_values(frame: pd.DataFrame, layer: str | Layer, *, as_of: Any = None, events: Any = None) -> pd.Series | None:
+def style_values(
+    frame: pd.DataFrame, layer: str | Layer, *, as_of: DateLike | None = None, events: Any = None
+) -> pd.Series | None:
     """The value each feature is styled by: park status, plot status on ``as_of``, parcel stage.
 
     Returns None for layers styled with one colour (province, rivers) or when
@@ -117,7 +123,7 @@ def export_frame(
     out: str | os.PathLike[str],
     *,
     audience: str = "internal",
-    as_of: Any = None,
+    as_of: DateLike | None = None,
     events: Any = None,
 ) -> Path:
     """Write one layer frame to a file.
@@ -175,13 +181,13 @@ def export_frame(
 
 
 def export_layer(
-    atlas: Any,
+    atlas: Atlas,
     layer: str | Layer,
     fmt: str,
     out: str | os.PathLike[str],
     *,
     audience: str = "internal",
-    as_of: Any = None,
+    as_of: DateLike | None = None,
     partitions: int | None = None,
 ) -> Path:
     """Export one layer of an atlas (or, for ``geoparquet``, the whole atlas).

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -16,6 +16,9 @@ from kcn_gis.maps.i18n import STRINGS, bilingual, t
 from kcn_gis.maps.layers import encode_geometry, encode_props, simplify_coverage, to_map_crs
 from kcn_gis.maps.legend import StyleClass
 from kcn_gis.schema import DUONG, Col
+
+if TYPE_CHECKING:
+    from kcn_gis.store.base import Atlas
 
 __all__: list[str] = []
 
@@ -110,7 +113,7 @@ def _worth_simplifying(geoms: Any) -> bool:
     return bool(n > _SIMPLIFY_MIN_VERTICES * len(geoms))
 
 
-def context_layers(atlas: Any) -> list[dict[str, Any]]:
+def context_layers(atlas: Atlas) -> list[dict[str, Any]]:
     """Province outline and rivers (the Đuống drawn heavier), non-interactive context layers."""
     province = atlas.province
     rivers = atlas.rivers

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from kcn_gis.dates import as_of_date
+from kcn_gis.dates import DateLike, as_of_date
 from kcn_gis.maps._base import (
     bounds_of,
     check_park,
@@ -35,6 +35,7 @@ from kcn_gis.maps.legend import StyleClass, park_status_classes, stage_classes
 from kcn_gis.schema import PARK_STATUS_LABELS, PERSONAL_FIELDS, STAGES, Col, Layer
 
 if TYPE_CHECKING:
+    from kcn_gis.store.base import Atlas
     import folium
 
 __all__ = ["clearance_map", "stage_codes"]
@@ -68,9 +69,9 @@ def _slider_dates(events: pd.DataFrame, day: pd.Timestamp, max_steps: int) -> li
 
 
 def clearance_map(
-    atlas: Any,
+    atlas: Atlas,
     *,
-    as_of: Any = None,
+    as_of: DateLike | None = None,
     park: str | None = None,
     lang: str = "vi",
     time_slider: bool = False,

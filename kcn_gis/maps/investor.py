@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from kcn_gis.crs import require_projected
-from kcn_gis.dates import as_of_date
+from kcn_gis.dates import DateLike, as_of_date
 from kcn_gis.maps._base import (
     bounds_of,
     check_park,
@@ -33,6 +33,7 @@ from kcn_gis.maps.legend import investor_plot_classes, park_status_classes
 from kcn_gis.schema import INVESTOR_FIELDS, LAND_USE_LABELS, PARK_STATUS_LABELS, Col, LandUse, Layer, PlotStatus
 
 if TYPE_CHECKING:
+    from kcn_gis.store.base import Atlas
     import folium
     import geopandas as gpd
 
@@ -93,10 +94,10 @@ def _park_numbers(plots: Any, parks: Any, as_of: pd.Timestamp) -> pd.DataFrame:
 
 
 def investor_map(
-    atlas: Any,
+    atlas: Atlas,
     *,
     lang: str = "vi",
-    as_of: Any = None,
+    as_of: DateLike | None = None,
     park: str | None = None,
     tiles: str | None = "OpenStreetMap",
 ) -> folium.Map:

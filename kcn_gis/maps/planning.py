@@ -11,7 +11,7 @@ import pandas as pd
 
 from kcn_gis.crs import require_projected
 from kcn_gis.errors import Problem
-from kcn_gis.dates import as_of_date
+from kcn_gis.dates import DateLike, as_of_date
 from kcn_gis.maps._base import (
     bounds_of,
     check_park,
@@ -48,6 +48,7 @@ from kcn_gis.schema import (
 from kcn_gis.style import PLOT_STATUS_COLORS
 
 if TYPE_CHECKING:
+    from kcn_gis.store.base import Atlas
     import folium
 
 __all__ = ["PLANNING_FIELDS", "planning_map"]
@@ -70,7 +71,7 @@ _PARCEL_FIELDS = (
 )
 
 
-def _problems(atlas: Any, parks: Any, plots: Any, parcels: Any, projects: Any) -> list[Problem]:
+def _problems(atlas: Atlas, parks: Any, plots: Any, parcels: Any, projects: Any) -> list[Problem]:
     out: list[Problem] = []
     validate = getattr(atlas, "validate", None)
     if callable(validate):
@@ -104,10 +105,10 @@ def _problem_features(problems: list[Problem], frames: dict[Layer, Any], crs: An
 
 
 def planning_map(
-    atlas: Any,
+    atlas: Atlas,
     *,
     lang: str = "vi",
-    as_of: Any = None,
+    as_of: DateLike | None = None,
     park: str | None = None,
     scheme: str = "fixed",
     tiles: str | None = "OpenStreetMap",

@@ -34,7 +34,7 @@ import os
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -43,6 +43,9 @@ import shapely
 
 from kcn_gis.errors import StoreError
 from kcn_gis.schema import SCHEMA_VERSION, Col, Layer, spec
+
+if TYPE_CHECKING:
+    from kcn_gis.store.base import Atlas
 
 __all__ = [
     "MANIFEST",
@@ -204,14 +207,14 @@ def read_layer(
     return pd.concat(gframes, ignore_index=True) if len(gframes) > 1 else gframes[0]
 
 
-def _layers_of(atlas: Any) -> dict[str, pd.DataFrame]:
+def _layers_of(atlas: Atlas) -> dict[str, pd.DataFrame]:
     if isinstance(atlas, Mapping):
         return {str(spec(k).name): v for k, v in atlas.items()}
     return {name: atlas.read(name) for name in atlas.layer_names()}
 
 
 def write_partitioned(
-    atlas: Any,
+    atlas: Atlas,
     out_dir: str | os.PathLike[str],
     *,
     partitions: int,
