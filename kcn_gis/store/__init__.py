@@ -21,8 +21,8 @@ from kcn_gis import bundled
 from kcn_gis.crs import WORKING_CRS
 from kcn_gis.errors import StoreError
 from kcn_gis.schema import Layer
+from kcn_gis.store._backends import backend_for
 from kcn_gis.store.base import VERSIONED_LAYERS, Atlas, Frame, empty_layer
-from kcn_gis.store.gpkg import GeoPackageBackend
 from kcn_gis.store.transfer import copy_atlas
 
 __all__ = [
@@ -58,20 +58,6 @@ def bundled_atlas_path() -> Path:
     if env:
         return Path(env)
     return bundled.checkout_path() or bundled.cache_path()
-
-
-def _backend_for(source: str | os.PathLike[str], *, create: bool = False) -> Any:
-    text = str(source)
-    if text.startswith(("postgresql://", "postgres://")):
-        from kcn_gis.store.postgis import PostGISBackend
-
-        return PostGISBackend(text, create=create)
-    if Path(text).suffix.lower() != ".gpkg":
-        raise StoreError(
-            f"{text}: an atlas is a GeoPackage (.gpkg) file or a postgresql:// URL. "
-            "To bring in another format use kcn-gis import."
-        )
-    return GeoPackageBackend(text, create=create)
 
 
 def open_atlas(source: str | os.PathLike[str] | None = None, *, validate: bool = True) -> Atlas:
@@ -114,7 +100,7 @@ def open_atlas(source: str | os.PathLike[str] | None = None, *, validate: bool =
         if not path.exists():
             _build_bundled(path)
         source = path
-    return Atlas(_backend_for(source), validate=validate)
+    return Atlas(backend_for(source), validate=validate)
 
 
 def _build_bundled(path: Path) -> None:
@@ -180,7 +166,7 @@ def write_atlas(
     SchemaError
         If a frame breaks the data model; nothing is written.
     """
-    backend = _backend_for(target, create=True)
+    backend = backend_for(target, create=True)
     atlas = Atlas(backend, validate=False, crs=crs)
     to_write: dict[str | Layer, Frame] = dict(layers)
     if fill_missing:
@@ -189,4 +175,4 @@ def write_atlas(
             if str(name) not in {str(k) for k in to_write} and str(name) not in present:
                 to_write[name] = empty_layer(name, crs)
     atlas.write(to_write, validate=validate)
-    return Atlas(_backend_for(target), validate=validate)
+    return Atlas(backend_for(target), validate=validate)

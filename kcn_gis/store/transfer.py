@@ -8,6 +8,7 @@ from typing import Any
 
 from kcn_gis.errors import StoreError
 from kcn_gis.schema import Layer, spec
+from kcn_gis.store._backends import backend_for
 from kcn_gis.store.base import Atlas, Frame, _meta, prepare_for_write
 
 __all__ = ["copy_atlas", "extra_layers"]
@@ -63,9 +64,7 @@ def copy_atlas(
     SchemaError
         If the source breaks the data model or a database constraint.
     """
-    from kcn_gis.store import _backend_for, open_atlas
-
-    src = source if isinstance(source, Atlas) else open_atlas(source, validate=validate)
+    src = source if isinstance(source, Atlas) else Atlas(backend_for(source), validate=validate)
     if str(src.location) == str(target):
         raise StoreError(f"cannot copy {src.location} onto itself")
     skipped = extra_layers(src)
@@ -76,7 +75,7 @@ def copy_atlas(
         layers[name] = prepare_for_write(spec(name), src.read(name))
     meta: dict[str, Any] = {k: v for k, v in src.meta.items() if k not in _LOCAL_META}
     meta.update(_meta(src.crs))
-    backend = _backend_for(target, create=True)
+    backend = backend_for(target, create=True)
     backend.write_layers(layers, {str(k): str(v) for k, v in meta.items()})
     log.info("copied %d layer(s) from %s to %s", len(layers), src.location, backend.location)
-    return Atlas(_backend_for(target), validate=validate)
+    return Atlas(backend_for(target), validate=validate)
