@@ -128,56 +128,60 @@ __all__ = [
 
 
 def _import(dotted: str) -> ModuleType:
-    """Import a module named in ``_LAZY`` with a plain import statement (so the import graph shows it)."""
+    """Import a module named in ``_LAZY`` with a plain import statement (so the import graph shows it).
+
+    ``import a.b as c`` imports the submodule before reading it from the package; ``from kcn_gis
+    import reconcile`` would first ask this package's ``__getattr__`` for the *function* of that name.
+    """
     match dotted:
         case "kcn_gis.analytics":
-            from kcn_gis import analytics
+            import kcn_gis.analytics as _analytics
 
-            return analytics
+            return _analytics
         case "kcn_gis.clearance":
-            from kcn_gis import clearance
+            import kcn_gis.clearance as _clearance
 
-            return clearance
+            return _clearance
         case "kcn_gis.crsdetect":
-            from kcn_gis import crsdetect
+            import kcn_gis.crsdetect as _crsdetect
 
-            return crsdetect
+            return _crsdetect
         case "kcn_gis.dask_engine":
-            from kcn_gis import dask_engine
+            import kcn_gis.dask_engine as _dask_engine
 
-            return dask_engine
+            return _dask_engine
         case "kcn_gis.exporters":
-            from kcn_gis import exporters
+            import kcn_gis.exporters as _exporters
 
-            return exporters
+            return _exporters
         case "kcn_gis.importers":
-            from kcn_gis import importers
+            import kcn_gis.importers as _importers
 
-            return importers
+            return _importers
         case "kcn_gis.maps":
-            from kcn_gis import maps
+            import kcn_gis.maps as _maps
 
-            return maps
+            return _maps
         case "kcn_gis.raster":
-            from kcn_gis import raster
+            import kcn_gis.raster as _raster
 
-            return raster
+            return _raster
         case "kcn_gis.reconcile":
-            from kcn_gis import reconcile
+            import kcn_gis.reconcile as _reconcile
 
-            return reconcile
+            return _reconcile
         case "kcn_gis.store":
-            from kcn_gis import store
+            import kcn_gis.store as _store
 
-            return store
+            return _store
         case "kcn_gis.store.geoparquet":
-            from kcn_gis.store import geoparquet
+            import kcn_gis.store.geoparquet as _store_geoparquet
 
-            return geoparquet
+            return _store_geoparquet
         case "kcn_gis.vntext":
-            from kcn_gis import vntext
+            import kcn_gis.vntext as _vntext
 
-            return vntext
+            return _vntext
         case _:  # pragma: no cover - a name in _LAZY without a case here
             raise AttributeError(f"kcn_gis: no lazy module {dotted!r}")
 
