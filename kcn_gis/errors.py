@@ -19,6 +19,7 @@ __all__ = [
     "MissingDependencyError",
     "Problem",
     "RiverSplitError",
+    "ScenarioError",
     "SchemaError",
     "StoreError",
     "locate",
@@ -138,6 +139,10 @@ class ClearanceError(KcnGisError, ValueError):
 
 class RiverSplitError(KcnGisError, ValueError):
     """A river line cannot split the province into two banks."""
+
+
+class ScenarioError(KcnGisError, ValueError):
+    """A planning scenario file is malformed or cannot be applied to the atlas; nothing was written."""
 
 
 class MissingDependencyError(KcnGisError, ImportError):
