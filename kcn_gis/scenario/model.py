@@ -90,7 +90,8 @@ class Change:
         return f"{text} field '{fld}'" if fld else text
 
     def problem(self, fld: str | None, message: str, check: str = "scenario") -> Problem:
-        return Problem("error", check, f"{self.where(fld)}: {message}", field=fld, file=self.source, row=self.index)
+        # the location is in the message (Problem's own fields would print it twice)
+        return Problem("error", check, f"{self.where(fld)}: {message}")
 
 
 @dataclass(frozen=True)
@@ -303,8 +304,6 @@ def _parse_change(raw: Any, index: int, source: str, base_dir: Path | None, prob
                 "error",
                 "scenario",
                 f"{source} change {index}: write each change as one key ({', '.join(CHANGE_KINDS)}) with its fields",
-                file=source,
-                row=index,
             )
         )
         return None
@@ -315,8 +314,6 @@ def _parse_change(raw: Any, index: int, source: str, base_dir: Path | None, prob
                 "error",
                 "scenario",
                 f"{source} change {index} ({kind}): unknown change; use one of {', '.join(CHANGE_KINDS)}",
-                file=source,
-                row=index,
             )
         )
         return None
@@ -415,13 +412,13 @@ def _from_dict(data: Any, *, source: str, base_dir: Path | None, seen: tuple[str
     for k in data:
         if k not in _TOP_FIELDS:
             problems.append(
-                Problem("error", "scenario", f"{source}: unknown top-level field '{k}'; use {', '.join(_TOP_FIELDS)}", file=source)
+                Problem("error", "scenario", f"{source}: unknown top-level field '{k}'; use {', '.join(_TOP_FIELDS)}")
             )
     name = data.get("name")
     if not isinstance(name, str) or not name.strip():
-        problems.append(Problem("error", "scenario", f"{source} field 'name': is required (shown in tables and maps)", file=source))
+        problems.append(Problem("error", "scenario", f"{source} field 'name': is required (shown in tables and maps)"))
     elif name.strip() == BASELINE:
-        problems.append(Problem("error", "scenario", f"{source} field 'name': '{BASELINE}' is reserved; choose another", file=source))
+        problems.append(Problem("error", "scenario", f"{source} field 'name': '{BASELINE}' is reserved; choose another"))
     inherited: tuple[Change, ...] = ()
     bases: tuple[str, ...] = ()
     if data.get("base") is not None:
@@ -430,18 +427,18 @@ def _from_dict(data: Any, *, source: str, base_dir: Path | None, seen: tuple[str
             base_path = base_dir / base_path
         key = str(base_path.resolve())
         if key in seen:
-            problems.append(Problem("error", "scenario", f"{source} field 'base': {base_path} extends itself (a cycle)", file=source))
+            problems.append(Problem("error", "scenario", f"{source} field 'base': {base_path} extends itself (a cycle)"))
         elif not base_path.exists():
-            problems.append(Problem("error", "scenario", f"{source} field 'base': {base_path} does not exist", file=source))
+            problems.append(Problem("error", "scenario", f"{source} field 'base': {base_path} does not exist"))
         else:
             base = _load(base_path, seen=seen)
             inherited, bases = base.changes, (*base.bases, str(base_path))
     raw_changes = data.get("changes")
     changes: list[Change] = []
     if raw_changes is None and not inherited:
-        problems.append(Problem("error", "scenario", f"{source} field 'changes': a scenario needs at least one change", file=source))
+        problems.append(Problem("error", "scenario", f"{source} field 'changes': a scenario needs at least one change"))
     elif raw_changes is not None and not isinstance(raw_changes, Sequence) or isinstance(raw_changes, str):
-        problems.append(Problem("error", "scenario", f"{source} field 'changes': give a list of changes", file=source))
+        problems.append(Problem("error", "scenario", f"{source} field 'changes': give a list of changes"))
     else:
         for i, raw in enumerate(raw_changes or (), start=1):
             c = _parse_change(raw, i, source, base_dir, problems)
@@ -457,8 +454,33 @@ def _from_dict(data: Any, *, source: str, base_dir: Path | None, seen: tuple[str
     )
 
 
+def _loader() -> Any:
+    """A YAML SafeLoader where only true/false are booleans and dates stay text.
+
+    YAML 1.1 also reads on/off/yes/no as booleans (and ``on:`` is a field of
+    ``set_status``); dates are parsed by this module so that a bad one gets a located error.
+    """
+    import re
+
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.yaml_implicit_resolvers = {
+        k: [(tag, rx) for tag, rx in v if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp")]
+        for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    Loader.add_implicit_resolver(
+        "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+    )
+    return Loader
+
+
 def _load(path: Path, *, seen: tuple[str, ...] = ()) -> Scenario:
     import yaml
+
+    _Loader = _loader()
 
     try:
         text = path.read_text(encoding="utf-8")
@@ -467,7 +489,7 @@ def _load(path: Path, *, seen: tuple[str, ...] = ()) -> Scenario:
     except UnicodeDecodeError as exc:
         raise ScenarioError(f"{path}: is not UTF-8 text ({exc}); save it as UTF-8") from exc
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         raise ScenarioError(f"{path}: is not valid YAML: {exc}") from exc
     return _from_dict(data, source=str(path), base_dir=path.parent, seen=(*seen, str(path.resolve())))
