@@ -60,14 +60,20 @@ CHANGE_STYLES: dict[str, tuple[str, str, dict[str, Any]]] = {
         {"color": "#555555", "weight": 2, "opacity": 1, "fill": False, "dashArray": "3 3"},
     ),
     "rephased": ("KCN đổi tiến độ", "Park rescheduled", {"color": "#e7298a", "weight": 3, "opacity": 1, "fill": False}),
-    "status": ("KCN đổi tình trạng", "Park status changed", {"color": "#e7298a", "weight": 3, "opacity": 1, "fill": False}),
+    "status": (
+        "KCN đổi tình trạng",
+        "Park status changed",
+        {"color": "#e7298a", "weight": 3, "opacity": 1, "fill": False},
+    ),
 }
 
 
 def _change_features(state: Any) -> gpd.GeoDataFrame:
     parks = state.layers["parks"]
     rows: list[tuple[str, str, str, Any]] = []
-    for pid, name, geom in zip(parks[Col.PARK_ID].astype(str), parks[Col.NAME].astype(str), parks.geometry, strict=True):
+    for pid, name, geom in zip(
+        parks[Col.PARK_ID].astype(str), parks[Col.NAME].astype(str), parks.geometry, strict=True
+    ):
         origin = state.plans[pid].origin
         if origin in CHANGE_STYLES:
             rows.append((origin, pid, name, geom))
@@ -140,8 +146,15 @@ def plot_scenarios(comparison: pd.DataFrame, path: str | Path | None = None, *, 
         for k, name in enumerate(names):
             sub = comparison[(comparison["scenario"] == name) & (comparison["bank"] == bank)].sort_values("year")
             colour = f"C{k}"
-            ax.plot(sub["year"], sub["leased_ha"], marker="o", ms=3, color=colour, label=name,
-                    linestyle="--" if name == "baseline" else "-")
+            ax.plot(
+                sub["year"],
+                sub["leased_ha"],
+                marker="o",
+                ms=3,
+                color=colour,
+                label=name,
+                linestyle="--" if name == "baseline" else "-",
+            )
             ax.fill_between(sub["year"], sub["leased_ha_low"], sub["leased_ha_high"], color=colour, alpha=0.18)
         ax.set_title(f"{_S[bank][1].capitalize()} / {_S[bank][0]}")
         ax.set_xlabel("Year (31 December)")
@@ -207,7 +220,7 @@ def scenario_map(
     day = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp(year=int(years[-1]), month=12, day=31)
     atlas = state.to_atlas(band="mid", as_of=day)
     m = planning_map(atlas, lang=lang, as_of=day, tiles=tiles)
-    element = next(c for c in m._children.values() if type(c).__name__ == "_KcnMapData")
+    element: Any = next(c for c in m._children.values() if type(c).__name__ == "_KcnMapData")
     spec = element.spec
     spec["title"] = {"vi": f"{_S['title'][0]}: {state.name}", "en": f"{_S['title'][1]}: {state.name}"}
     feats = _change_features(state)
@@ -222,7 +235,10 @@ def scenario_map(
                 classes,
                 [keys.index(c) for c in feats["change"]],
                 feats[["change", str(Col.PARK_ID), str(Col.NAME)]],
-                popup={"title": str(Col.NAME), "rows": [{"label": bilingual(("Mã KCN", "Park id")), "field": str(Col.PARK_ID)}]},
+                popup={
+                    "title": str(Col.NAME),
+                    "rows": [{"label": bilingual(("Mã KCN", "Park id")), "field": str(Col.PARK_ID)}],
+                },
                 coverage=False,
             )
         )
@@ -238,7 +254,8 @@ def scenario_map(
     fig = chart if chart is not None else plot_scenarios(comparison)
     data = base64.b64encode(_png(fig)).decode("ascii")
     alt = html.escape(f"{_S['chart'][1]}: {', '.join(dict.fromkeys(comparison['scenario']))}", quote=True)
-    m.get_root().html.add_child(
+    root: Any = m.get_root()
+    root.html.add_child(
         Element(
             '<div class="kcn-scenario-chart" style="position:fixed;right:10px;bottom:24px;z-index:1000;'
             'background:#fff;padding:4px;border:1px solid #999;max-width:45vw">'

@@ -13,6 +13,7 @@ the free land, so the projection does not favour a bank.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 from collections.abc import Mapping
@@ -187,7 +188,11 @@ def build_state(atlas: Any, scenario: Scenario, *, river: str = DUONG) -> Scenar
         i = index_of(pid)
         if change.kind == "add_park":
             if i is not None:
-                problems.append(change.problem("park_id", f"park '{pid}' is already in the atlas; choose a new id", "duplicate_park"))
+                problems.append(
+                    change.problem(
+                        "park_id", f"park '{pid}' is already in the atlas; choose a new id", "duplicate_park"
+                    )
+                )
                 continue
             geom = change.params.get("boundary")
             timeline = dict(change.params.get("status") or {})
@@ -219,7 +224,11 @@ def build_state(atlas: Any, scenario: Scenario, *, river: str = DUONG) -> Scenar
             continue
         if i is None:
             problems.append(
-                change.problem("park_id", f"unknown park '{pid}'; parks are {', '.join(parks[Col.PARK_ID].astype(str))}", "unknown_park")
+                change.problem(
+                    "park_id",
+                    f"unknown park '{pid}'; parks are {', '.join(parks[Col.PARK_ID].astype(str))}",
+                    "unknown_park",
+                )
             )
             continue
         plan = plans[pid]
@@ -313,7 +322,9 @@ def build_state(atlas: Any, scenario: Scenario, *, river: str = DUONG) -> Scenar
     gone = parcels[~parcels[Col.PARK_ID].astype(str).isin(kept)]
     layers[str(Layer.PARCELS)] = parcels[parcels[Col.PARK_ID].astype(str).isin(kept)].reset_index(drop=True)
     events = layers[str(Layer.CLEARANCE_EVENTS)]
-    layers[str(Layer.CLEARANCE_EVENTS)] = events[~events[Col.PARCEL_ID].isin(gone[Col.PARCEL_ID])].reset_index(drop=True)
+    layers[str(Layer.CLEARANCE_EVENTS)] = events[~events[Col.PARCEL_ID].isin(gone[Col.PARCEL_ID])].reset_index(
+        drop=True
+    )
     layers[str(Layer.PARKS)] = parks
     layers[str(Layer.PLOTS)] = plots
     dropped = (
@@ -400,7 +411,14 @@ def _materialise_park(
     free = is_ind & ~leased_now & ~ever_ended & ~(lea.notna() & (lea > end)).to_numpy()
     free_pos = np.flatnonzero(free)
     acquired_now = (acq.notna() & (acq <= end)).to_numpy()
-    order = sorted(free_pos, key=lambda p: (not acquired_now[p], acq.iloc[p] if acquired_now[p] else pd.Timestamp.max, str(park_plots[Col.PLOT_ID].iloc[p])))
+    order = sorted(
+        free_pos,
+        key=lambda p: (
+            not acquired_now[p],
+            acq.iloc[p] if acquired_now[p] else pd.Timestamp.max,
+            str(park_plots[Col.PLOT_ID].iloc[p]),
+        ),
+    )
     segs: list[dict] = []
     for p in order:
         if areas_ha[p] <= 0:
@@ -441,7 +459,9 @@ def _materialise_park(
         years = range(fit.fit_year + 1, state.horizon + 1)
         if fit.started(plan.park_id):
             pace = fit.pace(plan.park_id, band)
-            lease_steps = [(pd.Timestamp(year=y, month=12, day=31), leased_hist + pace * (y - fit.fit_year)) for y in years]
+            lease_steps = [
+                (pd.Timestamp(year=y, month=12, day=31), leased_hist + pace * (y - fit.fit_year)) for y in years
+            ]
         else:
             start = plan.start()
             if start is not None:
@@ -459,7 +479,9 @@ def _materialise_park(
     sched_a = plan.schedule.get("acquired_ha")
     acq_steps: list[tuple[pd.Timestamp, float]] = []
     if sched_a:
-        acq_steps = [(d, pre_acquired + max(0.0, v - acq_hist)) for d, v in sched_a.items() if d > end and d <= horizon_day]
+        acq_steps = [
+            (d, pre_acquired + max(0.0, v - acq_hist)) for d, v in sched_a.items() if d > end and d <= horizon_day
+        ]
     cuts = {0.0, free_ha}
     h = 0.0
     for s in segs:
@@ -475,26 +497,28 @@ def _materialise_park(
         s0, s1 = s["end"] - s["ha"], s["end"]
         inner = [p for p in points if s0 + 1e-9 < p < s1 - 1e-9]
         bounds = [s0, *inner, s1]
-        intervals = []
-        for a, b in zip(bounds, bounds[1:], strict=False):
+        intervals: list[list[Any]] = []
+        for a, b in itertools.pairwise(bounds):
             leased_on = _first_reaching(new_steps, b)
             acquired_on = s["acq"]
             if pd.isna(acquired_on):
                 acquired_on = _first_reaching(acq_steps, b) if acq_steps else pd.NaT
             if not pd.isna(leased_on) and (pd.isna(acquired_on) or acquired_on > leased_on):
                 acquired_on = leased_on
-            if intervals and intervals[-1][2] == leased_on and intervals[-1][3] == acquired_on:
-                intervals[-1][1] = b
-            elif (
+            if (intervals and intervals[-1][2] == leased_on and intervals[-1][3] == acquired_on) or (
                 intervals
-                and pd.isna(intervals[-1][2]) and pd.isna(leased_on)
+                and pd.isna(intervals[-1][2])
+                and pd.isna(leased_on)
                 and (intervals[-1][3] == acquired_on or (pd.isna(intervals[-1][3]) and pd.isna(acquired_on)))
             ):
                 intervals[-1][1] = b
             else:
                 intervals.append([a, b, leased_on, acquired_on])
-        changed = len(intervals) > 1 or not pd.isna(intervals[0][2]) or s["row"] is None or (
-            not pd.isna(intervals[0][3]) and pd.isna(s["acq"])
+        changed = (
+            len(intervals) > 1
+            or not pd.isna(intervals[0][2])
+            or s["row"] is None
+            or (not pd.isna(intervals[0][3]) and pd.isna(s["acq"]))
         )
         if not changed:
             continue

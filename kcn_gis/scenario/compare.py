@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from kcn_gis.analytics import balance_index, river_balance
-from kcn_gis.analytics._common import M2_PER_HA, dates
+from kcn_gis.analytics._common import dates
 from kcn_gis.analytics.banks import BANK_COLUMN, DUONG
 from kcn_gis.errors import ScenarioError
 from kcn_gis.scenario.apply import (
@@ -139,12 +139,14 @@ def compare_states(states: Sequence[ScenarioState], years: Iterable[Any], *, riv
     for state in states:
         for year in _years(years):
             if year > state.horizon:
-                log.warning("year %d is after the projection horizon %d: figures stay at %d", year, state.horizon, state.horizon)
+                log.warning(
+                    "year %d is after the projection horizon %d: figures stay at %d", year, state.horizon, state.horizon
+                )
             day = pd.Timestamp(year=year, month=12, day=31)
             by_band = {b: _balance_rows(state, b, day, river) for b in BANDS}
             mid = by_band["mid"]
             for i in range(len(mid)):
-                r = {c: float(mid[c].iloc[i]) for c in (*_SUMMED, "fill_rate_planned", "fill_rate_acquired")}
+                r: dict[str, Any] = {c: float(mid[c].iloc[i]) for c in (*_SUMMED, "fill_rate_planned", "fill_rate_acquired")}
                 r.update(
                     scenario=state.name,
                     year=year,
@@ -155,7 +157,7 @@ def compare_states(states: Sequence[ScenarioState], years: Iterable[Any], *, riv
                     balance_index=float(mid["balance_index"].iloc[i]),
                 )
                 rows.append(r)
-            tot = {c: float(mid[c].sum()) for c in _SUMMED}
+            tot: dict[str, Any] = {c: float(mid[c].sum()) for c in _SUMMED}
             leased_total = tot["leased_ha"]
             share = 1.0 if leased_total > 0 else float("nan")
             rows.append(
@@ -276,7 +278,12 @@ def scenario_milestones(states: Sequence[ScenarioState]) -> pd.DataFrame:
         horizon = pd.Timestamp(year=state.horizon, month=12, day=31)
         for pid, name in zip(parks[Col.PARK_ID].astype(str), parks[Col.NAME].astype(str), strict=True):
             planned, ev = bands["mid"][pid]
-            r: dict[str, Any] = {"scenario": state.name, str(Col.PARK_ID): pid, str(Col.NAME): name, "planned_ha": planned}
+            r: dict[str, Any] = {
+                "scenario": state.name,
+                str(Col.PARK_ID): pid,
+                str(Col.NAME): name,
+                "planned_ha": planned,
+            }
             r["leased_ha_at_horizon"] = sum(d for t, d in ev if t <= horizon)
             for frac, key in ((0.5, "leased_50"), (1.0, "leased_100")):
                 for band, suffix in (("mid", "_on"), ("high", "_early"), ("low", "_late")):
@@ -336,5 +343,4 @@ def backtest_projection(
         out["actual_leased_ha"] <= out["leased_ha_high"] + 1e-9
     )
     out["error_ha"] = out["leased_ha"] - out["actual_leased_ha"]
-    _ = M2_PER_HA
     return out.reset_index(drop=True)

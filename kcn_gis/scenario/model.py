@@ -12,6 +12,7 @@ field and the problem.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 import os
 from collections.abc import Mapping, Sequence
@@ -149,7 +150,9 @@ def _status_dates(change: Change, value: Any, fld: str, problems: list[Problem])
     valid = [str(s) for s in ParkStatus]
     if not isinstance(value, Mapping) or not value:
         problems.append(
-            change.problem(fld, f"give the status dates as a mapping, e.g. {{construction: 2012-06-01, operating: 2013-01-01}}")
+            change.problem(
+                fld, "give the status dates as a mapping, e.g. {construction: 2012-06-01, operating: 2013-01-01}"
+            )
         )
         return {}
     out: dict[str, pd.Timestamp] = {}
@@ -163,7 +166,7 @@ def _status_dates(change: Change, value: Any, fld: str, problems: list[Problem])
             continue
         out[str(k)] = d
     order = [s for s in ("preparing", "construction", "operating") if s in out]
-    for a, b in zip(order, order[1:], strict=False):
+    for a, b in itertools.pairwise(order):
         if out[b] < out[a]:
             problems.append(
                 change.problem(
@@ -181,10 +184,14 @@ def _schedule(change: Change, value: Any, problems: list[Problem]) -> dict[str, 
     out: dict[str, dict[pd.Timestamp, float]] = {}
     for k, v in value.items():
         if k not in _SCHEDULE_FIELDS:
-            problems.append(change.problem(f"{fld}.{k}", f"unknown field; a schedule has {', '.join(_SCHEDULE_FIELDS)}"))
+            problems.append(
+                change.problem(f"{fld}.{k}", f"unknown field; a schedule has {', '.join(_SCHEDULE_FIELDS)}")
+            )
             continue
         if not isinstance(v, Mapping) or not v:
-            problems.append(change.problem(f"{fld}.{k}", "give cumulative hectares per year, e.g. {2013: 10, 2014: 20}"))
+            problems.append(
+                change.problem(f"{fld}.{k}", "give cumulative hectares per year, e.g. {2013: 10, 2014: 20}")
+            )
             continue
         steps: dict[pd.Timestamp, float] = {}
         for year, ha in v.items():
@@ -193,13 +200,11 @@ def _schedule(change: Change, value: Any, problems: list[Problem]) -> dict[str, 
                 continue
             n = _number(ha)
             if n is None or n < 0:
-                problems.append(
-                    change.problem(f"{fld}.{k}.{year}", f"{ha!r} is not a number of hectares >= 0")
-                )
+                problems.append(change.problem(f"{fld}.{k}.{year}", f"{ha!r} is not a number of hectares >= 0"))
                 continue
             steps[pd.Timestamp(year=year, month=12, day=31)] = n
         ordered = sorted(steps)
-        for a, b in zip(ordered, ordered[1:], strict=False):
+        for a, b in itertools.pairwise(ordered):
             if steps[b] < steps[a]:
                 problems.append(
                     change.problem(
@@ -230,7 +235,7 @@ def _boundary(change: Change, value: Any, base_dir: Path | None, problems: list[
     if isinstance(value, str):
         try:
             geom = shapely.from_wkt(value)
-        except Exception as exc:  # noqa: BLE001 - shapely raises its own error types
+        except Exception as exc:
             problems.append(change.problem(fld, f"is not valid WKT ({exc}); write e.g. 'POLYGON ((x y, ...))'"))
             return None
     elif isinstance(value, Mapping) and "file" in value:
@@ -261,7 +266,9 @@ def _boundary(change: Change, value: Any, base_dir: Path | None, problems: list[
     return geom
 
 
-def _boundary_from_file(change: Change, value: Mapping[str, Any], base_dir: Path | None, problems: list[Problem]) -> Any:
+def _boundary_from_file(
+    change: Change, value: Mapping[str, Any], base_dir: Path | None, problems: list[Problem]
+) -> Any:
     import geopandas as gpd
 
     from kcn_gis.crs import WORKING_CRS, same_crs
@@ -275,13 +282,14 @@ def _boundary_from_file(change: Change, value: Mapping[str, Any], base_dir: Path
         return None
     try:
         frame = gpd.read_file(path)
-    except Exception as exc:  # noqa: BLE001 - any reader failure is reported with the file
+    except Exception as exc:
         problems.append(change.problem(fld, f"{path} cannot be read: {exc}"))
         return None
     if frame.crs is None or not same_crs(frame.crs, WORKING_CRS):
         problems.append(
             change.problem(
-                fld, f"{path} is in {frame.crs.to_string() if frame.crs else 'no CRS'}; give it in EPSG:9209 (nothing is reprojected)"
+                fld,
+                f"{path} is in {frame.crs.to_string() if frame.crs else 'no CRS'}; give it in EPSG:9209 (nothing is reprojected)",
             )
         )
         return None
@@ -346,12 +354,16 @@ def _parse_change(raw: Any, index: int, source: str, base_dir: Path | None, prob
     if kind in ("add_park", "resize_park") and body.get("industrial_share") is not None:
         share = _number(body["industrial_share"])
         if share is None or not 0 < share <= 1:
-            problems.append(stub.problem("industrial_share", f"{body['industrial_share']!r} must be a fraction in (0, 1]"))
+            problems.append(
+                stub.problem("industrial_share", f"{body['industrial_share']!r} must be a fraction in (0, 1]")
+            )
         p["industrial_share"] = share
     if kind == "resize_park":
         has_b, has_m = body.get("boundary") is not None, body.get("buffer_m") is not None
         if has_b == has_m:
-            problems.append(stub.problem("boundary", "give either a new boundary or buffer_m (metres), not both or none"))
+            problems.append(
+                stub.problem("boundary", "give either a new boundary or buffer_m (metres), not both or none")
+            )
         elif has_b:
             p["boundary"] = _boundary(stub, body["boundary"], base_dir, problems)
         else:
@@ -363,18 +375,24 @@ def _parse_change(raw: Any, index: int, source: str, base_dir: Path | None, prob
         p["schedule"] = _schedule(stub, body["schedule"], problems)
     if kind == "rephase":
         if body.get("shift_months") is None and body.get("status") is None and body.get("schedule") is None:
-            problems.append(stub.problem("shift_months", "give shift_months, or the status dates and/or schedule to set"))
+            problems.append(
+                stub.problem("shift_months", "give shift_months, or the status dates and/or schedule to set")
+            )
         if body.get("shift_months") is not None:
             m = body["shift_months"]
             if isinstance(m, bool) or not isinstance(m, int):
-                problems.append(stub.problem("shift_months", f"{m!r} must be a whole number of months (negative = earlier)"))
+                problems.append(
+                    stub.problem("shift_months", f"{m!r} must be a whole number of months (negative = earlier)")
+                )
             p["shift_months"] = m
         if body.get("status") is not None:
             p["status"] = _status_dates(stub, body["status"], "status", problems)
     if kind == "set_status":
         valid = [str(s) for s in ParkStatus]
         if str(body["status"]) not in valid:
-            problems.append(stub.problem("status", f"'{body['status']}' is not a park status; use one of {', '.join(valid)}"))
+            problems.append(
+                stub.problem("status", f"'{body['status']}' is not a park status; use one of {', '.join(valid)}")
+            )
         p["status"] = str(body["status"])
         d = _date(body["on"])
         if d is None:
@@ -418,7 +436,9 @@ def _from_dict(data: Any, *, source: str, base_dir: Path | None, seen: tuple[str
     if not isinstance(name, str) or not name.strip():
         problems.append(Problem("error", "scenario", f"{source} field 'name': is required (shown in tables and maps)"))
     elif name.strip() == BASELINE:
-        problems.append(Problem("error", "scenario", f"{source} field 'name': '{BASELINE}' is reserved; choose another"))
+        problems.append(
+            Problem("error", "scenario", f"{source} field 'name': '{BASELINE}' is reserved; choose another")
+        )
     inherited: tuple[Change, ...] = ()
     bases: tuple[str, ...] = ()
     if data.get("base") is not None:
@@ -427,7 +447,9 @@ def _from_dict(data: Any, *, source: str, base_dir: Path | None, seen: tuple[str
             base_path = base_dir / base_path
         key = str(base_path.resolve())
         if key in seen:
-            problems.append(Problem("error", "scenario", f"{source} field 'base': {base_path} extends itself (a cycle)"))
+            problems.append(
+                Problem("error", "scenario", f"{source} field 'base': {base_path} extends itself (a cycle)")
+            )
         elif not base_path.exists():
             problems.append(Problem("error", "scenario", f"{source} field 'base': {base_path} does not exist"))
         else:
@@ -437,7 +459,7 @@ def _from_dict(data: Any, *, source: str, base_dir: Path | None, seen: tuple[str
     changes: list[Change] = []
     if raw_changes is None and not inherited:
         problems.append(Problem("error", "scenario", f"{source} field 'changes': a scenario needs at least one change"))
-    elif raw_changes is not None and not isinstance(raw_changes, Sequence) or isinstance(raw_changes, str):
+    elif (raw_changes is not None and not isinstance(raw_changes, Sequence)) or isinstance(raw_changes, str):
         problems.append(Problem("error", "scenario", f"{source} field 'changes': give a list of changes"))
     else:
         for i, raw in enumerate(raw_changes or (), start=1):
@@ -480,7 +502,7 @@ def _loader() -> Any:
 def _load(path: Path, *, seen: tuple[str, ...] = ()) -> Scenario:
     import yaml
 
-    _Loader = _loader()
+    loader = _loader()
 
     try:
         text = path.read_text(encoding="utf-8")
@@ -489,7 +511,7 @@ def _load(path: Path, *, seen: tuple[str, ...] = ()) -> Scenario:
     except UnicodeDecodeError as exc:
         raise ScenarioError(f"{path}: is not UTF-8 text ({exc}); save it as UTF-8") from exc
     try:
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=loader)
     except yaml.YAMLError as exc:
         raise ScenarioError(f"{path}: is not valid YAML: {exc}") from exc
     return _from_dict(data, source=str(path), base_dir=path.parent, seen=(*seen, str(path.resolve())))

@@ -171,7 +171,16 @@ class LeasePaceModel:
                 ramp_rows.append({str(Col.PARK_ID): pid, "start": s0, "ramp_pace": float(s.loc[ry]) / t})
         parks_fit = pd.DataFrame(
             rows,
-            columns=[str(Col.PARK_ID), "start", "leased_ha", "planned_ha", "years_used", "pace_low", "pace_mid", "pace_high"],
+            columns=[
+                str(Col.PARK_ID),
+                "start",
+                "leased_ha",
+                "planned_ha",
+                "years_used",
+                "pace_low",
+                "pace_mid",
+                "pace_high",
+            ],
         )
         ramp = pd.DataFrame(ramp_rows, columns=[str(Col.PARK_ID), "start", "ramp_pace"])
         if len(ramp):

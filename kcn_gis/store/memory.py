@@ -51,9 +51,9 @@ class MemoryBackend:
         for name in self._layers:
             try:
                 kind = spec(name).geometry
-            except Exception:  # noqa: BLE001 - a layer outside the data model
+            except Exception:
                 kind = None
-            out[name] = _GEOMETRY_TYPES.get(kind or "", None) if kind else None
+            out[name] = _GEOMETRY_TYPES.get(kind or "") if kind else None
         return out
 
     def layer_crs(self, layer: str) -> Any:
@@ -103,7 +103,12 @@ class MemoryBackend:
 
 
 def memory_atlas(
-    layers: Mapping[str | Layer, Frame], *, location: str, crs: Any, validate: bool = True, meta: Mapping[str, str] | None = None
+    layers: Mapping[str | Layer, Frame],
+    *,
+    location: str,
+    crs: Any,
+    validate: bool = True,
+    meta: Mapping[str, str] | None = None,
 ) -> Atlas:
     """Wrap frames in an :class:`~kcn_gis.store.base.Atlas` held in memory (nothing is written anywhere).
 

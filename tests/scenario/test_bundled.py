@@ -54,7 +54,11 @@ def test_baseline_for_2011_is_the_computed_2011(atlas, states):
 
 
 def test_the_three_examples_apply_inside_the_province_and_help_the_south(atlas, states):
-    assert [p.name for p in EXAMPLES] == ["gia_binh_2013.yaml", "luong_tai_new_park.yaml", "thuan_thanh_2_plus_200.yaml"]
+    assert [p.name for p in EXAMPLES] == [
+        "gia_binh_2013.yaml",
+        "luong_tai_new_park.yaml",
+        "thuan_thanh_2_plus_200.yaml",
+    ]
     for path in EXAMPLES:
         text = path.read_text(encoding="utf-8")
         assert text.count("#") >= 5 and "Assumes" in text  # each says what it assumes
@@ -71,7 +75,10 @@ def test_the_three_examples_apply_inside_the_province_and_help_the_south(atlas, 
     banks = kcn_gis.split_banks(atlas.province, atlas.rivers).set_index("bank")
     assert banks.geometry["south"].covers(park)
     tt2 = next(s for s in states if s.name.startswith("Thuận Thành II"))
-    added = (tt2.layers["parks"].set_index("park_id").geometry["TT2"].area - atlas.parks.set_index("park_id").geometry["TT2"].area)
+    added = (
+        tt2.layers["parks"].set_index("park_id").geometry["TT2"].area
+        - atlas.parks.set_index("park_id").geometry["TT2"].area
+    )
     assert added / 10_000 == pytest.approx(200.0, abs=0.5)
 
 

@@ -59,7 +59,9 @@ changes:
 
 def test_compare_json_records(tmp_path, hand_atlas_path):
     scen = _scenario(tmp_path, GOOD)
-    r = _cli("scenario", "compare", str(scen), "--atlas", str(hand_atlas_path), "--years", "2015,2020", "--format", "json")
+    r = _cli(
+        "scenario", "compare", str(scen), "--atlas", str(hand_atlas_path), "--years", "2015,2020", "--format", "json"
+    )
     assert r.returncode == 0, r.stderr
     recs = json.loads(r.stdout)
     assert len(recs) == 2 * 2 * 3  # scenarios x years x (north, south, province)
@@ -75,7 +77,9 @@ def test_compare_json_records(tmp_path, hand_atlas_path):
 
 
 def test_errors_name_the_change_and_field_and_write_nothing(tmp_path, hand_atlas_path):
-    scen = _scenario(tmp_path, GOOD + "  - drop_park: {park_id: NOPE}\n  - set_status: {park_id: E, status: shut, on: 2013-01-01}\n")
+    scen = _scenario(
+        tmp_path, GOOD + "  - drop_park: {park_id: NOPE}\n  - set_status: {park_id: E, status: shut, on: 2013-01-01}\n"
+    )
     out = tmp_path / "out.json"
     before = atlas_snapshot(hand_atlas_path)
     r = _cli("scenario", "compare", str(scen), "--atlas", str(hand_atlas_path), "--format", "json", "--out", str(out))
@@ -97,8 +101,18 @@ def test_map_and_chart(tmp_path, hand_atlas_path):
     html = tmp_path / "map.html"
     png = tmp_path / "chart.png"
     r = _cli(
-        "scenario", "map", str(scen), "--atlas", str(hand_atlas_path), "--out", str(html), "--offline",
-        "--chart", str(png), "--years", "2013,2015",
+        "scenario",
+        "map",
+        str(scen),
+        "--atlas",
+        str(hand_atlas_path),
+        "--out",
+        str(html),
+        "--offline",
+        "--chart",
+        str(png),
+        "--years",
+        "2013,2015",
     )
     assert r.returncode == 0, r.stderr
     text = html.read_text(encoding="utf-8")
@@ -107,13 +121,15 @@ def test_map_and_chart(tmp_path, hand_atlas_path):
     assert "scenario_changes" in text and "KCN mới" in text and "New park" in text
     assert "Cân đối hai bờ sông Đuống theo năm" in text and "Balance of the Đuống banks per year" in text
     assert "2015 · Khu Nam" in text
-    assert '<b>&</b>' not in text  # the park name is data, escaped in the page JSON
+    assert "<b>&</b>" not in text  # the park name is data, escaped in the page JSON
     assert "tile.openstreetmap.org" not in text  # offline: no tiles
 
 
 def test_milestones_and_backtest(tmp_path, hand_atlas_path):
     scen = _scenario(tmp_path, GOOD)
-    r = _cli("scenario", "milestones", str(scen), "--atlas", str(hand_atlas_path), "--format", "json", "--horizon", "2020")
+    r = _cli(
+        "scenario", "milestones", str(scen), "--atlas", str(hand_atlas_path), "--format", "json", "--horizon", "2020"
+    )
     assert r.returncode == 0, r.stderr
     rows = {(x["scenario"], x["park_id"]): x for x in json.loads(r.stdout)}
     # B: 30 of its 70 ha leased by 2011 at 10 ha a year -> 35 ha (50 %) in 2012 (40 ha), 70 ha in 2015
@@ -124,7 +140,18 @@ def test_milestones_and_backtest(tmp_path, hand_atlas_path):
     assert rows[("baseline", "A")]["leased_100_on"] == "2011-06-01"
     # C: 80 ha planned, 30 ha leased by 2015 and no more: never 50 %
     assert rows[("Khu Nam", "C")]["leased_50_on"] is None
-    r = _cli("scenario", "backtest", "--atlas", str(hand_atlas_path), "--fit-until", "2010-12-31", "--year", "2011", "--format", "json")
+    r = _cli(
+        "scenario",
+        "backtest",
+        "--atlas",
+        str(hand_atlas_path),
+        "--fit-until",
+        "2010-12-31",
+        "--year",
+        "2011",
+        "--format",
+        "json",
+    )
     assert r.returncode == 0, r.stderr
     bt = {x["bank"]: x for x in json.loads(r.stdout)}
     # truth on 2011-12-31: A 80 + B 30 = 110 ha north. Fit to 2010: A increments (2008..2010 from 2009) 40, 20 ->

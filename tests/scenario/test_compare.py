@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from kcn_gis.scenario import apply_scenario, compare_scenarios, scenario_from_dict
+from kcn_gis.scenario import apply_scenario, compare_scenarios
 from tests.conftest import box
 from tests.scenario.conftest import SOUTH_PARK_WKT
 

@@ -55,7 +55,11 @@ def test_load_parses_dates_schedules_and_geometry(tmp_path):
 
 def test_base_inheritance_puts_the_base_changes_first(tmp_path):
     _write(tmp_path, "a.yaml", "name: A\nchanges:\n  - drop_park: {park_id: B}\n")
-    _write(tmp_path, "b.yaml", "name: B\nbase: a.yaml\nchanges:\n  - set_status: {park_id: E, status: operating, on: 2013-01-01}\n")
+    _write(
+        tmp_path,
+        "b.yaml",
+        "name: B\nbase: a.yaml\nchanges:\n  - set_status: {park_id: E, status: operating, on: 2013-01-01}\n",
+    )
     s = load_scenario(tmp_path / "b.yaml")
     assert [(c.kind, c.park_id) for c in s.changes] == [("drop_park", "B"), ("set_status", "E")]
     assert s.changes[0].source.endswith("a.yaml")
@@ -71,7 +75,11 @@ def test_base_inheritance_puts_the_base_changes_first(tmp_path):
         ("- drop_park: {park_id: B, when: 2013}", "change 2 (drop_park B) field 'when'", "unknown field"),
         ("- set_status: {park_id: E, status: open, on: 2013-01-01}", "field 'status'", "not a park status"),
         ("- set_status: {park_id: E, status: operating, on: 2013-13-01}", "field 'on'", "not a date"),
-        ("- resize_park: {park_id: A}", "change 2 (resize_park A) field 'boundary'", "either a new boundary or buffer_m"),
+        (
+            "- resize_park: {park_id: A}",
+            "change 2 (resize_park A) field 'boundary'",
+            "either a new boundary or buffer_m",
+        ),
         ("- rephase: {park_id: A, shift_months: 1.5}", "field 'shift_months'", "whole number of months"),
         ("- grow_park: {park_id: A}", "change 2 (grow_park)", "unknown change"),
         (
