@@ -19,7 +19,15 @@ from kcn_gis.scenario.compare import (
     project_scenarios,
     scenario_milestones,
 )
-from kcn_gis.scenario.model import BASELINE, CHANGE_KINDS, Change, Scenario, load_scenario, scenario_from_dict
+from kcn_gis.scenario.model import (
+    BASELINE,
+    CHANGE_KINDS,
+    Change,
+    Scenario,
+    bundled_scenarios,
+    load_scenario,
+    scenario_from_dict,
+)
 from kcn_gis.scenario.projection import BANDS, LeasePaceModel, PaceFit
 
 __all__ = [
@@ -35,6 +43,7 @@ __all__ = [
     "ScenarioState",
     "apply_scenario",
     "backtest_projection",
+    "bundled_scenarios",
     "compare_scenarios",
     "compare_states",
     "load_scenario",

@@ -146,7 +146,9 @@ def compare_states(states: Sequence[ScenarioState], years: Iterable[Any], *, riv
             by_band = {b: _balance_rows(state, b, day, river) for b in BANDS}
             mid = by_band["mid"]
             for i in range(len(mid)):
-                r: dict[str, Any] = {c: float(mid[c].iloc[i]) for c in (*_SUMMED, "fill_rate_planned", "fill_rate_acquired")}
+                r: dict[str, Any] = {
+                    c: float(mid[c].iloc[i]) for c in (*_SUMMED, "fill_rate_planned", "fill_rate_acquired")
+                }
                 r.update(
                     scenario=state.name,
                     year=year,

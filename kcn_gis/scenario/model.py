@@ -26,7 +26,7 @@ import shapely
 from kcn_gis.errors import Problem, ScenarioError
 from kcn_gis.schema import ParkStatus
 
-__all__ = ["BASELINE", "CHANGE_KINDS", "Change", "Scenario", "load_scenario", "scenario_from_dict"]
+__all__ = ["BASELINE", "CHANGE_KINDS", "Change", "Scenario", "bundled_scenarios", "load_scenario", "scenario_from_dict"]
 
 log = logging.getLogger(__name__)
 
@@ -550,3 +550,12 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
     if not p.exists():
         raise ScenarioError(f"{p}: no such scenario file")
     return _load(p)
+
+
+def bundled_scenarios() -> list[Path]:
+    """Paths of the example scenarios shipped in ``data/scenarios/`` (sorted by file name).
+
+    They apply to the bundled Bắc Ninh 2011 atlas (EPSG:9209); each file's comments say what it assumes.
+    """
+    folder = Path(__file__).resolve().parents[2] / "data" / "scenarios"
+    return sorted(folder.glob("*.yaml"))
