@@ -443,6 +443,18 @@ def _materialise_park(
     horizon_day = pd.Timestamp(year=state.horizon, month=12, day=31)
     lease_steps: list[tuple[pd.Timestamp, float]] = []
     sched_l = plan.schedule.get("leased_ha")
+    if plan.schedule_change is not None:
+        for kind, steps in plan.schedule.items():
+            early = [d for d in steps if d <= end]
+            if early:
+                problems.append(
+                    plan.schedule_change.problem(
+                        f"schedule.{kind}.{early[0].year}",
+                        f"is not after the end of the recorded history ({end.date()}); the history comes from the "
+                        "plots, a schedule only projects later years",
+                        "schedule_in_history",
+                    )
+                )
     if sched_l:
         top = max(sched_l.values())
         if top > planned_total + 1e-6 and plan.schedule_change is not None:

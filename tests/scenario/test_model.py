@@ -139,6 +139,12 @@ def test_malformed_changes_are_located(tmp_path, change, where, problem):
         ),
         ("set_status: {park_id: A, status: construction, on: 2005-01-01}", "field 'on'", "before the park exists"),
         (
+            f"add_park: {{park_id: X, name: X, district: Gia Bình, boundary: '{SOUTH_PARK_WKT}', "
+            "status: {operating: 2010-01-01}, schedule: {leased_ha: {2010: 5, 2013: 10}}}",
+            "change 1 (add_park X) field 'schedule.leased_ha.2010'",
+            "is not after the end of the recorded history (2011-06-01)",
+        ),
+        (
             f"add_park: {{park_id: X, name: X, district: Gia Bình, boundary: '{SOUTH_PARK_WKT}', industrial_share: 0.5, "
             "status: {operating: 2013-01-01}, schedule: {leased_ha: {2013: 60}}}",
             "field 'schedule.leased_ha'",
