@@ -257,8 +257,8 @@ def scenario_map(
     root: Any = m.get_root()
     root.html.add_child(
         Element(
-            '<div class="kcn-scenario-chart" style="position:fixed;right:10px;bottom:24px;z-index:1000;'
-            'background:#fff;padding:4px;border:1px solid #999;max-width:45vw">'
+            '<div class="kcn-scenario-chart" style="position:fixed;left:10px;top:130px;z-index:1000;'
+            'background:#fff;padding:4px;border:1px solid #999;max-width:38vw">'
             f'<img alt="{alt}" title="{alt}" style="width:100%" src="data:image/png;base64,{data}"></div>'
         )
     )
