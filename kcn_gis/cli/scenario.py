@@ -62,7 +62,8 @@ def _milestones(args: argparse.Namespace) -> int:
     frame = scenario_milestones(states)
     for c in frame.columns:
         if pd.api.types.is_datetime64_any_dtype(frame[c]):  # not reached: None (NaT would print as 'NaT')
-            frame[c] = pd.Series([None if pd.isna(d) else d.date() for d in frame[c]], dtype=object, index=frame.index)
+            empty = "-" if args.format == "table" else None
+            frame[c] = pd.Series([empty if pd.isna(d) else d.date() for d in frame[c]], dtype=object, index=frame.index)
     emit(frame, args.format, args.out)
     return 0
 
