@@ -20,6 +20,7 @@ __all__ = [
     "MissingDependencyError",
     "Problem",
     "RiverSplitError",
+    "ScenarioError",
     "SchemaError",
     "StoreError",
     "locate",
@@ -147,6 +148,10 @@ class ClearanceError(KcnGisError, ValueError):
 
 class RiverSplitError(KcnGisError, ValueError):
     """A river line cannot split the province into two banks."""
+
+
+class ScenarioError(KcnGisError, ValueError):
+    """A planning scenario file is malformed or cannot be applied to the atlas; nothing was written."""
 
 
 class MissingDependencyError(KcnGisError, ImportError):
