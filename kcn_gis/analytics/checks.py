@@ -24,6 +24,7 @@ from kcn_gis.analytics._common import (
     require_columns,
     require_same_crs,
 )
+from kcn_gis.analytics.environment import ENVIRONMENT_CHECKS, environment_problems
 from kcn_gis.analytics.fill import _covered, park_lookup
 from kcn_gis.errors import Problem
 from kcn_gis.schema import Col, Layer
@@ -48,6 +49,9 @@ CHECKS: dict[str, tuple[str, str]] = {
     "plot_unknown_project": ("error", "a plot's project_id is not in the projects table"),
     "project_without_plot": ("warning", "a project has no plot"),
 }
+
+
+CHECKS.update(ENVIRONMENT_CHECKS)  # facilities and environment (kcn_gis.analytics.environment)
 
 
 def _ident(key: str, value: object) -> str:
@@ -324,6 +328,8 @@ def check_consistency(
     parcels: gpd.GeoDataFrame | None,
     projects: pd.DataFrame | None,
     tolerance_m2: float = SLIVER_M2,
+    facilities: gpd.GeoDataFrame | None = None,
+    as_of: object = None,
 ) -> list[Problem]:
     """Find spatial and logical inconsistencies between parks, plots, parcels and projects.
 
@@ -341,6 +347,10 @@ def check_consistency(
         The ``projects`` table.
     tolerance_m2 : float, default 1.0
         Sliver tolerance in m².
+    facilities : GeoDataFrame or None
+        The ``facilities`` layer; with ``parks`` it adds the environment checks
+        (unknown park, operating parks without a wastewater plant or waste
+        storage in service on ``as_of``, default today).
 
     Returns
     -------
@@ -409,5 +419,13 @@ def check_consistency(
         )
     if plots is not None and projects is not None:
         out += _project_checks(plots, projects)
+    out += _facility_checks(parks, facilities, projects, plots, as_of)
     log.info("consistency checks: %d problem(s)", len(out))
     return out
+
+
+def _facility_checks(parks, facilities, projects, plots, as_of) -> list[Problem]:
+    """The environment checks (:data:`~kcn_gis.analytics.environment.ENVIRONMENT_CHECKS`), when both layers are given."""
+    if parks is None or facilities is None:
+        return []
+    return environment_problems(parks, facilities, as_of=as_of, projects=projects, plots=plots)

@@ -89,10 +89,22 @@ def open_atlas(source: str | os.PathLike[str] | None = None, *, validate: bool =
     """
     if source is None:
         path = bundled_atlas_path()
-        if not path.exists():
+        if not path.exists() or _bundled_is_stale(path):
             _build_bundled(path)
         source = path
     return Atlas(_backend_for(source), validate=validate)
+
+
+def _bundled_is_stale(path: Path) -> bool:
+    """True when the built bundled atlas predates this data model (rebuild it from the committed tables)."""
+    from kcn_gis.schema import SCHEMA_VERSION
+
+    if _BUNDLED != path:  # only the atlas this checkout builds is rebuilt; KCN_GIS_BUNDLED_ATLAS is the user's
+        return False
+    try:
+        return int(_backend_for(path).read_meta().get("schema_version", SCHEMA_VERSION)) < SCHEMA_VERSION
+    except Exception:  # an unreadable file: let opening it report the problem
+        return False
 
 
 def _build_bundled(path: Path) -> None:
