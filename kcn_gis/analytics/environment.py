@@ -161,9 +161,7 @@ def environment_status(
             "wastewater_capacity_m3_day": capacity.astype(float),
             "waste_storage": has_storage.astype(bool),
             "operating_since": since.to_numpy(),
-            "days_operating_without_plant": pd.array(
-                [None if np.isnan(x) else int(x) for x in days], dtype="Int64"
-            ),
+            "days_operating_without_plant": pd.array([None if np.isnan(x) else int(x) for x in days], dtype="Int64"),
         }
     )
     log.info("environment on %s: %d of %d operating parks without a plant", d.date(),
@@ -212,7 +210,11 @@ def environment_problems(
         row = int(k) + 1  # type: ignore[call-overload]
         if not r["wastewater_plant"]:
             days = r["days_operating_without_plant"]
-            how_long = f" for {int(days):,} days (since {pd.Timestamp(r['operating_since']).date()})" if not pd.isna(days) else ""
+            how_long = (
+                f" for {int(days):,} days (since {pd.Timestamp(r['operating_since']).date()})"
+                if not pd.isna(days)
+                else ""
+            )
             out.append(
                 Problem(
                     ENVIRONMENT_CHECKS["park_without_wastewater_plant"][0],

@@ -26,8 +26,8 @@ from kcn_gis.schema import Col
 
 __all__ = [
     "DEFAULT_GRACE_DAYS",
-    "REPORT_FIGURES",
     "REPORTING_COLUMNS",
+    "REPORT_FIGURES",
     "current_reports",
     "due_projects",
     "non_filers",
@@ -89,9 +89,7 @@ def period_bounds(period: Any) -> tuple[pd.Timestamp, pd.Timestamp]:
     if m := _MONTH.match(text):
         start = pd.Timestamp(int(m.group(1)), int(m.group(2)), 1)
         return start, (start + pd.offsets.MonthEnd(0)).normalize()
-    raise KcnGisError(
-        f"period {text!r} is not a period; write a year (2011), a quarter (2011-Q4) or a month (2011-12)"
-    )
+    raise KcnGisError(f"period {text!r} is not a period; write a year (2011), a quarter (2011-Q4) or a month (2011-12)")
 
 
 def current_reports(reports: pd.DataFrame, *, period: Any | None = None) -> pd.DataFrame:

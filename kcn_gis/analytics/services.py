@@ -60,7 +60,7 @@ def workers_by_park(
     park_of = project_parks(projects, plots)
     ids = parks[Col.PARK_ID].astype(object).to_numpy()
     per = np.array([wk[park_of == p].sum() for p in ids], dtype=float)
-    return per, int(round(wk.sum()))
+    return per, round(wk.sum())
 
 
 def housing_coverage(
@@ -129,7 +129,9 @@ def housing_coverage(
     d = as_of_timestamp(as_of)
     require_same_crs((parks, "parks"), (facilities, "facilities"))
     require_columns(parks, (Col.PARK_ID,), "parks")
-    require_columns(facilities, (Col.KIND, Col.CAPACITY, Col.CAPACITY_UNIT, Col.STATUS, Col.COMMISSIONED_ON), "facilities")
+    require_columns(
+        facilities, (Col.KIND, Col.CAPACITY, Col.CAPACITY_UNIT, Col.STATUS, Col.COMMISSIONED_ON), "facilities"
+    )
     reach = float(reach_m)
     workers, province_workers = workers_by_park(parks, projects, plots=plots, as_of=d)
     park_g = usable(geoms(parks))

@@ -99,7 +99,7 @@ def _bundled_is_stale(path: Path) -> bool:
     """True when the built bundled atlas predates this data model (rebuild it from the committed tables)."""
     from kcn_gis.schema import SCHEMA_VERSION
 
-    if _BUNDLED != path:  # only the atlas this checkout builds is rebuilt; KCN_GIS_BUNDLED_ATLAS is the user's
+    if path != _BUNDLED:  # only the atlas this checkout builds is rebuilt; KCN_GIS_BUNDLED_ATLAS is the user's
         return False
     try:
         return int(_backend_for(path).read_meta().get("schema_version", SCHEMA_VERSION)) < SCHEMA_VERSION
