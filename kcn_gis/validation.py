@@ -270,7 +270,9 @@ def _check_geometry(frame: gpd.GeoDataFrame, layer_spec: LayerSpec, file: str | 
     )
     present = ~missing & ~empty
     types = np.asarray(shapely.get_type_id(geoms))
-    allowed_ids = {"polygon": (3, 6), "line": (1, 5), "point_or_polygon": (0, 4, 3, 6)}[layer_spec.geometry or "polygon"]
+    allowed_ids = {"polygon": (3, 6), "line": (1, 5), "point_or_polygon": (0, 4, 3, 6)}[
+        layer_spec.geometry or "polygon"
+    ]
     wrong = present & ~np.isin(types, allowed_ids)
     kind = {
         "polygon": "Polygon or MultiPolygon",

@@ -22,7 +22,7 @@ from kcn_gis.errors import KcnGisError
 __all__ = ["main"]
 
 #: Subcommand modules, in the order their commands appear in ``--help``.
-_MODULES = ("run", "validate", "report", "analytics", "clearance", "maps", "interop", "db")
+_MODULES = ("run", "validate", "report", "analytics", "clearance", "maps", "interop", "db", "services", "reports")
 
 
 def build_parser() -> argparse.ArgumentParser:
