@@ -176,7 +176,7 @@ def housing_coverage(
         out[f"nearest_{k}_m"] = np.where(np.isfinite(nearest), nearest, np.nan)
         within += (nearest <= reach).astype(np.int64)
     out["services_within_reach"] = within
-    province = {c: np.nan for c in HOUSING_COLUMNS}
+    province: dict[str, Any] = {c: np.nan for c in HOUSING_COLUMNS}
     province.update(
         {
             "park_id": PROVINCE,
