@@ -15,7 +15,9 @@ STATUS_FIELDS = ("park_id", "due", "filed_on_time", "filed_late", "not_filed", "
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``reports`` with its ``status``, ``missing``, ``import`` and ``template`` subcommands."""
-    p = sub.add_parser("reports", help="enterprises' periodic statistical reports: status, non-filers, import, template")
+    p = sub.add_parser(
+        "reports", help="enterprises' periodic statistical reports: status, non-filers, import, template"
+    )
     inner = p.add_subparsers(dest="reports_command", metavar="WHAT", required=True)
     s = inner.add_parser("status", help="per park and province: due, filed on time, late, not filed, share filed")
     add_atlas(s)

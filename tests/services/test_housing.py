@@ -59,7 +59,9 @@ def test_shared_in_proportion_to_workers():
 def test_reach_is_straight_line_metres_from_the_boundary():
     pk, prj, pl, fac = _one_park()
     # 3,000 m away: in reach at 3,000 m, out of reach at 2,999 m
-    assert _row(housing_coverage(pk, prj, fac, plots=pl, as_of="2011", reach_m=3_000), "A")["beds_within_reach"] == 1_000
+    assert (
+        _row(housing_coverage(pk, prj, fac, plots=pl, as_of="2011", reach_m=3_000), "A")["beds_within_reach"] == 1_000
+    )
     assert _row(housing_coverage(pk, prj, fac, plots=pl, as_of="2011", reach_m=2_999), "A")["beds_within_reach"] == 0
 
 

@@ -67,7 +67,7 @@ def test_import_adds_reports_and_reimport_adds_nothing(tiny_atlas, tmp_path):
 def test_a_changed_row_is_a_new_revision_and_the_history_is_kept(tiny_atlas, tmp_path):
     atlas = _more_projects(tiny_atlas)
     import_reports(atlas, write_sheet(tmp_path / "a.xlsx", {"2011": GOOD}), today=TODAY)
-    fixed = [GOOD[0][:5] + (13.0,) + GOOD[0][6:], GOOD[1]]
+    fixed = [(*GOOD[0][:5], 13.0, *GOOD[0][6:]), GOOD[1]]
     out = import_reports(open_atlas(atlas.location), write_sheet(tmp_path / "b.xlsx", {"2011": fixed}), today=TODAY)
     assert (out["added"], out["corrections"], out["unchanged"]) == (1, 1, 1)
     reps = open_atlas(atlas.location).enterprise_reports

@@ -85,7 +85,10 @@ def test_a_correction_replaces_the_figures_but_not_the_filing_date():
 
 def test_income_is_worker_weighted():
     reps = pd.DataFrame(
-        [report("P1", "2011", "2012-01-05", workers=300, income=2.0), report("P2", "2011", "2012-01-05", workers=100, income=4.0)]
+        [
+            report("P1", "2011", "2012-01-05", workers=300, income=2.0),
+            report("P2", "2011", "2012-01-05", workers=100, income=4.0),
+        ]
     )
     p = _province(reporting_status(FOUR, reps, period="2011"))
     assert p["avg_income_m_vnd"] == pytest.approx((300 * 2.0 + 100 * 4.0) / 400)
@@ -104,13 +107,19 @@ def test_non_filers_name_the_investor():
 
 
 def test_nothing_due_gives_nan_share():
-    p = _province(reporting_status(FOUR.iloc[:0], pd.DataFrame([report("P1", "2011", "2012-01-05")]).iloc[:0], period="2011"))
+    p = _province(
+        reporting_status(FOUR.iloc[:0], pd.DataFrame([report("P1", "2011", "2012-01-05")]).iloc[:0], period="2011")
+    )
     assert p["due"] == 0 and math.isnan(p["filed_share"])
 
 
 @pytest.mark.parametrize(
     ("period", "start", "end"),
-    [("2011", "2011-01-01", "2011-12-31"), ("2011-Q1", "2011-01-01", "2011-03-31"), ("2012-02", "2012-02-01", "2012-02-29")],
+    [
+        ("2011", "2011-01-01", "2011-12-31"),
+        ("2011-Q1", "2011-01-01", "2011-03-31"),
+        ("2012-02", "2012-02-01", "2012-02-29"),
+    ],
 )
 def test_period_bounds(period, start, end):
     assert period_bounds(period) == (pd.Timestamp(start), pd.Timestamp(end))
