@@ -288,7 +288,14 @@ def test_schema_structure_srid_indexes_and_checks_from_enums(pg_url):
         )
         or []
     )
-    assert srids == {"province": 9209, "rivers": 9209, "parks": 9209, "plots": 9209, "parcels": 9209}
+    assert srids == {
+        "province": 9209,
+        "rivers": 9209,
+        "parks": 9209,
+        "plots": 9209,
+        "parcels": 9209,
+        "facilities": 9209,
+    }
     gist = {
         r[0]
         for r in _exec(

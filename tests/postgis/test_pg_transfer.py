@@ -79,7 +79,7 @@ def test_init_status_then_push(pg_url, tmp_path, capsys):
     assert main(["db", "init", pg_url]) == 0
     assert "already up to date" in capsys.readouterr().out
     empty = open_atlas(pg_url)
-    assert [len(empty.read(n)) for n in empty.layer_names()] == [0] * 7
+    assert [len(empty.read(n)) for n in empty.layer_names()] == [0] * len(Layer)  # 7 layers + 2 of version 2
     src = tmp_path / "a.gpkg"
     write_atlas(src, make_layers())
     assert main(["db", "push", "--from", str(src), "--to", pg_url]) == 0
