@@ -329,7 +329,11 @@ def investor_views() -> dict[str, tuple[Layer, tuple[str, ...]]]:
 def _refresh(cur: Any, schema: str) -> None:
     """Repeatable steps: enumeration CHECKs and investor views, generated from the current schema module."""
     sql = _sql()
+    cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s", [schema])
+    present = {str(r[0]) for r in cur.fetchall()}  # a schema migrated to an earlier target lacks later layers
     for name, ls in ATLAS_LAYERS.items():
+        if str(name) not in present:
+            continue
         t = _ident(schema, str(name))
         for c in ls.columns:
             if c.enum is None:
@@ -343,6 +347,8 @@ def _refresh(cur: Any, schema: str) -> None:
                 )
             )
     for view, (layer, cols) in investor_views().items():
+        if str(layer) not in present:
+            continue
         v = _ident(schema, view)
         cur.execute(sql.SQL("DROP VIEW IF EXISTS {}").format(v))
         cur.execute(

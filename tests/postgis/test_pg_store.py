@@ -322,9 +322,17 @@ def test_schema_structure_srid_indexes_and_checks_from_enums(pg_url):
         )
         or []
     }
-    assert {p.split(".")[-1] for p in pks} >= {"parks", "plots", "parcels", "clearance_events", "projects"}
+    assert {p.split(".")[-1] for p in pks} >= {
+        "parks",
+        "plots",
+        "parcels",
+        "clearance_events",
+        "projects",
+        "facilities",
+        "enterprise_reports",
+    }
     versions = _exec(pg_url, sql.SQL("SELECT version FROM {}").format(sql.Identifier(schema, "kcn_gis_schema_version")))
-    assert versions == [(1,)]
+    assert versions == [(1,), (2,)]  # 2: facilities and enterprise_reports
 
 
 @pytest.mark.requires_postgis
