@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from kcn_gis.cli._common import add_atlas, open_from_args, parse_date, progress, records
-from kcn_gis.schema import Col, Layer
+from kcn_gis.schema import Col
 
 __all__ = ["register"]
 
@@ -74,7 +74,7 @@ def _run(args: argparse.Namespace) -> int:
                     plots=atlas.plots,
                     parcels=atlas.parcels,
                     projects=atlas.projects,
-                    facilities=atlas.facilities if str(Layer.FACILITIES) in atlas.layer_names() else None,
+                    facilities=atlas.facilities if len(atlas.facilities) else None,
                     as_of=as_of,
                 )
             errors = [p for p in problems if p.severity == "error"]

@@ -52,8 +52,8 @@ def _consistency(atlas, schema: list[Problem]) -> tuple[list[Problem], dict[str,
         return None
     if not atlas.crs.is_projected:
         return None
-    # environment checks (B.II.4) only on atlases that hold a facilities layer; an older atlas is not flagged
-    facilities = atlas.facilities if str(Layer.FACILITIES) in atlas.layer_names() else None
+    # environment checks (B.II.4) only on atlases that record facilities; an atlas without any is not flagged
+    facilities = atlas.facilities if len(atlas.facilities) else None
     found = check_consistency(
         parks=atlas.parks, plots=atlas.plots, parcels=atlas.parcels, projects=atlas.projects, facilities=facilities
     )
