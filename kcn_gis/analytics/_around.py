@@ -6,10 +6,12 @@ and which park a project belongs to.
 
 from __future__ import annotations
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 
 from kcn_gis.analytics._common import dates
+from kcn_gis.crs import require_projected
 from kcn_gis.schema import Col, FacilityStatus
 
 __all__: list[str] = []
@@ -59,7 +61,11 @@ def project_parks(projects: pd.DataFrame, plots: pd.DataFrame | None) -> np.ndar
     out = np.full(len(projects), UNPLACED, dtype=object)
     pid = projects[Col.PROJECT_ID].astype(object).to_numpy()
     if plots is not None and len(plots) and Col.PROJECT_ID in plots.columns:
-        area = plots.geometry.area.to_numpy() if hasattr(plots, "geometry") else np.ones(len(plots))
+        if isinstance(plots, gpd.GeoDataFrame):
+            require_projected(plots, "plots")  # areas rank a project's parks: metres only
+            area = plots.geometry.area.to_numpy()
+        else:
+            area = np.ones(len(plots))
         frame = pd.DataFrame(
             {
                 "pid": plots[Col.PROJECT_ID].astype(object).to_numpy(),

@@ -133,7 +133,7 @@ def environment_status(
     True
     """
     d = as_of_timestamp(as_of)
-    require_same_crs((parks, "parks"), (facilities, "facilities"))
+    require_same_crs((parks, "parks"), (facilities, "facilities"), *([(plots, "plots")] if plots is not None else []))
     require_columns(parks, (Col.PARK_ID, Col.STATUS), "parks")
     require_columns(facilities, (Col.KIND, Col.PARK_ID, Col.CAPACITY, Col.CAPACITY_UNIT, Col.STATUS), "facilities")
     live = in_service(facilities, d)

@@ -127,7 +127,7 @@ def housing_coverage(
     16512
     """
     d = as_of_timestamp(as_of)
-    require_same_crs((parks, "parks"), (facilities, "facilities"))
+    require_same_crs((parks, "parks"), (facilities, "facilities"), *([(plots, "plots")] if plots is not None else []))
     require_columns(parks, (Col.PARK_ID,), "parks")
     require_columns(
         facilities, (Col.KIND, Col.CAPACITY, Col.CAPACITY_UNIT, Col.STATUS, Col.COMMISSIONED_ON), "facilities"
