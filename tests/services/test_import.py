@@ -151,3 +151,19 @@ def test_cli_import_and_template(tiny_atlas, tmp_path, capsys):
     bad = write_sheet(tmp_path / "bad.xlsx", {"2011": [("NOPE", "2012-01-05", 1, 0, 0, 1.0, 0.0, 0.0, 2.0)]})
     assert main(["reports", "import", str(bad), "--atlas", atlas.location]) == 2
     assert "sheet '2011'" in capsys.readouterr().err
+
+
+def test_two_processes_importing_the_same_workbook_add_each_report_once(tiny_atlas, tmp_path):
+    import subprocess
+    import sys
+
+    atlas = _more_projects(tiny_atlas)
+    book = write_sheet(tmp_path / "cung.xlsx", {"2011": GOOD})
+    cmd = [sys.executable, "-m", "kcn_gis", "reports", "import", str(book), "--atlas", atlas.location]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    added = sorted(int(err.split(": ")[1].split()[0]) for _out, err in outs)
+    assert added == [0, 2]  # one process added both reports, the other found them already there
+    reps = open_atlas(atlas.location).enterprise_reports
+    assert sorted(reps[Col.REPORT_ID]) == ["PRJ1/2011/r1", "PRJ2/2011/r1"]
