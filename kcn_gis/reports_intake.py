@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import logging
+import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -63,6 +64,31 @@ _FIGURES = _INTS + _FLOATS
 def _norm(text: object) -> str:
     s = unicodedata.normalize("NFC", str(text)).strip().casefold()
     return s.split("(")[0].strip()
+
+
+_AMBIGUOUS = re.compile(r"^-?\d{1,3}\.\d{3}$")
+
+
+def _number_text(v: object) -> object:
+    """A cell as a number or number text. Text may use the Vietnamese style: 142.704,5 (dot thousands, comma decimal).
+
+    Raises ValueError for text like ``1.050``, which is 1050 in Vietnamese and 1.05 in English.
+    """
+    if not isinstance(v, str):
+        return v
+    s = v.strip().replace(" ", "").replace("\u00a0", "")
+    if "," in s and "." in s:  # 1.234,5 -> 1234.5
+        return s.replace(".", "").replace(",", ".")
+    if s.count(",") == 1:  # 12,5 -> 12.5
+        return s.replace(",", ".")
+    if s.count(".") > 1:  # 1.234.567 -> 1234567
+        return s.replace(".", "")
+    if _AMBIGUOUS.match(s):
+        raise ValueError(
+            f"'{v}' is ambiguous (1050 with a Vietnamese thousands dot, or 1.05?); write it without "
+            "thousands separators, with a decimal comma (1,05), or as a number cell"
+        )
+    return s
 
 
 def _letter(i: int) -> str:
@@ -217,7 +243,11 @@ def read_report_workbook(
                 if empty[c]:
                     out[c] = None
                     continue
-                num = pd.to_numeric(str(val[c]).replace(",", ".").strip(), errors="coerce")
+                try:
+                    num = pd.to_numeric(_number_text(val[c]), errors="coerce")
+                except ValueError as exc:
+                    bad(c, str(exc))
+                    continue
                 if pd.isna(num):
                     bad(c, f"'{val[c]}' is not a number")
                 elif num < 0:
@@ -320,9 +350,7 @@ def import_reports(
     return summary
 
 
-def write_template(
-    path: str | Path, projects: pd.DataFrame, *, periods: Sequence[Any], plots: pd.DataFrame | None = None
-) -> int:
+def write_template(path: str | Path, projects: pd.DataFrame, *, periods: Sequence[Any]) -> int:
     """Write a fill-in workbook: one sheet per period listing the projects that must report.
 
     Each sheet has the :data:`HEADERS` row and one row per project due for the

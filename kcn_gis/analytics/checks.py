@@ -26,6 +26,7 @@ from kcn_gis.analytics._common import (
 )
 from kcn_gis.analytics.environment import ENVIRONMENT_CHECKS, environment_problems
 from kcn_gis.analytics.fill import _covered, park_lookup
+from kcn_gis.analytics.reporting import REPORTS_CHECKS, reporting_problems
 from kcn_gis.errors import Problem
 from kcn_gis.schema import Col, Layer
 
@@ -52,6 +53,7 @@ CHECKS: dict[str, tuple[str, str]] = {
 
 
 CHECKS.update(ENVIRONMENT_CHECKS)  # facilities and environment (kcn_gis.analytics.environment)
+CHECKS.update(REPORTS_CHECKS)  # enterprise reports (kcn_gis.analytics.reporting)
 
 
 def _ident(key: str, value: object) -> str:
@@ -330,6 +332,7 @@ def check_consistency(
     tolerance_m2: float = SLIVER_M2,
     facilities: gpd.GeoDataFrame | None = None,
     as_of: object = None,
+    reports: pd.DataFrame | None = None,
 ) -> list[Problem]:
     """Find spatial and logical inconsistencies between parks, plots, parcels and projects.
 
@@ -351,6 +354,9 @@ def check_consistency(
         The ``facilities`` layer; with ``parks`` it adds the environment checks
         (unknown park, operating parks without a wastewater plant or waste
         storage in service on ``as_of``, default today).
+    reports : DataFrame or None
+        The ``enterprise_reports`` table; with ``projects`` it adds the report
+        checks (unknown project, bad period, duplicate revision).
 
     Returns
     -------
@@ -420,6 +426,8 @@ def check_consistency(
     if plots is not None and projects is not None:
         out += _project_checks(plots, projects)
     out += _facility_checks(parks, facilities, projects, plots, as_of)
+    if reports is not None and projects is not None:
+        out += reporting_problems(projects, reports)
     log.info("consistency checks: %d problem(s)", len(out))
     return out
 

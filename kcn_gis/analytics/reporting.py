@@ -21,18 +21,20 @@ import pandas as pd
 
 from kcn_gis.analytics._around import PROVINCE, UNPLACED, project_parks, valid_on
 from kcn_gis.analytics._common import dates, require_columns
-from kcn_gis.errors import KcnGisError
-from kcn_gis.schema import Col
+from kcn_gis.errors import KcnGisError, Problem
+from kcn_gis.schema import Col, Layer
 
 __all__ = [
     "DEFAULT_GRACE_DAYS",
     "REPORTING_COLUMNS",
+    "REPORTS_CHECKS",
     "REPORT_FIGURES",
     "current_reports",
     "due_projects",
     "non_filers",
     "period_bounds",
     "report_totals",
+    "reporting_problems",
     "reporting_status",
 ]
 
@@ -271,3 +273,42 @@ def non_filers(
         }
     )
     return out.sort_values(["park_id", "project_id"], kind="stable").reset_index(drop=True)
+
+
+#: Consistency checks on enterprise reports (merged into :data:`kcn_gis.analytics.CHECKS`).
+REPORTS_CHECKS: dict[str, tuple[str, str]] = {
+    "report_unknown_project": ("error", "a report's project_id is not in the projects table"),
+    "report_bad_period": ("error", "a report's period is not YYYY, YYYY-Qn or YYYY-MM"),
+    "report_duplicate_revision": ("error", "two reports share project, period and revision"),
+}
+
+
+def reporting_problems(projects: pd.DataFrame, reports: pd.DataFrame) -> list[Problem]:
+    """The report checks of :func:`kcn_gis.analytics.check_consistency` (see :data:`REPORTS_CHECKS`)."""
+    out: list[Problem] = []
+    if not len(reports):
+        return out
+    layer = str(Layer.ENTERPRISE_REPORTS)
+    rid = reports[Col.REPORT_ID].astype(object).to_numpy() if Col.REPORT_ID in reports else [None] * len(reports)
+    known = set(projects[Col.PROJECT_ID].astype(object).dropna())
+    pid = reports[Col.PROJECT_ID].astype(object)
+
+    def add(check: str, row: int, field: str, message: str) -> None:
+        ids = (f"{Col.REPORT_ID} '{rid[row]}'",)
+        out.append(Problem(REPORTS_CHECKS[check][0], check, message, layer=layer, row=row + 1, field=field, ids=ids))
+
+    for i in np.flatnonzero(pid.notna().to_numpy() & ~pid.isin(known).to_numpy()):
+        add("report_unknown_project", int(i), str(Col.PROJECT_ID),
+            f"report '{rid[i]}' is for project '{pid.iloc[i]}', which is not in the projects table; "
+            "correct the project_id or add the project")  # fmt: skip
+    for i, period in enumerate(reports[Col.PERIOD].astype(object)):
+        try:
+            period_bounds(period)
+        except KcnGisError as exc:
+            add("report_bad_period", i, str(Col.PERIOD), str(exc))
+    dup = reports.duplicated([Col.PROJECT_ID, Col.PERIOD, Col.REVISION], keep="first").to_numpy()
+    for i in np.flatnonzero(dup):
+        add("report_duplicate_revision", int(i), str(Col.REVISION),
+            f"project '{pid.iloc[i]}', period {reports[Col.PERIOD].iloc[i]}, revision {reports[Col.REVISION].iloc[i]} "
+            "is stored twice; a correction is the next revision")  # fmt: skip
+    return out

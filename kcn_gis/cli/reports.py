@@ -85,6 +85,6 @@ def _template(args: argparse.Namespace) -> int:
     from kcn_gis.reports_intake import write_template
 
     atlas = open_from_args(args)
-    n = write_template(args.out, atlas.projects, periods=args.period, plots=atlas.plots)
+    n = write_template(args.out, atlas.projects, periods=args.period)
     print(f"wrote {args.out}: {n} project row(s) to fill in", file=sys.stderr)
     return 0

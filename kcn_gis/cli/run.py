@@ -76,6 +76,7 @@ def _run(args: argparse.Namespace) -> int:
                     projects=atlas.projects,
                     facilities=atlas.facilities if len(atlas.facilities) else None,
                     as_of=as_of,
+                    reports=atlas.enterprise_reports,
                 )
             errors = [p for p in problems if p.severity == "error"]
             if errors:

@@ -167,3 +167,21 @@ def test_two_processes_importing_the_same_workbook_add_each_report_once(tiny_atl
     assert added == [0, 2]  # one process added both reports, the other found them already there
     reps = open_atlas(atlas.location).enterprise_reports
     assert sorted(reps[Col.REPORT_ID]) == ["PRJ1/2011/r1", "PRJ2/2011/r1"]
+
+
+def test_excel_date_cells_and_vietnamese_number_text(tiny_atlas, tmp_path):
+    import datetime as dt
+
+    atlas = _more_projects(tiny_atlas)
+    rows = [
+        ("PRJ1", dt.datetime(2012, 1, 5), 100, 40, 70, "1.234,5", "6,5", "0,3", "2,4"),
+        ("PRJ2", dt.date(2012, 1, 6), "1.050", 20, 30, 3, 0.5, 0.1, 2.6),
+    ]
+    with pytest.raises(ImportError_, match=r"row 3 \(sheet '2011'\) field 'C 'Số lao động'': '1.050' is ambiguous"):
+        import_reports(atlas, write_sheet(tmp_path / "vn.xlsx", {"2011": rows}), today=TODAY)
+    rows[1] = ("PRJ2", dt.date(2012, 1, 6), "1.050.000", 20, 30, 3, 0.5, 0.1, 2.6)  # unambiguous: 1,050,000
+    import_reports(atlas, write_sheet(tmp_path / "vn2.xlsx", {"2011": rows}), today=TODAY)
+    reps = open_atlas(atlas.location).enterprise_reports.set_index(Col.PROJECT_ID)
+    assert reps.loc["PRJ1", Col.FILED_ON] == pd.Timestamp("2012-01-05")
+    assert reps.loc["PRJ1", Col.OUTPUT_BN_VND] == 1234.5 and reps.loc["PRJ1", Col.EXPORTS_MUSD] == 6.5
+    assert reps.loc["PRJ2", Col.WORKERS] == 1_050_000

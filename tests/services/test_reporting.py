@@ -129,3 +129,24 @@ def test_period_bounds(period, start, end):
 def test_bad_period_says_how_to_write_one(bad):
     with pytest.raises(KcnGisError, match=r"a year \(2011\), a quarter \(2011-Q4\) or a month \(2011-12\)"):
         period_bounds(bad)
+
+
+def test_check_consistency_flags_bad_reports():
+    from kcn_gis.analytics import check_consistency
+
+    reps = pd.DataFrame(
+        [
+            report("P1", "2011", "2012-01-05"),
+            report("P1", "2011", "2012-01-06"),  # same revision again
+            report("NOPE", "2011", "2012-01-05"),
+            report("P2", "2011-Q5", "2012-01-05"),
+        ]
+    )
+    found = check_consistency(parks=None, plots=None, parcels=None, projects=FOUR, reports=reps)
+    got = [(p.check, p.row, p.field) for p in found]
+    assert got == [
+        ("report_unknown_project", 3, "project_id"),
+        ("report_bad_period", 4, "period"),
+        ("report_duplicate_revision", 2, "revision"),
+    ]
+    assert all(p.severity == "error" and p.layer == "enterprise_reports" for p in found)
