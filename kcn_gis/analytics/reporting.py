@@ -301,11 +301,11 @@ def reporting_problems(projects: pd.DataFrame, reports: pd.DataFrame) -> list[Pr
         add("report_unknown_project", int(i), str(Col.PROJECT_ID),
             f"report '{rid[i]}' is for project '{pid.iloc[i]}', which is not in the projects table; "
             "correct the project_id or add the project")  # fmt: skip
-    for i, period in enumerate(reports[Col.PERIOD].astype(object)):
+    for k, period in enumerate(reports[Col.PERIOD].astype(object)):
         try:
             period_bounds(period)
         except KcnGisError as exc:
-            add("report_bad_period", i, str(Col.PERIOD), str(exc))
+            add("report_bad_period", k, str(Col.PERIOD), str(exc))
     dup = reports.duplicated([Col.PROJECT_ID, Col.PERIOD, Col.REVISION], keep="first").to_numpy()
     for i in np.flatnonzero(dup):
         add("report_duplicate_revision", int(i), str(Col.REVISION),
