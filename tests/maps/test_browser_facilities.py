@@ -1,4 +1,4 @@
-"""The facilities layer in headless Debian chromium: drawn, painted, and its popup readable (network blocked)."""
+"""(Issue 18) The facilities layer in headless Debian chromium: drawn, painted, and its popup readable (network blocked)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import pytest
 
 from kcn_gis.crs import to_wgs84
 from kcn_gis.maps import investor_map, planning_map, save_map
-from tests.maps.conftest import browser  # noqa: F401 - the session's chromium
 from tests.maps.test_browser import _Page
 from tests.services.test_maps import atlas  # noqa: F401 - the small atlas with three facilities
 
@@ -14,7 +13,7 @@ pytestmark = pytest.mark.requires_chromium
 
 
 @pytest.mark.parametrize("builder", [planning_map, investor_map])
-def test_facilities_are_drawn_and_their_popup_opens(browser, atlas, tmp_path, builder):  # noqa: F811
+def test_facilities_are_drawn_and_their_popup_opens(browser, atlas, tmp_path, builder):  # noqa: F811 - atlas
     path = save_map(builder(atlas, as_of="2011-12-26"), tmp_path / "m.html", offline=True)
     p = _Page(browser, path)
     try:
