@@ -47,15 +47,19 @@ _LAZY: dict[str, str] = {
     "copy_atlas": "kcn_gis.store",
     "diagnose_crs": "kcn_gis.crsdetect",
     "disputed_parcels": "kcn_gis.clearance",
+    "environment_status": "kcn_gis.analytics",
     "export_layer": "kcn_gis.exporters",
     "fill_rate_trend": "kcn_gis.analytics",
     "fill_rates": "kcn_gis.analytics",
     "fill_rates_dask": "kcn_gis.dask_engine",
     "fix_text": "kcn_gis.vntext",
+    "housing_coverage": "kcn_gis.analytics",
     "import_file": "kcn_gis.importers",
+    "import_reports": "kcn_gis.reports_intake",
     "import_sheet": "kcn_gis.clearance",
     "investor_map": "kcn_gis.maps",
     "load_scenario": "kcn_gis.scenario",
+    "non_filers": "kcn_gis.analytics",
     "parcel_stages": "kcn_gis.clearance",
     "parcel_timeline": "kcn_gis.clearance",
     "planning_map": "kcn_gis.maps",
@@ -68,6 +72,7 @@ _LAZY: dict[str, str] = {
     "reconcile": "kcn_gis.reconcile",
     "render_html": "kcn_gis.maps",
     "repair_geometries": "kcn_gis.analytics",
+    "reporting_status": "kcn_gis.analytics",
     "river_balance": "kcn_gis.analytics",
     "river_balance_dask": "kcn_gis.dask_engine",
     "save_map": "kcn_gis.maps",
@@ -114,15 +119,19 @@ __all__ = [
     "copy_atlas",
     "diagnose_crs",
     "disputed_parcels",
+    "environment_status",
     "export_layer",
     "fill_rate_trend",
     "fill_rates",
     "fill_rates_dask",
     "fix_text",
+    "housing_coverage",
     "import_file",
+    "import_reports",
     "import_sheet",
     "investor_map",
     "load_scenario",
+    "non_filers",
     "open_atlas",
     "parcel_stages",
     "parcel_timeline",
@@ -136,6 +145,7 @@ __all__ = [
     "reconcile",
     "render_html",
     "repair_geometries",
+    "reporting_status",
     "river_balance",
     "river_balance_dask",
     "save_map",
@@ -206,6 +216,18 @@ def _import(dotted: str) -> ModuleType:
             import kcn_gis.vntext as _vntext
 
             return _vntext
+        case "kcn_gis.maps.scenario":
+            import kcn_gis.maps.scenario as _maps_scenario
+
+            return _maps_scenario
+        case "kcn_gis.reports_intake":
+            import kcn_gis.reports_intake as _reports_intake
+
+            return _reports_intake
+        case "kcn_gis.scenario":
+            import kcn_gis.scenario as _scenario
+
+            return _scenario
         case _:  # pragma: no cover - a name in _LAZY without a case here
             raise AttributeError(f"kcn_gis: no lazy module {dotted!r}")
 

@@ -77,6 +77,7 @@ def reconcile(
     plots: gpd.GeoDataFrame,
     projects: pd.DataFrame,
     as_of: DateLike | None = None,
+    reports: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Every report figure the data model covers, beside the same figure computed from the atlas.
 
@@ -90,6 +91,11 @@ def reconcile(
     as_of : date-like, optional
         The date the atlas is evaluated on; default today. The report's own date
         is :data:`REPORT_DATE` (2011-12-26).
+    reports : DataFrame, optional
+        The ``enterprise_reports`` layer. When given, the B.I.1.3 operating figures
+        of the year of ``as_of`` (output, exports, budget, average income, workers)
+        are recomputed from the current reports filed for that year; the rows say
+        how many due projects did not file (their figures are in no sum).
 
     Returns
     -------
@@ -196,6 +202,8 @@ def reconcile(
         _Figure("B.I.1.3", f"Share of female workers ({own}: 61,575 / 87,053)", 71, _pct(61575, 87053), "%",
                 "the report rounds to whole %"),
     ]  # fmt: skip
+    if reports is not None:
+        rows += _operating_figures(projects, reports, d)
     out = pd.DataFrame([r.__dict__ for r in rows], columns=[*list(RECONCILE_COLUMNS[:-2]), "note"])
     out["report_value"] = out["report_value"].astype(float)
     out["computed_value"] = out["computed_value"].astype(float)
@@ -204,3 +212,31 @@ def reconcile(
     out["note"] = out["note"].astype(str)
     log.info("reconciled %d figures on %s", len(out), d.date())
     return out
+
+
+def _operating_figures(projects: pd.DataFrame, reports: pd.DataFrame, d: pd.Timestamp) -> list[_Figure]:
+    """B.I.1.3: the year's operating figures from the enterprises' current reports, beside the report's values."""
+    from kcn_gis.analytics.reporting import current_reports, due_projects, report_totals
+
+    period = str(d.year)
+    cur = current_reports(reports, period=period) if len(reports) else reports
+    due = due_projects(projects, period=period)
+    filed = projects[Col.PROJECT_ID].astype(object).isin(set(cur[Col.PROJECT_ID].astype(object))).to_numpy()
+    n_due, n_missing = int(due.sum()), int((due & ~filed).sum())
+    sums = report_totals(cur) if len(cur) else pd.Series(dtype=float)
+
+    def get(col: str) -> float:
+        return float(sums.get(col, np.nan))
+
+    note = f"{len(cur)} filed {period} reports; {n_missing} of {n_due} due projects did not file"
+    src = f"{period} enterprise reports"
+    return [
+        _Figure("B.I.1.3", f"Industrial output ({src})", 142704, get(str(Col.OUTPUT_BN_VND)), "bn VND", note),
+        _Figure("B.I.1.3", f"Exports ({src})", 6512, get(str(Col.EXPORTS_MUSD)), "M USD", note),
+        _Figure("B.I.1.3", f"Paid to the provincial budget ({src})", 2653, get(str(Col.BUDGET_BN_VND)), "bn VND",
+                note),
+        _Figure("B.I.1.3", f"Average income ({src}, worker-weighted)", 2.4, get(str(Col.AVG_INCOME_M_VND)),
+                "M VND/month", note),
+        _Figure("B.I.1.3", f"Workers ({src})", 87053, get(str(Col.WORKERS)), "people",
+                note + "; the register's workforce row above counts them"),
+    ]  # fmt: skip

@@ -13,21 +13,29 @@ from dataclasses import dataclass, field
 __all__ = [
     "ATLAS_LAYERS",
     "BANK_LABELS",
+    "CAPACITY_UNIT_LABELS",
     "DUONG",
     "EVENT_LABELS",
+    "FACILITY_KIND_LABELS",
+    "FACILITY_STATUS_LABELS",
     "HOLDER_TYPE_LABELS",
     "INVESTOR_FIELDS",
     "LAND_USE_LABELS",
+    "OPTIONAL_LAYERS",
     "PARK_STATUS_LABELS",
     "PERSONAL_FIELDS",
     "PLOT_STATUS_LABELS",
     "SCHEMA_VERSION",
+    "SERVICE_KINDS",
     "SIDE_EVENTS",
     "STAGES",
     "Bank",
+    "CapacityUnit",
     "Col",
     "Column",
     "Event",
+    "FacilityKind",
+    "FacilityStatus",
     "HolderType",
     "LandUse",
     "Layer",
@@ -38,8 +46,9 @@ __all__ = [
 ]
 
 #: Version of the atlas data model written into every atlas (table ``kcn_gis_meta``).
-#: Bump it and add a migration in :mod:`kcn_gis.store.migrations` when the model changes.
-SCHEMA_VERSION = 1
+#: Bump it and add a migration in :mod:`kcn_gis.store.postgis.migrations` when the model changes.
+#: Version 2 adds the optional layers ``facilities`` and ``enterprise_reports`` (see :data:`OPTIONAL_LAYERS`).
+SCHEMA_VERSION = 2
 
 
 class Layer(enum.StrEnum):
@@ -52,6 +61,8 @@ class Layer(enum.StrEnum):
     PARCELS = "parcels"
     CLEARANCE_EVENTS = "clearance_events"
     PROJECTS = "projects"
+    FACILITIES = "facilities"
+    ENTERPRISE_REPORTS = "enterprise_reports"
 
 
 class Col(enum.StrEnum):
@@ -97,6 +108,24 @@ class Col(enum.StrEnum):
     WORKERS = "workers"
     LOCAL_WORKERS = "local_workers"
     FEMALE_WORKERS = "female_workers"
+    # facilities (schema version 2)
+    FACILITY_ID = "facility_id"
+    KIND = "kind"
+    CAPACITY = "capacity"
+    CAPACITY_UNIT = "capacity_unit"
+    FLOOR_AREA_M2 = "floor_area_m2"
+    PLANNED_ON = "planned_on"
+    CONSTRUCTION_ON = "construction_on"
+    COMMISSIONED_ON = "commissioned_on"
+    # enterprise_reports (schema version 2)
+    REPORT_ID = "report_id"
+    PERIOD = "period"
+    REVISION = "revision"
+    FILED_ON = "filed_on"
+    OUTPUT_BN_VND = "output_bn_vnd"
+    EXPORTS_MUSD = "exports_musd"
+    BUDGET_BN_VND = "budget_bn_vnd"
+    AVG_INCOME_M_VND = "avg_income_m_vnd"
     GEOMETRY = "geometry"
     #: Row version for optimistic locking, kept by the store (not a model field; see Atlas.edit).
     VERSION = "version"
@@ -234,6 +263,71 @@ BANK_LABELS: dict[Bank, tuple[str, str]] = {
 DUONG = "Sông Đuống"
 
 
+class FacilityKind(enum.StrEnum):
+    """Kind of a facility around the parks (``facilities.kind``)."""
+
+    WORKER_HOUSING = "worker_housing"
+    SCHOOL = "school"
+    KINDERGARTEN = "kindergarten"
+    CLINIC = "clinic"
+    MARKET = "market"
+    CULTURE_SPORT = "culture_sport"
+    WASTEWATER_PLANT = "wastewater_plant"
+    WASTE_STORAGE = "waste_storage"
+
+
+FACILITY_KIND_LABELS: dict[FacilityKind, tuple[str, str]] = {
+    FacilityKind.WORKER_HOUSING: ("Nhà ở cho người lao động", "Worker housing"),
+    FacilityKind.SCHOOL: ("Trường học", "School"),
+    FacilityKind.KINDERGARTEN: ("Nhà trẻ, trường mầm non", "Kindergarten"),
+    FacilityKind.CLINIC: ("Cơ sở chăm sóc sức khỏe", "Clinic"),
+    FacilityKind.MARKET: ("Chợ", "Market"),
+    FacilityKind.CULTURE_SPORT: ("Trung tâm văn hóa thể thao", "Culture and sport centre"),
+    FacilityKind.WASTEWATER_PLANT: ("Nhà máy xử lý nước thải tập trung", "Central wastewater plant"),
+    FacilityKind.WASTE_STORAGE: ("Khu lưu giữ chất thải tạm thời", "Temporary waste storage"),
+}
+
+#: Facility kinds whose nearest distance ``housing_coverage`` reports (the "services" of direction C.3).
+SERVICE_KINDS: tuple[FacilityKind, ...] = (
+    FacilityKind.SCHOOL,
+    FacilityKind.KINDERGARTEN,
+    FacilityKind.CLINIC,
+    FacilityKind.MARKET,
+)
+
+
+class FacilityStatus(enum.StrEnum):
+    """Stage of a facility (``facilities.status``), as last recorded; the dates say when each began."""
+
+    PLANNED = "planned"
+    BUILDING = "building"
+    OPERATING = "operating"
+
+
+FACILITY_STATUS_LABELS: dict[FacilityStatus, tuple[str, str]] = {
+    FacilityStatus.PLANNED: ("Quy hoạch", "Planned"),
+    FacilityStatus.BUILDING: ("Đang xây dựng", "Under construction"),
+    FacilityStatus.OPERATING: ("Đang hoạt động", "Operating"),
+}
+
+
+class CapacityUnit(enum.StrEnum):
+    """Unit of ``facilities.capacity``."""
+
+    BEDS = "beds"
+    PUPILS = "pupils"
+    M3_DAY = "m3_day"
+    TONNES = "tonnes"
+
+
+CAPACITY_UNIT_LABELS: dict[CapacityUnit, tuple[str, str]] = {
+    CapacityUnit.BEDS: ("Chỗ ở (người)", "Beds"),
+    CapacityUnit.PUPILS: ("Học sinh", "Pupils"),
+    CapacityUnit.M3_DAY: ("m³/ngày đêm", "m³ per day"),
+    CapacityUnit.TONNES: ("Tấn", "Tonnes"),
+}
+
+
 @dataclass(frozen=True)
 class Column:
     """One column of a layer.
@@ -258,11 +352,13 @@ class LayerSpec:
     """One layer of the atlas: geometry type, key column and columns."""
 
     name: Layer
-    geometry: str | None  # "polygon", "line" or None (attribute table)
+    geometry: str | None  # "polygon", "line", "point_or_polygon" or None (attribute table)
     label_vi: str
     label_en: str
     key: str | None
     columns: tuple[Column, ...] = field(default_factory=tuple)
+    #: Optional layers may be absent from an atlas (older atlases): they read as empty.
+    optional: bool = False
 
     def column(self, name: str) -> Column:
         for c in self.columns:
@@ -391,7 +487,63 @@ ATLAS_LAYERS: dict[Layer, LayerSpec] = {
             _c(Col.FEMALE_WORKERS, "int", "Lao động nữ", "Female workers"),
         ),
     ),
+    Layer.FACILITIES: LayerSpec(
+        Layer.FACILITIES,
+        "point_or_polygon",
+        "Công trình hạ tầng xã hội và môi trường",
+        "Facilities around the parks",
+        str(Col.FACILITY_ID),
+        (
+            _c(Col.FACILITY_ID, "text", "Mã công trình", "Facility id", nullable=False, unique=True),
+            _c(Col.KIND, "text", "Loại công trình", "Kind", nullable=False, enum=FacilityKind),
+            _c(Col.NAME, "text", "Tên công trình", "Name (Vietnamese)", nullable=False),
+            _c(Col.NAME_EN, "text", "Tên tiếng Anh", "Name (English)"),
+            _c(Col.PARK_ID, "text", "KCN được phục vụ", "Park served (if one)"),
+            _c(Col.CAPACITY, "float", "Công suất, quy mô", "Capacity"),
+            _c(Col.CAPACITY_UNIT, "text", "Đơn vị công suất", "Capacity unit", enum=CapacityUnit),
+            _c(Col.FLOOR_AREA_M2, "float", "Diện tích sàn", "Floor area", unit="m²"),
+            _c(Col.STATUS, "text", "Tình trạng công trình", "Status", nullable=False, enum=FacilityStatus),
+            _c(Col.PLANNED_ON, "date", "Ngày phê duyệt quy hoạch, chủ trương", "Planned on"),
+            _c(Col.CONSTRUCTION_ON, "date", "Ngày khởi công", "Construction started on"),
+            _c(Col.COMMISSIONED_ON, "date", "Ngày đưa vào sử dụng", "Commissioned on"),
+        ),
+        optional=True,
+    ),
+    Layer.ENTERPRISE_REPORTS: LayerSpec(
+        Layer.ENTERPRISE_REPORTS,
+        None,
+        "Báo cáo thống kê định kỳ của doanh nghiệp",
+        "Enterprises' periodic statistical reports",
+        str(Col.REPORT_ID),
+        (
+            _c(Col.REPORT_ID, "text", "Mã báo cáo", "Report id", nullable=False, unique=True),
+            _c(Col.PROJECT_ID, "text", "Mã dự án", "Project id", nullable=False),
+            _c(Col.PERIOD, "text", "Kỳ báo cáo", "Period (YYYY, YYYY-Qn or YYYY-MM)", nullable=False),
+            _c(Col.REVISION, "int", "Lần báo cáo (1 = lần đầu)", "Revision (1 = first filing)", nullable=False),
+            _c(Col.FILED_ON, "date", "Ngày nộp báo cáo", "Filed on", nullable=False),
+            _c(Col.WORKERS, "int", "Số lao động", "Workers"),
+            _c(Col.LOCAL_WORKERS, "int", "Lao động địa phương", "Local workers"),
+            _c(Col.FEMALE_WORKERS, "int", "Lao động nữ", "Female workers"),
+            _c(Col.OUTPUT_BN_VND, "float", "Giá trị sản xuất công nghiệp", "Industrial output", unit="bn VND"),
+            _c(Col.EXPORTS_MUSD, "float", "Giá trị xuất khẩu", "Exports", unit="M USD"),
+            _c(Col.BUDGET_BN_VND, "float", "Nộp ngân sách", "Paid to the provincial budget", unit="bn VND"),
+            _c(
+                Col.AVG_INCOME_M_VND,
+                "float",
+                "Thu nhập bình quân",
+                "Average income per worker and month",
+                unit="M VND/month",
+            ),
+            _c(Col.RECORDED_AT, "datetime", "Thời điểm ghi nhận", "Recorded at", nullable=False),
+            _c(Col.RECORDED_BY, "text", "Người ghi nhận", "Recorded by", nullable=False),
+        ),
+        optional=True,
+    ),
 }
+
+#: Layers an atlas may lack (atlases written before schema version 2): they read as empty frames
+#: with the model's columns, and ``validate`` reports a warning, never an error.
+OPTIONAL_LAYERS: tuple[Layer, ...] = tuple(name for name, s in ATLAS_LAYERS.items() if s.optional)
 
 #: Columns that hold personal data and must never leave through investor outputs.
 PERSONAL_FIELDS: frozenset[str] = frozenset(c.name for s in ATLAS_LAYERS.values() for c in s.columns if c.personal)
@@ -414,6 +566,21 @@ INVESTOR_FIELDS: dict[Layer, tuple[str, ...]] = {
     Layer.PARCELS: (),
     Layer.CLEARANCE_EVENTS: (),
     Layer.PROJECTS: (Col.PROJECT_ID, Col.INVESTOR, Col.COUNTRY),
+    # Facilities are public works; investors ask for them. No personal column exists, and none may be added here.
+    Layer.FACILITIES: (
+        Col.FACILITY_ID,
+        Col.KIND,
+        Col.NAME,
+        Col.NAME_EN,
+        Col.PARK_ID,
+        Col.CAPACITY,
+        Col.CAPACITY_UNIT,
+        Col.FLOOR_AREA_M2,
+        Col.STATUS,
+        Col.COMMISSIONED_ON,
+    ),
+    # An enterprise's statistical report is confidential to the Board: no investor fields.
+    Layer.ENTERPRISE_REPORTS: (),
 }
 
 

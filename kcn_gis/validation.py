@@ -274,9 +274,15 @@ def _check_geometry(frame: gpd.GeoDataFrame, layer_spec: LayerSpec, file: str | 
     )
     present = ~missing & ~empty
     types = np.asarray(shapely.get_type_id(geoms))
-    allowed_ids = {"polygon": (3, 6), "line": (1, 5)}[layer_spec.geometry or "polygon"]
+    allowed_ids = {"polygon": (3, 6), "line": (1, 5), "point_or_polygon": (0, 4, 3, 6)}[
+        layer_spec.geometry or "polygon"
+    ]
     wrong = present & ~np.isin(types, allowed_ids)
-    kind = "Polygon or MultiPolygon" if layer_spec.geometry == "polygon" else "LineString or MultiLineString"
+    kind = {
+        "polygon": "Polygon or MultiPolygon",
+        "line": "LineString or MultiLineString",
+        "point_or_polygon": "Point, MultiPoint, Polygon or MultiPolygon",
+    }[layer_spec.geometry or "polygon"]
     out += _row_problems(
         frame,
         layer_spec,

@@ -51,3 +51,28 @@ def test_balance_has_both_banks(outputs):
     balance = pd.read_csv(outputs / "balance.csv")
     assert sorted(balance["bank"]) == ["north", "south"]
     assert balance["leased_ha"].sum() == pytest.approx(1217.4, abs=0.5)
+
+
+def test_housing_environment_and_reporting_tables_and_their_report_lines(outputs):
+    import pandas as pd
+
+    atlas = open_atlas()
+    housing = pd.read_csv(outputs / "housing.csv").set_index("park_id")
+    assert housing.loc["province", "beds_within_reach"] == pytest.approx(16_512)
+    assert housing.loc["province", "workers"] == 87_053
+    env = pd.read_csv(outputs / "environment.csv")
+    assert list(env["park_id"]) == list(atlas.parks[Col.PARK_ID])
+    operating = env[env["status"] == "operating"]
+    without = int((~operating["wastewater_plant"]).sum())
+    rep = pd.read_csv(outputs / "reporting.csv").set_index("park_id")
+    prov = rep.loc["province"]
+    assert (prov["output_bn_vnd"], prov["exports_musd"], prov["budget_bn_vnd"]) == (142_704, 6_512, 2_653)
+    assert len(str(prov["missing"]).split()) == prov["not_filed"] > 0
+    text = (outputs / "report.txt").read_text(encoding="utf-8")
+    assert "16,512 beds within reach of the parks for 87,053 workers" in text
+    assert f"{without} of {len(operating)} operating parks without a central wastewater plant" in text
+    filed = int(prov["due"] - prov["not_filed"])
+    assert f"{filed} of {int(prov['due'])} due projects filed" in text and "sums incomplete" in text
+    records = {r["figure"]: r for r in json.loads((outputs / "report.json").read_text(encoding="utf-8"))}
+    assert records["Industrial output (2011 enterprise reports)"]["difference"] == 0
+    assert records["Exports (2011 enterprise reports)"]["computed_value"] == 6_512

@@ -24,8 +24,10 @@ from kcn_gis.analytics._common import (
     require_columns,
     require_same_crs,
 )
+from kcn_gis.analytics.environment import ENVIRONMENT_CHECKS, environment_problems
 from kcn_gis.analytics.pieces import covered as _covered
 from kcn_gis.analytics.pieces import park_lookup
+from kcn_gis.analytics.reporting import REPORTS_CHECKS, reporting_problems
 from kcn_gis.errors import Problem
 from kcn_gis.schema import Col, Layer
 
@@ -49,6 +51,10 @@ CHECKS: dict[str, tuple[str, str]] = {
     "plot_unknown_project": ("error", "a plot's project_id is not in the projects table"),
     "project_without_plot": ("warning", "a project has no plot"),
 }
+
+
+CHECKS.update(ENVIRONMENT_CHECKS)  # facilities and environment (kcn_gis.analytics.environment)
+CHECKS.update(REPORTS_CHECKS)  # enterprise reports (kcn_gis.analytics.reporting)
 
 
 def _ident(key: str, value: object) -> str:
@@ -325,6 +331,9 @@ def check_consistency(
     parcels: gpd.GeoDataFrame | None,
     projects: pd.DataFrame | None,
     tolerance_m2: float = SLIVER_M2,
+    facilities: gpd.GeoDataFrame | None = None,
+    as_of: object = None,
+    reports: pd.DataFrame | None = None,
 ) -> list[Problem]:
     """Find spatial and logical inconsistencies between parks, plots, parcels and projects.
 
@@ -342,6 +351,13 @@ def check_consistency(
         The ``projects`` table.
     tolerance_m2 : float, default 1.0
         Sliver tolerance in m².
+    facilities : GeoDataFrame or None
+        The ``facilities`` layer; with ``parks`` it adds the environment checks
+        (unknown park, operating parks without a wastewater plant or waste
+        storage in service on ``as_of``, default today).
+    reports : DataFrame or None
+        The ``enterprise_reports`` table; with ``projects`` it adds the report
+        checks (unknown project, bad period, duplicate revision).
 
     Returns
     -------
@@ -410,5 +426,15 @@ def check_consistency(
         )
     if plots is not None and projects is not None:
         out += _project_checks(plots, projects)
+    out += _facility_checks(parks, facilities, projects, plots, as_of)
+    if reports is not None and projects is not None:
+        out += reporting_problems(projects, reports)
     log.info("consistency checks: %d problem(s)", len(out))
     return out
+
+
+def _facility_checks(parks, facilities, projects, plots, as_of) -> list[Problem]:
+    """The environment checks (:data:`~kcn_gis.analytics.environment.ENVIRONMENT_CHECKS`), when both layers are given."""
+    if parks is None or facilities is None:
+        return []
+    return environment_problems(parks, facilities, as_of=as_of, projects=projects, plots=plots)

@@ -76,7 +76,7 @@ def repair_geometries(
         bad = np.flatnonzero(~shapely.is_missing(g) & ~shapely.is_empty(g) & ~shapely.is_valid(g))
         if bad.size == 0:
             continue
-        polygonal = layer_spec.geometry == "polygon"
+        polygonal = layer_spec.geometry in ("polygon", "point_or_polygon")  # points are always valid
         method = "structure" if polygonal else "linework"
         kinds = _POLYGONAL if polygonal else _LINEAR
         key = layer_spec.key

@@ -20,7 +20,9 @@ Inputs (all in this folder, shipped in the package, all cited in ``data/geo/SOUR
 * ``places_outline.csv`` / ``places_duong.csv`` - named places along the province
   border and the Đuống, in WGS 84 latitude/longitude;
 * ``anchor_projects.csv`` - the named tenants (Samsung, Canon, ABB, Nokia);
-* ``clearance_communes.csv`` - communes of the three parks in land clearance.
+* ``clearance_communes.csv`` - communes of the three parks in land clearance;
+* ``facilities_2011.csv`` - the 6 worker-housing projects and the wastewater plants;
+* ``reporting_2011.csv`` - the 2011 operating figures and the modelled filing shares.
 
 Everything is deterministic: fixed seeds derived from stable names, stable
 ordering, no clock. Two builds give identical layers.
@@ -1161,6 +1163,147 @@ def _events_frame(parts: list[pd.DataFrame]) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------------------------------
+# around the parks: facilities and the enterprises' 2011 reports (schema version 2)
+# --------------------------------------------------------------------------------------------------
+#: Worker housing in the report (B.I.1.3): 6 projects, 115,733 m² of floor area, about 16,512 workers housed.
+HOUSING_PROJECTS, HOUSING_FLOOR_M2, HOUSING_BEDS = 6, 115_733.0, 16_512
+REPORT_PERIOD = "2011"
+
+
+def _facilities(parks: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The facilities of ``facilities_2011.csv`` (housing cited in total, plants modelled), in EPSG:9209."""
+    table = pd.read_csv(HERE / "facilities_2011.csv", dtype={"park_id": str})
+    housing = table[table["kind"] == "worker_housing"]
+    if (
+        len(housing) != HOUSING_PROJECTS
+        or housing["floor_area_m2"].sum() != HOUSING_FLOOR_M2
+        or housing["capacity"].sum() != HOUSING_BEDS
+    ):  # pragma: no cover - guarded by the committed table
+        raise RuntimeError("facilities_2011.csv does not reproduce the report's worker housing")
+    xy = _project_points(table)
+    geom = gpd.points_from_xy(xy[:, 0], xy[:, 1], crs=WORKING_CRS)
+    parks_g = dict(zip(parks[Col.PARK_ID], parks.geometry, strict=True))
+    for g, pid in zip(geom, table["park_id"], strict=True):
+        if g.distance(parks_g[pid]) > 3000.0:  # pragma: no cover - guarded by the committed table
+            raise RuntimeError(f"facility of park {pid} is {g.distance(parks_g[pid]):.0f} m from its park")
+
+    def opt_date(col: str) -> pd.Series:
+        return pd.to_datetime(table[col]).astype("datetime64[ms]")
+
+    return gpd.GeoDataFrame(
+        {
+            Col.FACILITY_ID: table["facility_id"].astype(str),
+            Col.KIND: table["kind"].astype(str),
+            Col.NAME: table["name"].astype(str),
+            Col.NAME_EN: table["name_en"].astype(str),
+            Col.PARK_ID: table["park_id"].astype(str),
+            Col.CAPACITY: table["capacity"].astype(float),
+            Col.CAPACITY_UNIT: table["capacity_unit"].astype(str),
+            Col.FLOOR_AREA_M2: table["floor_area_m2"].astype(float),
+            Col.STATUS: table["status"].astype(str),
+            Col.PLANNED_ON: opt_date("planned_on"),
+            Col.CONSTRUCTION_ON: opt_date("construction_on"),
+            Col.COMMISSIONED_ON: opt_date("commissioned_on"),
+        },
+        geometry=geom,
+        crs=WORKING_CRS,
+    )
+
+
+def _paired_incomes(workers: np.ndarray, rng: np.random.Generator, mean_k: int) -> np.ndarray:
+    """Incomes in thousand VND whose worker-weighted mean is exactly ``mean_k``: pairs move in opposite ways."""
+    x = np.full(len(workers), mean_k, dtype=np.int64)
+    order = rng.permutation(len(workers))
+    for a, b in zip(order[0::2], order[1::2], strict=False):
+        wa, wb = int(workers[a]), int(workers[b])
+        if wa <= 0 or wb <= 0:
+            continue
+        g = math.gcd(wa, wb)
+        step_a, step_b = wb // g, wa // g  # wa * step_a == wb * step_b
+        k = int(rng.integers(1, 4))
+        if max(step_a, step_b) * k <= 700:
+            x[a] += k * step_a
+            x[b] -= k * step_b
+    return x
+
+
+def _enterprise_reports(projects: pd.DataFrame, anchors: pd.DataFrame) -> pd.DataFrame:
+    """The 2011 annual reports: filers' sums are exactly the report's figures (``reporting_2011.csv``).
+
+    Due: projects valid at the end of 2011 and operating by then. A modelled share does not
+    file (never a named tenant); their figures are in no total. Workers are each filer's
+    register figure; output, exports and budget are split over the filers in whole units.
+    """
+    facts = pd.read_csv(HERE / "reporting_2011.csv").set_index("figure")["value"].astype(float)
+    rng = _rng("enterprise-reports")
+    end = pd.Timestamp("2011-12-31")
+    op = pd.to_datetime(projects[Col.OPERATING_SINCE])
+    rev = pd.to_datetime(projects[Col.REVOKED_ON])
+    due = (op.notna() & (op <= end) & (rev.isna() | (rev > end))).to_numpy()
+    anchor_names = set(anchors["investor"])
+    is_anchor = projects[Col.INVESTOR].isin(anchor_names).to_numpy()
+    cand = np.flatnonzero(due & ~is_anchor)
+    n_missing = round(float(facts["non_filer_share"]) * int(due.sum()))
+    missing = set(cand[rng.permutation(len(cand))[:n_missing]].tolist())
+    filers = np.array([i for i in np.flatnonzero(due) if i not in missing])
+    wk = projects[Col.WORKERS].fillna(0).to_numpy(dtype=np.int64)[filers]
+    size = np.sqrt(wk + 20.0) * np.exp(rng.normal(0.0, 0.6, len(filers)))
+    output = _exact_int_split(int(facts["output_bn_vnd"]), size * np.exp(rng.normal(0, 0.3, len(filers))))
+    exports = _exact_int_split(int(facts["exports_musd"]), size * np.exp(rng.normal(0, 0.5, len(filers))))
+    budget = _exact_int_split(int(facts["budget_bn_vnd"]), size * np.exp(rng.normal(0, 0.4, len(filers))))
+    income_k = _paired_incomes(wk, rng, round(float(facts["avg_income_m_vnd"]) * 1000))
+    n_late = round(float(facts["late_share"]) * len(filers))
+    late = set(rng.permutation(len(filers))[:n_late].tolist())
+    deadline = end + pd.Timedelta(days=15)
+    rows: list[dict] = []
+    for k, i in enumerate(filers):
+        if k in late:
+            filed = deadline + _days(rng.uniform(1, 45))
+        else:
+            filed = pd.Timestamp("2012-01-02") + _days(rng.uniform(0, 13))
+        rows.append(
+            {
+                "i": i,
+                "rev": 1,
+                "filed": _day(filed),
+                "out": float(output[k]),
+                "exp": float(exports[k]),
+                "bud": float(budget[k]),
+                "inc": income_k[k] / 1000.0,
+            }
+        )
+    # a few corrections: the first filing had a wrong output figure; revision 2 carries the right one
+    for k in sorted(rng.permutation(len(rows))[: int(facts["corrected"])].tolist()):
+        first = dict(rows[k])
+        rows[k]["out"] = float(max(first["out"] + float(rng.integers(-40, 40)), 0.0))
+        rows.append({**first, "rev": 2, "filed": first["filed"] + _days(rng.uniform(5, 30))})
+    frame = pd.DataFrame(rows).sort_values(["filed", "i", "rev"], kind="stable").reset_index(drop=True)
+    pid = projects[Col.PROJECT_ID].to_numpy()[frame["i"].to_numpy()]
+    src = projects.iloc[frame["i"].to_numpy()]
+    hours = rng.integers(8, 17, len(frame))
+    return pd.DataFrame(
+        {
+            Col.REPORT_ID: [f"{p}/{REPORT_PERIOD}/r{r}" for p, r in zip(pid, frame["rev"], strict=True)],
+            Col.PROJECT_ID: pid.astype(str),
+            Col.PERIOD: REPORT_PERIOD,
+            Col.REVISION: pd.array(frame["rev"].to_numpy(), dtype="Int64"),
+            Col.FILED_ON: pd.to_datetime(frame["filed"]).astype("datetime64[ms]"),
+            Col.WORKERS: pd.array(src[Col.WORKERS].to_numpy(), dtype="Int64"),
+            Col.LOCAL_WORKERS: pd.array(src[Col.LOCAL_WORKERS].to_numpy(), dtype="Int64"),
+            Col.FEMALE_WORKERS: pd.array(src[Col.FEMALE_WORKERS].to_numpy(), dtype="Int64"),
+            Col.OUTPUT_BN_VND: frame["out"].astype(float),
+            Col.EXPORTS_MUSD: frame["exp"].astype(float),
+            Col.BUDGET_BN_VND: frame["bud"].astype(float),
+            Col.AVG_INCOME_M_VND: frame["inc"].astype(float),
+            Col.RECORDED_AT: (pd.to_datetime(frame["filed"]) + pd.to_timedelta(hours, unit="h")).astype(
+                "datetime64[ms]"
+            ),
+            Col.RECORDED_BY: RECORDED_BY,
+        }
+    )
+
+
+# --------------------------------------------------------------------------------------------------
 # the build
 # --------------------------------------------------------------------------------------------------
 def layers() -> dict[str, pd.DataFrame]:
@@ -1201,4 +1344,6 @@ def layers() -> dict[str, pd.DataFrame]:
         Layer.PARCELS: parcels,
         Layer.CLEARANCE_EVENTS: events,
         Layer.PROJECTS: projects,
+        Layer.FACILITIES: _facilities(parks),
+        Layer.ENTERPRISE_REPORTS: _enterprise_reports(projects, anchors),
     }

@@ -24,9 +24,9 @@ __all__ = ["main"]
 
 def _modules() -> tuple[ModuleType, ...]:
     """The subcommand modules, in the order their commands appear in ``--help``."""
-    from kcn_gis.cli import analytics, clearance, db, interop, maps, report, run, scenario, validate
+    from kcn_gis.cli import analytics, clearance, db, interop, maps, report, reports, run, scenario, services, validate
 
-    return (run, validate, report, analytics, clearance, maps, scenario, interop, db)
+    return (run, validate, report, analytics, clearance, maps, scenario, services, reports, interop, db)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -9,7 +9,7 @@ from kcn_gis.cli._common import add_as_of, add_atlas, add_format, emit, open_fro
 
 __all__ = ["register"]
 
-_LAYERS = ("parks", "plots", "parcels", "province", "rivers")
+_LAYERS = ("parks", "plots", "parcels", "province", "rivers", "facilities")
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -54,7 +54,9 @@ def _run(args: argparse.Namespace) -> int:
 
     atlas = open_from_args(args)
     as_of = args.as_of if args.as_of is not None else pd.Timestamp.today().normalize()
-    table = reconcile(parks=atlas.parks, plots=atlas.plots, projects=atlas.projects, as_of=as_of)
+    table = reconcile(
+        parks=atlas.parks, plots=atlas.plots, projects=atlas.projects, as_of=as_of, reports=atlas.enterprise_reports
+    )
     if args.format == "table":
         if not args.quiet:
             print(f"{atlas.location}: reconciliation with the Board's report of 2011-12-26, as of {as_of.date()}",

@@ -26,7 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "run",
         help="the main job: reconciliation report, fill rates, river balance, maps and clearance reviews",
         description="Run the whole pipeline on an atlas (default: the bundled Bắc Ninh 2011 atlas) and write "
-        "everything into --out-dir: report.txt/json, fill_rates.csv, balance.csv, trend.png, investor.html, "
+        "everything into --out-dir: report.txt/json, fill_rates.csv, balance.csv, housing.csv, environment.csv, "
+        "reporting.csv, trend.png, investor.html, "
         "planning.html, clearance.html and one clearance review per park in land clearance.",
     )
     add_atlas(p)
@@ -70,7 +71,13 @@ def _run(args: argparse.Namespace) -> int:
             problems = atlas.validate()
             if not any(p.severity == "error" for p in problems):  # the layers are usable: check them together
                 problems += analytics.check_consistency(
-                    parks=atlas.parks, plots=atlas.plots, parcels=atlas.parcels, projects=atlas.projects
+                    parks=atlas.parks,
+                    plots=atlas.plots,
+                    parcels=atlas.parcels,
+                    projects=atlas.projects,
+                    facilities=atlas.facilities if len(atlas.facilities) else None,
+                    as_of=as_of,
+                    reports=atlas.enterprise_reports,
                 )
             errors = [p for p in problems if p.severity == "error"]
             if errors:
@@ -79,10 +86,17 @@ def _run(args: argparse.Namespace) -> int:
                 print(f"{atlas.location}: {len(errors)} error(s); fix them first (kcn-gis validate)", file=sys.stderr)
                 return 1
         elif step == "report":
-            table = reconcile(parks=atlas.parks, plots=atlas.plots, projects=atlas.projects, as_of=as_of)
+            table = reconcile(
+                parks=atlas.parks,
+                plots=atlas.plots,
+                projects=atlas.projects,
+                as_of=as_of,
+                reports=atlas.enterprise_reports,
+            )
             from kcn_gis.cli.report import display_table
 
             text = display_table(table).to_string(index=False)
+            text += "\n\n" + _around_parks_lines(atlas, as_of, out, written)
             write_text("report.txt", text + "\n")
             write_text("report.json", json.dumps(records(table), ensure_ascii=False, indent=2) + "\n")
             print(f"Reconciliation with the Board's report, as of {as_of.date()}:\n{text}\n")
@@ -131,3 +145,34 @@ def _run(args: argparse.Namespace) -> int:
     for path in written:
         print(f"  {path}")
     return 0
+
+
+def _around_parks_lines(atlas, as_of: pd.Timestamp, out: Path, written: list[Path]) -> str:
+    """Write housing.csv, environment.csv and reporting.csv; return their summary lines for report.txt."""
+    from kcn_gis.analytics import environment_status, housing_coverage, reporting_status
+
+    housing = housing_coverage(atlas.parks, atlas.projects, atlas.facilities, plots=atlas.plots, as_of=as_of)
+    env = environment_status(atlas.parks, atlas.facilities, as_of=as_of, projects=atlas.projects, plots=atlas.plots)
+    period = str(as_of.year)
+    rep = reporting_status(
+        atlas.projects, atlas.enterprise_reports, period=period, plots=atlas.plots, parks=atlas.parks
+    )
+    for name, frame in (("housing.csv", housing), ("environment.csv", env), ("reporting.csv", rep)):
+        frame = frame.assign(missing=frame["missing"].map(" ".join)) if "missing" in frame else frame
+        frame.to_csv(out / name, index=False)
+        written.append(out / name)
+    prov = housing[housing["park_id"] == "province"].iloc[0]
+    op = env[env["status"] == "operating"]
+    without = op[~op["wastewater_plant"]]
+    prow = rep[rep["park_id"] == "province"].iloc[0]
+    share = f"{prow['filed_share']:.1%}" if prow["due"] else "n/a"
+    lines = [
+        f"Worker housing (C.3), as of {as_of.date()}: {prov['beds_within_reach']:,.0f} beds within reach of the "
+        f"parks for {int(prov['workers']):,} workers ({prov['beds_per_worker']:.3f} beds per worker); housing.csv",
+        f"Environment (B.II.4): {len(without)} of {len(op)} operating parks without a central wastewater plant in "
+        f"service, {int((~op['waste_storage']).sum())} without temporary waste storage; environment.csv",
+        f"Statistical reports (B.II.3) for {period}: {int(prow['due']) - int(prow['not_filed'])} of "
+        f"{int(prow['due'])} due projects filed ({share}), {int(prow['filed_late'])} late, "
+        f"{int(prow['not_filed'])} not filed; sums {'complete' if prow['complete'] else 'incomplete'}; reporting.csv",
+    ]
+    return "\n".join(lines)

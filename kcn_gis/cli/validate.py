@@ -52,7 +52,16 @@ def _consistency(atlas, schema: list[Problem]) -> tuple[list[Problem], dict[str,
         return None
     if not atlas.crs.is_projected:
         return None
-    found = check_consistency(parks=atlas.parks, plots=atlas.plots, parcels=atlas.parcels, projects=atlas.projects)
+    # environment checks (B.II.4) only on atlases that record facilities; an atlas without any is not flagged
+    facilities = atlas.facilities if len(atlas.facilities) else None
+    found = check_consistency(
+        parks=atlas.parks,
+        plots=atlas.plots,
+        parcels=atlas.parcels,
+        projects=atlas.projects,
+        facilities=facilities,
+        reports=atlas.enterprise_reports,
+    )
     seen = {(p.check, p.layer, p.row) for p in schema}
     shown: dict[tuple[str, str | None], int] = {}
     hidden: dict[tuple[str, str | None], tuple[Problem, int]] = {}

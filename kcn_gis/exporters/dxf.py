@@ -96,6 +96,10 @@ def write_dxf(frame: gpd.GeoDataFrame, layer: Layer, path: Path, *, styles: pd.S
                 if len(part.interiors) and len(parts) == 1:
                     # the outer ring must share the feature id with its holes
                     outer.set_xdata(DXF_XDATA_APP, _xdata_pairs(row, columns, {"_feature": feature}))
+            elif isinstance(part, shapely.Point):  # facilities recorded as points (schema version 2)
+                pt = msp.add_point((part.x, part.y))
+                pt.dxf.layer = lay
+                pt.set_xdata(DXF_XDATA_APP, _xdata_pairs(row, columns, extra))
             else:
                 line = msp.add_lwpolyline(np.asarray(part.coords)[:, :2].tolist(), close=False)
                 line.dxf.layer = lay
@@ -104,7 +108,7 @@ def write_dxf(frame: gpd.GeoDataFrame, layer: Layer, path: Path, *, styles: pd.S
         if label_col is not None and _text(row[label_col]) is not None:
             p = (
                 geom.representative_point()
-                if geom.geom_type.endswith("Polygon")
+                if geom.geom_type.endswith(("Polygon", "Point"))
                 else geom.interpolate(0.5, normalized=True)
             )
             _add_label(msp, _text(row[label_col]) or "", p, label_layer)

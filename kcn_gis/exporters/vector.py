@@ -76,6 +76,12 @@ def write_vector(frame: gpd.GeoDataFrame, layer: Layer, fmt: str, path: Path) ->
     elif fmt == "shp":
         if path.suffix.lower() != ".shp":
             raise KcnGisError(f"{path}: a Shapefile export needs a .shp file name")
+        kinds = {str(g).removeprefix("Multi") for g in frame.geometry.geom_type.dropna().unique()}
+        if len(kinds) > 1:
+            raise KcnGisError(
+                f"{path}: a Shapefile holds one geometry type, but layer '{layer}' mixes {', '.join(sorted(kinds))}; "
+                "export it as GeoPackage, GeoJSON or KML instead"
+            )
         names = shapefile_names([c for c in frame.columns if c != frame.geometry.name])
         data = frame.rename(columns=names)
         for ext in (".shp", ".shx", ".dbf", ".prj", ".cpg"):

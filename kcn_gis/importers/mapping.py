@@ -43,7 +43,10 @@ from typing import Any
 
 from kcn_gis.errors import ImportError_
 from kcn_gis.schema import (
+    ATLAS_LAYERS,
+    CAPACITY_UNIT_LABELS,
     EVENT_LABELS,
+    FACILITY_KIND_LABELS,
     HOLDER_TYPE_LABELS,
     LAND_USE_LABELS,
     PARK_STATUS_LABELS,
@@ -158,12 +161,25 @@ _COMMON: dict[Layer, dict[str, str]] = {
         "dientichm2": Col.LEGAL_AREA_M2,
         "dientichphaply": Col.LEGAL_AREA_M2,
     },
+    Layer.FACILITIES: {  # schema version 2 (issue 18)
+        "ma": Col.FACILITY_ID,
+        "macongtrinh": Col.FACILITY_ID,
+        "ten": Col.NAME,
+        "loai": Col.KIND,
+        "makcn": Col.PARK_ID,
+        "congsuat": Col.CAPACITY,
+        "quymo": Col.CAPACITY,
+        "donvi": Col.CAPACITY_UNIT,
+        "dientichsan": Col.FLOOR_AREA_M2,
+        "tinhtrang": Col.STATUS,
+        "ngayduavaosudung": Col.COMMISSIONED_ON,
+    },
 }
 
 
 def _build_defaults() -> dict[Layer, dict[str, str]]:
     out: dict[Layer, dict[str, str]] = {}
-    for layer in (Layer.PROVINCE, Layer.RIVERS, Layer.PARKS, Layer.PLOTS, Layer.PARCELS):
+    for layer in (Layer.PROVINCE, Layer.RIVERS, Layer.PARKS, Layer.PLOTS, Layer.PARCELS, Layer.FACILITIES):
         s = spec(layer)
         table: dict[str, str] = {}
         for c in s.columns:
@@ -247,7 +263,16 @@ DEFAULT_VALUES: dict[str, dict[str, str]] = {
         },
     ),
     Col.EVENT: _value_table(EVENT_LABELS, {e.value: e for e in Event}),
+    Col.KIND: _value_table(FACILITY_KIND_LABELS, {"nhà ở công nhân": "worker_housing", "XLNT": "wastewater_plant"}),
+    Col.CAPACITY_UNIT: _value_table(CAPACITY_UNIT_LABELS, {"chỗ": "beds", "m3/ngđ": "m3_day", "m3/ngày": "m3_day"}),
 }
+
+#: column name -> every model value of an enumeration column of that name, over all layers.
+_MODEL_VALUES: dict[str, frozenset[str]] = {}
+for _s in ATLAS_LAYERS.values():
+    for _c in _s.columns:
+        if _c.enum is not None:
+            _MODEL_VALUES[_c.name] = _MODEL_VALUES.get(_c.name, frozenset()) | {str(v) for v in _c.enum}
 
 _TRUE = {normalize_header(t) for t in ("true", "yes", "1", "x", "có", "co", "đã duyệt", "đã phê duyệt", "t", "y")}
 _FALSE = {normalize_header(t) for t in ("false", "no", "0", "không", "chưa", "chưa duyệt", "f", "n", "")}
@@ -302,6 +327,8 @@ class ColumnMapping:
         if table is not None:
             if key in table:
                 return table[key], True
+            if str(value) in _MODEL_VALUES.get(column, ()):  # a model value of another layer's enum (facilities)
+                return str(value), True
             return value, False
         return value, True
 

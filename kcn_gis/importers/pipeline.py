@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 #: Layers ``kcn-gis import`` can fill (the spatial layers of the data model).
 IMPORTABLE_LAYERS: tuple[Layer, ...] = (Layer.PARKS, Layer.PLOTS, Layer.PARCELS, Layer.PROVINCE, Layer.RIVERS)
+IMPORTABLE_LAYERS += (Layer.FACILITIES,)  # schema version 2 (issue 18)
 #: ``append`` adds the file's features to the layer (ids must stay unique); ``replace`` replaces the layer.
 MODES: tuple[str, ...] = ("append", "replace")
 

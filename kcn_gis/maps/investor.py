@@ -27,6 +27,7 @@ from kcn_gis.maps._base import (
     park_search,
 )
 from kcn_gis.maps._page import new_map
+from kcn_gis.maps.facilities import around_parks
 from kcn_gis.maps.i18n import check_lang, column_label, t
 from kcn_gis.maps.layers import select_fields
 from kcn_gis.maps.legend import investor_plot_classes, park_status_classes
@@ -207,7 +208,12 @@ def investor_map(
     plots_layer = layer_spec("plots", t("layer_plots"), plots, lclasses, lcodes, lprops, popup=lpopup, simplify_m=0.5)
 
     spec["layers"] += [parks_layer, plots_layer]
+    around, around_legend = around_parks(  # housing and services near each park (investor allow-list)
+        atlas, parks, as_of=day, allowed=INVESTOR_FIELDS[Layer.FACILITIES], park_names=names, show_services=False
+    )
+    spec["layers"] += around
     spec["legend"] = [
+        *around_legend,
         {"title": t("park_status"), "layer": "parks", "only": None},
         {"title": t("plot_status"), "layer": "plots", "only": None},
         {"title": t("layer_rivers"), "layer": "rivers", "only": ["duong"]},

@@ -25,6 +25,7 @@ from kcn_gis.maps._base import (
     park_search,
 )
 from kcn_gis.maps._page import new_map
+from kcn_gis.maps.facilities import around_parks
 from kcn_gis.maps.i18n import bilingual, check_lang, column_label, t
 from kcn_gis.maps.legend import (
     PROBLEM_COLOR,
@@ -342,6 +343,12 @@ def planning_map(
             )
         )
 
+    # housing, services and environment facilities; parks by services within reach (choropleth)
+    around, around_legend = around_parks(
+        atlas, parks, as_of=day, allowed=PLANNING_FIELDS[Layer.FACILITIES], park_names=names, show_services=False
+    )
+    spec["layers"] += around
+
     # validation problems
     projects = atlas.projects
     problems = _problems(atlas, parks, plots, parcels, projects)
@@ -380,6 +387,7 @@ def planning_map(
         {"title": t("bank"), "layer": "banks", "only": None},
         {"title": t("layer_rivers"), "layer": "rivers", "only": ["duong"]},
         {"title": t("layer_problems"), "layer": "problems", "only": None},
+        *around_legend,
     ]
     spec["search"] = park_search("fill")
     bounds = bounds_of(parks, plots) if park else bounds_of(atlas.province, parks)

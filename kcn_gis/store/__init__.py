@@ -99,13 +99,27 @@ def open_atlas(source: str | os.PathLike[str] | None = None, *, validate: bool =
         path = bundled_atlas_path()
         if not path.exists():
             _build_bundled(path)
+        elif _bundled_is_stale(path):
+            _build_bundled(path, replace=True)
         source = path
     return Atlas(backend_for(source), validate=validate)
 
 
-def _build_bundled(path: Path) -> None:
+def _bundled_is_stale(path: Path) -> bool:
+    """True when the built bundled atlas predates this data model (rebuild it from the committed tables)."""
+    from kcn_gis.schema import SCHEMA_VERSION
+
+    if path != bundled.checkout_path():  # the checkout's atlas is rebuilt; cache files are named by digest,
+        return False  # and KCN_GIS_BUNDLED_ATLAS is the user's own
     try:
-        build_bundled_atlas(path)
+        return int(backend_for(path).read_meta().get("schema_version", SCHEMA_VERSION)) < SCHEMA_VERSION
+    except Exception:  # an unreadable file: let opening it report the problem
+        return False
+
+
+def _build_bundled(path: Path, *, replace: bool = False) -> None:
+    try:
+        build_bundled_atlas(path, replace=replace)
     except OSError as exc:
         raise StoreError(
             f"the bundled atlas {path} is missing and cannot be built there ({exc}). "

@@ -215,7 +215,9 @@ class Atlas:
         present = self._backend.list_layers()
         out: list[Problem] = []
         for name, s in ATLAS_LAYERS.items():
-            if str(name) not in present:
+            if str(name) not in present and s.optional:
+                out.append(_optional_missing(s, self.location))
+            elif str(name) not in present:
                 out.append(
                     Problem(
                         "error",
@@ -267,6 +269,12 @@ class Atlas:
         full = bbox is None and where is None and columns is None and not filters
         if full and name in self._cache:
             return self._cache[name]
+        if name not in self._backend.list_layers() and s.optional:
+            # An atlas from before schema version 2: the optional layer reads as empty, with the model's columns.
+            empty = empty_layer(s.name, self.crs)
+            if full:
+                self._cache[name] = empty
+            return empty
         if name not in self._backend.list_layers():
             raise SchemaError(
                 f"{self.location}: layer '{name}' is missing; add it with kcn-gis import FILE --layer {name}"
@@ -342,6 +350,23 @@ class Atlas:
     def projects(self) -> pd.DataFrame:
         """Investment projects (``projects``)."""
         return self.read(Layer.PROJECTS)
+
+    @property
+    def facilities(self) -> gpd.GeoDataFrame:
+        """Housing, services and environment facilities around the parks (``facilities``), in the atlas CRS.
+
+        Optional layer: empty (with the model's columns) in an atlas written before schema version 2.
+        """
+        return self.read(Layer.FACILITIES)  # type: ignore[return-value]
+
+    @property
+    def enterprise_reports(self) -> pd.DataFrame:
+        """The enterprises' periodic statistical reports, every revision (``enterprise_reports``).
+
+        Optional layer: empty in an atlas written before schema version 2. The current report of a
+        project and period is its highest ``revision`` (:func:`kcn_gis.analytics.current_reports`).
+        """
+        return self.read(Layer.ENTERPRISE_REPORTS)
 
     def validate(self) -> list[Problem]:
         """Run every schema check on every layer and return all problems (nothing raises).
@@ -554,6 +579,18 @@ class Atlas:
         """Forget cached layers and recorded row versions, e.g. after another process changed the atlas."""
         self._cache.clear()
         self._versions.clear()
+
+
+def _optional_missing(s: LayerSpec, location: str) -> Problem:
+    """The warning for an optional layer an atlas lacks (it reads as empty)."""
+    return Problem(
+        "warning",
+        "missing_optional_layer",
+        f"optional layer '{s.name}' ({s.label_vi}) is not in this atlas (written before schema version 2); "
+        f"it reads as empty. Add it with kcn-gis import FILE --layer {s.name} when you have the data.",
+        layer=str(s.name),
+        file=location,
+    )
 
 
 def _names(layers: Sequence[Layer]) -> str:

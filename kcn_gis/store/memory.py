@@ -8,8 +8,9 @@ the frames held in memory.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import geopandas as gpd
@@ -67,6 +68,7 @@ class MemoryBackend:
         bbox: tuple[float, float, float, float] | None = None,
         where: str | None = None,
         columns: list[str] | None = None,
+        filters: Mapping[str, Any] | None = None,
     ) -> Frame:
         if layer not in self._layers:
             raise StoreError(f"{self.location}: layer '{layer}' is missing")
@@ -75,6 +77,11 @@ class MemoryBackend:
         frame = self._layers[layer]
         if bbox is not None and isinstance(frame, gpd.GeoDataFrame):
             frame = frame.cx[bbox[0] : bbox[2], bbox[1] : bbox[3]]
+        for col, value in (filters or {}).items():
+            if col not in frame.columns:
+                raise StoreError(f"{self.location} layer '{layer}': cannot filter on '{col}', no such column")
+            many = not isinstance(value, str) and isinstance(value, list | tuple | set | pd.Series | pd.Index)
+            frame = frame[frame[col].isin(list(value)) if many else (frame[col] == value).fillna(False).to_numpy()]
         if columns is not None:
             keep = [c for c in frame.columns if c in columns or c == getattr(frame, "_geometry_column_name", None)]
             frame = frame[keep]
@@ -100,6 +107,17 @@ class MemoryBackend:
 
     def read_meta(self) -> dict[str, str]:
         return dict(self._meta)
+
+    def update_rows(self, layer: str, rows: pd.DataFrame, expected: Mapping[Any, int]) -> dict[Any, int]:
+        raise StoreError(f"{self.location}: an in-memory atlas has no row versions; write whole layers instead")
+
+    @contextlib.contextmanager
+    def lock(self, layer: str) -> Iterator[None]:
+        """One process holds the frames: nothing to lock."""
+        yield
+
+    def layer_stamp(self, layer: str) -> str | None:
+        return None
 
 
 def memory_atlas(

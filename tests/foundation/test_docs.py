@@ -7,7 +7,10 @@ from pathlib import Path
 from kcn_gis.schema import (
     ATLAS_LAYERS,
     BANK_LABELS,
+    CAPACITY_UNIT_LABELS,
     EVENT_LABELS,
+    FACILITY_KIND_LABELS,
+    FACILITY_STATUS_LABELS,
     HOLDER_TYPE_LABELS,
     LAND_USE_LABELS,
     PARK_STATUS_LABELS,
@@ -24,6 +27,15 @@ def test_every_layer_and_column_is_documented_with_vietnamese():
 
 
 def test_every_enum_value_is_documented_with_vietnamese():
-    for table in (PARK_STATUS_LABELS, LAND_USE_LABELS, HOLDER_TYPE_LABELS, EVENT_LABELS, BANK_LABELS):
+    for table in (
+        PARK_STATUS_LABELS,
+        LAND_USE_LABELS,
+        HOLDER_TYPE_LABELS,
+        EVENT_LABELS,
+        BANK_LABELS,
+        FACILITY_KIND_LABELS,
+        FACILITY_STATUS_LABELS,
+        CAPACITY_UNIT_LABELS,
+    ):
         for value, (vi, en) in table.items():
             assert f"| `{value}` | {vi} | {en} |" in DOC, value

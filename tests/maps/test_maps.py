@@ -41,7 +41,8 @@ def test_investor_map_never_contains_parcel_holder_data(backend_hostile_atlas, p
         for secret in (*PLANTED_HOLDERS, "S1-1-1", "Xã Thử", "45/QĐ"):
             assert secret not in html
         data = page_data(html)
-        assert {x["id"] for x in data["layers"]} == {"province", "rivers", "parks", "plots"}
+        # "services" (parks by services within reach, schema version 2); no "facilities": this atlas has none
+        assert {x["id"] for x in data["layers"]} == {"province", "rivers", "parks", "plots", "services"}
 
 
 @pytest.mark.parametrize("kind", ["planning", "clearance"])

@@ -76,6 +76,8 @@ def test_investor_export_cannot_read_holder_data(roles_atlas):
         sql.SQL("SELECT count(*) FROM {}").format(parcels),
         sql.SQL("SELECT tenant FROM {}").format(sql.Identifier(schema, "plots")),
         sql.SQL("SELECT * FROM {}").format(sql.Identifier(schema, "clearance_events")),
+        sql.SQL("SELECT * FROM {}").format(sql.Identifier(schema, "enterprise_reports")),
+        sql.SQL("SELECT * FROM {}").format(sql.Identifier(schema, "facilities")),
     ):
         with pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied"):
             _query(url, query)
@@ -88,6 +90,7 @@ def test_investor_export_cannot_read_holder_data(roles_atlas):
     )
     visible = {t: cols for t, cols in rows}
     assert set(visible) == {
+        "investor_facilities",  # schema version 2: facilities are public works, allow-listed
         "investor_parks",
         "investor_plots",
         "investor_projects",
@@ -98,6 +101,7 @@ def test_investor_export_cannot_read_holder_data(roles_atlas):
     }
     assert visible["investor_plots"] == [*map(str, INVESTOR_FIELDS[Layer.PLOTS]), "geometry"]
     assert visible["investor_projects"] == list(map(str, INVESTOR_FIELDS[Layer.PROJECTS]))
+    assert visible["investor_facilities"] == [*map(str, INVESTOR_FIELDS[Layer.FACILITIES]), "geometry"]
     assert all("holder_name" not in cols for cols in visible.values())
     got = _query(
         url, sql.SQL("SELECT plot_id, tenant FROM {} ORDER BY 1").format(sql.Identifier(schema, "investor_plots"))

@@ -288,7 +288,14 @@ def test_schema_structure_srid_indexes_and_checks_from_enums(pg_url):
         )
         or []
     )
-    assert srids == {"province": 9209, "rivers": 9209, "parks": 9209, "plots": 9209, "parcels": 9209}
+    assert srids == {
+        "province": 9209,
+        "rivers": 9209,
+        "parks": 9209,
+        "plots": 9209,
+        "parcels": 9209,
+        "facilities": 9209,
+    }
     gist = {
         r[0]
         for r in _exec(
@@ -315,9 +322,17 @@ def test_schema_structure_srid_indexes_and_checks_from_enums(pg_url):
         )
         or []
     }
-    assert {p.split(".")[-1] for p in pks} >= {"parks", "plots", "parcels", "clearance_events", "projects"}
+    assert {p.split(".")[-1] for p in pks} >= {
+        "parks",
+        "plots",
+        "parcels",
+        "clearance_events",
+        "projects",
+        "facilities",
+        "enterprise_reports",
+    }
     versions = _exec(pg_url, sql.SQL("SELECT version FROM {}").format(sql.Identifier(schema, "kcn_gis_schema_version")))
-    assert versions == [(1,)]
+    assert versions == [(1,), (2,)]  # 2: facilities and enterprise_reports
 
 
 @pytest.mark.requires_postgis
@@ -333,10 +348,11 @@ def test_out_of_date_schema_asks_for_migrate(pg_url):
     write_atlas(pg_url, make_layers())
     schema = _schema(pg_url)
     original = mig.MIGRATIONS
+    have = original[-1].version
     try:
-        mig.MIGRATIONS = (*original, mig.Migration(2, "test: add a column", _add_test_column))
-        mig.LATEST = 2
-        with pytest.raises(StoreError, match="version 1; this kcn_gis needs 2.*kcn-gis db migrate"):
+        mig.MIGRATIONS = (*original, mig.Migration(have + 1, "test: add a column", _add_test_column))
+        mig.LATEST = have + 1
+        with pytest.raises(StoreError, match=f"version {have}; this kcn_gis needs {have + 1}.*kcn-gis db migrate"):
             open_atlas(pg_url)
         from kcn_gis.cli import main
 
@@ -347,7 +363,7 @@ def test_out_of_date_schema_asks_for_migrate(pg_url):
             pg_url,
             sql.SQL("SELECT version FROM {} ORDER BY 1").format(sql.Identifier(schema, "kcn_gis_schema_version")),
         )
-        assert rows == [(1,), (2,)]
+        assert rows == [(v,) for v in range(1, have + 2)]
         assert main(["db", "migrate", pg_url]) == 0  # idempotent
     finally:
         mig.MIGRATIONS = original

@@ -12,7 +12,7 @@ import shapely
 
 from kcn_gis import SchemaError, StoreError, open_atlas, write_atlas
 from kcn_gis.cli import main
-from kcn_gis.schema import Col, Layer
+from kcn_gis.schema import OPTIONAL_LAYERS, Col, Layer
 from tests.conftest import atlas_snapshot, box, make_layers
 
 pytestmark = pytest.mark.requires_postgis
@@ -79,7 +79,7 @@ def test_init_status_then_push(pg_url, tmp_path, capsys):
     assert main(["db", "init", pg_url]) == 0
     assert "already up to date" in capsys.readouterr().out
     empty = open_atlas(pg_url)
-    assert [len(empty.read(n)) for n in empty.layer_names()] == [0] * 7
+    assert [len(empty.read(n)) for n in empty.layer_names()] == [0] * len(Layer)  # 7 layers + 2 of version 2
     src = tmp_path / "a.gpkg"
     write_atlas(src, make_layers())
     assert main(["db", "push", "--from", str(src), "--to", pg_url]) == 0
@@ -88,8 +88,12 @@ def test_init_status_then_push(pg_url, tmp_path, capsys):
     import json
 
     st = json.loads(capsys.readouterr().out)
-    assert st["layers"] == {str(k): len(v) for k, v in make_layers().items()}
-    assert st["schema_version"] == st["latest_version"] == 1
+    # the pushed atlas has the two (empty) optional layers of schema version 2 that write_atlas adds
+    assert st["layers"] == {
+        **{str(k): len(v) for k, v in make_layers().items()},
+        **{str(x): 0 for x in OPTIONAL_LAYERS},
+    }
+    assert st["schema_version"] == st["latest_version"] == 2
     assert st["meta"]["crs"] == "EPSG:9209"
 
 

@@ -195,6 +195,10 @@ def database_status(url: str, *, schema: str | None = None) -> dict[str, Any]:
             cur.execute(sql.SQL("SELECT key, value FROM {}").format(_qualified(chosen, mig.META_TABLE)))
             out["meta"] = {str(k): str(v) for k, v in cur.fetchall()}
             for name in ATLAS_LAYERS:
+                cur.execute("SELECT to_regclass(%s) IS NOT NULL", [f'"{chosen}"."{name}"'])
+                exists = cur.fetchone()
+                if not (exists and exists[0]):  # a layer of a later migration, not applied yet
+                    continue
                 cur.execute(sql.SQL("SELECT count(*) FROM {}").format(_qualified(chosen, str(name))))
                 got = cur.fetchone()
                 out["layers"][str(name)] = int(got[0]) if got else 0

@@ -89,7 +89,11 @@ SQL_TYPES: dict[str, str] = {
 }
 
 #: Geometry type names (``GeometryType()``) allowed per layer geometry family.
-_GEOM_TYPES = {"polygon": ("POLYGON", "MULTIPOLYGON"), "line": ("LINESTRING", "MULTILINESTRING")}
+_GEOM_TYPES = {
+    "polygon": ("POLYGON", "MULTIPOLYGON"),
+    "line": ("LINESTRING", "MULTILINESTRING"),
+    "point_or_polygon": ("POINT", "MULTIPOINT", "POLYGON", "MULTIPOLYGON"),
+}
 
 #: Foreign keys: (layer, column) -> (referenced layer, referenced column).
 FOREIGN_KEYS: dict[tuple[Layer, str], tuple[Layer, str]] = {
@@ -99,11 +103,31 @@ FOREIGN_KEYS: dict[tuple[Layer, str], tuple[Layer, str]] = {
     (Layer.CLEARANCE_EVENTS, str(Col.PARCEL_ID)): (Layer.PARCELS, str(Col.PARCEL_ID)),
 }
 
+#: Foreign keys of the layers added in version 2 (``facilities.park_id`` may be null: a facility serving no one park).
+FOREIGN_KEYS_V2: dict[tuple[Layer, str], tuple[Layer, str]] = {
+    (Layer.FACILITIES, str(Col.PARK_ID)): (Layer.PARKS, str(Col.PARK_ID)),
+    (Layer.ENTERPRISE_REPORTS, str(Col.PROJECT_ID)): (Layer.PROJECTS, str(Col.PROJECT_ID)),
+}
+
+#: The layers created by version 1 (the seven layers of the first data model). Never change this tuple.
+V1_LAYERS: tuple[Layer, ...] = (
+    Layer.PROVINCE,
+    Layer.RIVERS,
+    Layer.PARKS,
+    Layer.PLOTS,
+    Layer.PARCELS,
+    Layer.CLEARANCE_EVENTS,
+    Layer.PROJECTS,
+)
+
+#: The layers created by version 2.
+V2_LAYERS: tuple[Layer, ...] = (Layer.FACILITIES, Layer.ENTERPRISE_REPORTS)
+
 #: Layers carrying a hidden ``version`` column for optimistic locking.
 VERSIONED: tuple[Layer, ...] = VERSIONED_LAYERS
 
-#: Layers whose history may only grow.
-APPEND_ONLY: tuple[Layer, ...] = (Layer.CLEARANCE_EVENTS,)
+#: Layers whose history may only grow (a corrected enterprise report is a new revision, never an edit).
+APPEND_ONLY: tuple[Layer, ...] = (Layer.CLEARANCE_EVENTS, Layer.ENTERPRISE_REPORTS)
 
 
 @dataclass(frozen=True)
@@ -172,29 +196,62 @@ def _initial(cur: Any, schema: str, srid: int) -> None:
     s = schema
     cur.execute(sql.SQL("CREATE TABLE {} (key text PRIMARY KEY, value text NOT NULL)").format(_ident(s, META_TABLE)))
     cur.execute(sql.SQL("CREATE SEQUENCE {}").format(_ident(s, VERSION_SEQUENCE)))
-    for name, ls in ATLAS_LAYERS.items():
-        cols = [sql.SQL("{} bigint GENERATED ALWAYS AS IDENTITY UNIQUE").format(sql.Identifier(FID))]
-        cols += [_column_sql(ls, c) for c in ls.columns]
-        if name in VERSIONED:
-            cols.append(
-                sql.SQL("{} bigint NOT NULL DEFAULT nextval({})").format(
-                    sql.Identifier(str(Col.VERSION)), sql.Literal(f"{_quote(s)}.{_quote(VERSION_SEQUENCE)}")
-                )
+    for name in V1_LAYERS:
+        _create_layer(cur, s, name, srid)
+    _add_foreign_keys(cur, s, FOREIGN_KEYS)
+    func = _ident(s, "kcn_gis_refuse_history_change")
+    cur.execute(
+        sql.SQL(
+            "CREATE FUNCTION {f}() RETURNS trigger LANGUAGE plpgsql AS $body$ "
+            "BEGIN RAISE EXCEPTION USING "
+            "ERRCODE = 'insufficient_privilege', "
+            "MESSAGE = format('%s.%s is append-only: %s is refused', TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_OP), "
+            "HINT = 'history is never edited or deleted; record a correction event instead'; "
+            "END $body$"
+        ).format(f=func)
+    )
+    _append_only(cur, s, Layer.CLEARANCE_EVENTS)
+
+
+def _facilities_and_reports(cur: Any, schema: str, srid: int) -> None:
+    """Version 2: the ``facilities`` and ``enterprise_reports`` layers; reports are append-only."""
+    _ensure_srid(cur, srid)
+    for name in V2_LAYERS:
+        _create_layer(cur, schema, name, srid)
+    _add_foreign_keys(cur, schema, FOREIGN_KEYS_V2)
+    _append_only(cur, schema, Layer.ENTERPRISE_REPORTS)
+
+
+def _create_layer(cur: Any, s: str, name: Layer, srid: int) -> None:
+    """CREATE TABLE for one layer from its :class:`LayerSpec` (hidden fid, key, typed geometry, GiST index)."""
+    sql = _sql()
+    ls = ATLAS_LAYERS[name]
+    cols = [sql.SQL("{} bigint GENERATED ALWAYS AS IDENTITY UNIQUE").format(sql.Identifier(FID))]
+    cols += [_column_sql(ls, c) for c in ls.columns]
+    if name in VERSIONED:
+        cols.append(
+            sql.SQL("{} bigint NOT NULL DEFAULT nextval({})").format(
+                sql.Identifier(str(Col.VERSION)), sql.Literal(f"{_quote(s)}.{_quote(VERSION_SEQUENCE)}")
             )
-        if ls.geometry is not None:
-            cols.append(_geometry_sql(ls, srid))
-        if ls.key:
-            cols.append(
-                sql.SQL("CONSTRAINT {} PRIMARY KEY ({})").format(sql.Identifier(f"{name}_pkey"), sql.Identifier(ls.key))
+        )
+    if ls.geometry is not None:
+        cols.append(_geometry_sql(ls, srid))
+    if ls.key:
+        cols.append(
+            sql.SQL("CONSTRAINT {} PRIMARY KEY ({})").format(sql.Identifier(f"{name}_pkey"), sql.Identifier(ls.key))
+        )
+    cur.execute(sql.SQL("CREATE TABLE {} ({})").format(_ident(s, str(name)), sql.SQL(", ").join(cols)))
+    if ls.geometry is not None:
+        cur.execute(
+            sql.SQL("CREATE INDEX {} ON {} USING gist ({})").format(
+                sql.Identifier(f"{name}_geometry_gist"), _ident(s, str(name)), sql.Identifier(GEOMETRY)
             )
-        cur.execute(sql.SQL("CREATE TABLE {} ({})").format(_ident(s, str(name)), sql.SQL(", ").join(cols)))
-        if ls.geometry is not None:
-            cur.execute(
-                sql.SQL("CREATE INDEX {} ON {} USING gist ({})").format(
-                    sql.Identifier(f"{name}_geometry_gist"), _ident(s, str(name)), sql.Identifier(GEOMETRY)
-                )
-            )
-    for (layer, col), (ref_layer, ref_col) in FOREIGN_KEYS.items():
+        )
+
+
+def _add_foreign_keys(cur: Any, s: str, keys: dict[tuple[Layer, str], tuple[Layer, str]]) -> None:
+    sql = _sql()
+    for (layer, col), (ref_layer, ref_col) in keys.items():
         cur.execute(
             sql.SQL(
                 "ALTER TABLE {t} ADD CONSTRAINT {c} FOREIGN KEY ({col}) REFERENCES {rt} ({rc}) "
@@ -212,34 +269,29 @@ def _initial(cur: Any, schema: str, srid: int) -> None:
                 sql.Identifier(f"{layer}_{col}_idx"), _ident(s, str(layer)), sql.Identifier(col)
             )
         )
+
+
+def _append_only(cur: Any, s: str, layer: Layer) -> None:
+    """Triggers refusing UPDATE, DELETE and TRUNCATE on ``layer`` (the function is created by version 1)."""
+    sql = _sql()
     func = _ident(s, "kcn_gis_refuse_history_change")
+    t = _ident(s, str(layer))
     cur.execute(
-        sql.SQL(
-            "CREATE FUNCTION {f}() RETURNS trigger LANGUAGE plpgsql AS $body$ "
-            "BEGIN RAISE EXCEPTION USING "
-            "ERRCODE = 'insufficient_privilege', "
-            "MESSAGE = format('%s.%s is append-only: %s is refused', TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_OP), "
-            "HINT = 'history is never edited or deleted; record a correction event instead'; "
-            "END $body$"
-        ).format(f=func)
+        sql.SQL("CREATE TRIGGER {n} BEFORE UPDATE OR DELETE ON {t} FOR EACH ROW EXECUTE FUNCTION {f}()").format(
+            n=sql.Identifier(f"{layer}_append_only"), t=t, f=func
+        )
     )
-    for layer in APPEND_ONLY:
-        t = _ident(s, str(layer))
-        cur.execute(
-            sql.SQL("CREATE TRIGGER {n} BEFORE UPDATE OR DELETE ON {t} FOR EACH ROW EXECUTE FUNCTION {f}()").format(
-                n=sql.Identifier(f"{layer}_append_only"), t=t, f=func
-            )
+    cur.execute(
+        sql.SQL("CREATE TRIGGER {n} BEFORE TRUNCATE ON {t} FOR EACH STATEMENT EXECUTE FUNCTION {f}()").format(
+            n=sql.Identifier(f"{layer}_no_truncate"), t=t, f=func
         )
-        cur.execute(
-            sql.SQL("CREATE TRIGGER {n} BEFORE TRUNCATE ON {t} FOR EACH STATEMENT EXECUTE FUNCTION {f}()").format(
-                n=sql.Identifier(f"{layer}_no_truncate"), t=t, f=func
-            )
-        )
+    )
 
 
 #: The versioned migrations, in order. Never edit a released one; append a new one.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "the seven layers of the atlas data model, metadata, row versions, append-only history", _initial),
+    Migration(2, "facilities and enterprise_reports (append-only report revisions)", _facilities_and_reports),
 )
 
 #: The schema version this kcn_gis brings a database to.
@@ -265,7 +317,11 @@ def investor_views() -> dict[str, tuple[Layer, tuple[str, ...]]]:
 def _refresh(cur: Any, schema: str) -> None:
     """Repeatable steps: enumeration CHECKs and investor views, generated from the current schema module."""
     sql = _sql()
+    cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s", [schema])
+    present = {str(r[0]) for r in cur.fetchall()}  # a schema migrated to an earlier target lacks later layers
     for name, ls in ATLAS_LAYERS.items():
+        if str(name) not in present:
+            continue
         t = _ident(schema, str(name))
         for c in ls.columns:
             if c.enum is None:
@@ -279,6 +335,8 @@ def _refresh(cur: Any, schema: str) -> None:
                 )
             )
     for view, (layer, cols) in investor_views().items():
+        if str(layer) not in present:
+            continue
         v = _ident(schema, view)
         cur.execute(sql.SQL("DROP VIEW IF EXISTS {}").format(v))
         cur.execute(
