@@ -35,6 +35,7 @@ YAML mapping in the one dialect of :mod:`kcn_gis.importers.mapping`
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import re
@@ -445,6 +446,14 @@ _SIGNATURE = re.compile(
 _PARCEL_NUMBER = re.compile(r"^\s*\d+[A-Za-z]?(?:[/-]\d+[A-Za-z]?)?\s*$")
 
 
+def _date_like(value: Any) -> bool:
+    """A cell that may be a date: an Excel date, or text with a digit (a signature line in a date column is not)."""
+    if isinstance(value, dt.date):
+        return True
+    text = _cell_text(value)
+    return bool(text) and isinstance(value, str) and any(ch.isdigit() for ch in text)
+
+
 def _row_kind(texts: list[str], identified: bool, dated: bool) -> str | None:
     """Why a row is not a data row (``total``, ``subtotal``, ``signature``, ``note``), or None for a data row.
 
@@ -553,7 +562,8 @@ def _sheet_rows(
         )
         if single:
             problems.append(SheetProblem("error", "missing_column", msg, file=file, sheet=sheet, row=header_at))
-        return [], SheetReport(sheet, False, ("not a progress sheet: " if not single else "") + msg)
+        short = f"not a progress sheet (no column for {'; '.join(missing)}); skipped"
+        return [], SheetReport(sheet, False, msg if single else short)
     report = SheetReport(sheet, True, "", layout="wide" if wide else "long")
     if block.numbering_row is not None:
         report.skipped["numbering"] = 1
@@ -568,8 +578,7 @@ def _sheet_rows(
         no = _cell_text(cells.get(Col.PARCEL_NO))
         identified = bool(pid) or bool(no and _PARCEL_NUMBER.match(no))
         if wide:
-            dated_cells = [(i, ev) for i, ev in stage_cols if _cell_text(values[i]) is not None]
-            dated = bool(dated_cells) and any(_cell_text(values[i]) for i, _ in dated_cells)
+            dated = any(_date_like(values[i]) for i, _ in stage_cols)
         else:
             dated = any(_cell_text(cells.get(f)) for f in (Col.EVENT, Col.EVENT_DATE))
         kind = _row_kind(texts, identified, dated)

@@ -154,7 +154,11 @@ def _import_locked(
     result.fmt = os.path.splitext(str(path))[1].lstrip(".").lower()
     if park is not None:
         result.notes.append(f"parcels looked up within park {park}")
-    problems = sorted([*read.problems, *problems], key=lambda p: (str(getattr(p, "sheet", "") or ""), p.row or 0))
+    # one problem per place: a parcel that cannot be found is reported once, not once per dated cell
+    unique = {(getattr(p, "sheet", None), p.row, getattr(p, "column", None), p.check, p.message): p for p in problems}
+    problems = sorted(
+        [*read.problems, *unique.values()], key=lambda p: (str(getattr(p, "sheet", "") or ""), p.row or 0)
+    )
     result.problems = [p for p in problems if p.severity != "error"]
     errors = [p for p in problems if p.severity == "error"]
     if errors:

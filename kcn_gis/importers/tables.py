@@ -368,6 +368,9 @@ def find_header_block(
                 best, top = n, r
         if top < 0:
             return None
+        for r0, _c0, r1, _c1 in raw.merged:  # the best row may be the lower half of headers merged down
+            if r0 < top <= r1 and r0 >= top - 2:
+                top = r0
     last = top
     for r0, c0, r1, c1 in raw.merged:
         if r0 == top:
