@@ -41,7 +41,25 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="text encoding: auto (default), tcvn3, vni, unicode, or a code page such as cp1258",
     )
     p.add_argument("--mode", choices=("append", "replace"), default="append", help="add to the layer or replace it")
-    p.add_argument("--source-layer", metavar="NAME", help="layer of a multi-layer file or sheet of a workbook")
+    p.add_argument(
+        "--source-layer",
+        metavar="NAME",
+        help="layer of a multi-layer file, or sheet of a workbook (default: every data sheet, each kept in "
+        "source_layer)",
+    )
+    p.add_argument(
+        "--park",
+        metavar="PARK_ID",
+        help="the park of every feature (default: the park column, or the park whose boundary holds each feature)",
+    )
+    p.add_argument(
+        "--set",
+        metavar="COLUMN=VALUE",
+        action="append",
+        default=[],
+        dest="set_values",
+        help='a constant for every feature, e.g. --set commune="Xã Nam Sơn" --set map_sheet=12 (repeatable)',
+    )
     p.add_argument("--xy", choices=("vn", "gis"), help="X/Y headers of tables: vn (X = northing, default) or gis")
     p.add_argument("--dry-run", action="store_true", help="show what would be imported; write nothing")
     p.add_argument("--problems", metavar="FILE.csv", help="also write every problem to this CSV file")
@@ -103,6 +121,7 @@ def _run_import(args: argparse.Namespace) -> int:
             "give the atlas to import into with --atlas PATH (a new .gpkg path creates an atlas); the bundled "
             "atlas is read-only. Use --dry-run to only check the file."
         )
+    steps = _Steps()
     result, target_atlas, atlas_path, to_write = prepare_import(
         args.file,
         args.layer,
@@ -115,7 +134,11 @@ def _run_import(args: argparse.Namespace) -> int:
         mode=args.mode,
         source_layer=args.source_layer,
         xy=args.xy,
+        park=args.park,
+        constants=_parse_set(args.set_values),
+        on_step=steps,
     )
+    steps.close()
     result.dry_run = args.dry_run
     print(result.summary(), file=sys.stderr)
     if result.problems:
@@ -134,6 +157,47 @@ def _run_import(args: argparse.Namespace) -> int:
     done = commit_import(result, target_atlas, atlas_path, to_write, source=args.file)
     print(f"wrote layer '{done.layer}' of {args.atlas}", file=sys.stderr)
     return 0
+
+
+def _parse_set(items: list[str]) -> dict[str, str]:
+    """``["commune=Xã Nam Sơn", "map_sheet=12"]`` -> ``{"commune": "Xã Nam Sơn", "map_sheet": "12"}``."""
+    from kcn_gis.errors import ImportError_
+
+    out: dict[str, str] = {}
+    for item in items:
+        col, sep, value = item.partition("=")
+        if not sep or not col.strip():
+            raise ImportError_(f'--set {item}: write it as COLUMN=VALUE, e.g. --set commune="Xã Nam Sơn"')
+        out[col.strip()] = value.strip()
+    return out
+
+
+class _Steps:
+    """A progress bar over the import steps: on a terminal only, and only once the import takes over 2 s."""
+
+    _NAMES = ("read", "text", "columns", "crs", "model")
+
+    def __init__(self) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(
+            total=len(self._NAMES),
+            desc="kcn-gis import",
+            unit="step",
+            file=sys.stderr,
+            disable=not sys.stderr.isatty(),
+            delay=2.0,
+            leave=False,
+        )
+
+    def __call__(self, name: str) -> None:
+        if name != self._NAMES[0]:
+            self.bar.update(1)
+        self.bar.set_postfix_str(name)
+
+    def close(self) -> None:
+        self.bar.update(self.bar.total - self.bar.n)
+        self.bar.close()
 
 
 def _run_export(args: argparse.Namespace) -> int:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -26,10 +27,17 @@ from pyproj import CRS
 from kcn_gis.crs import same_crs
 from kcn_gis.crsdetect import MISTAKES, CRSDiagnosis, crs_label, diagnose_crs, to_working_frame
 from kcn_gis.errors import ImportError_, KcnGisError, Problem
-from kcn_gis.importers.mapping import PARK_NAME, SOURCE_LAYER, ColumnMapping, load_mapping, normalize_header
-from kcn_gis.importers.readers import SourceData, _to_float, read_source
+from kcn_gis.importers.mapping import (
+    HOLDER_ADDRESS,
+    PARK_NAME,
+    SOURCE_LAYER,
+    ColumnMapping,
+    load_mapping,
+    normalize_header,
+)
+from kcn_gis.importers.readers import SourceData, read_source
 from kcn_gis.schema import Col, Layer, spec
-from kcn_gis.validation import check_layer, problems_frame
+from kcn_gis.validation import check_layer
 from kcn_gis.vntext import ENCODINGS, TextChange, fix_frame
 
 __all__ = ["IMPORTABLE_LAYERS", "MODES", "ImportResult", "commit_import", "import_file", "prepare_import"]
@@ -93,10 +101,10 @@ class ImportResult:
         return not self.errors
 
     def problems_frame(self) -> pd.DataFrame:
-        """Problems as a table (see :func:`kcn_gis.validation.problems_frame`), with the file."""
-        frame = problems_frame(self.problems)
-        frame.insert(2, "file", [p.file for p in self.problems])
-        return frame
+        """Problems as the one import problems table (:func:`kcn_gis.importers.tables.problems_table`)."""
+        from kcn_gis.importers.tables import problems_table
+
+        return problems_table(self.problems)
 
     def summary(self) -> str:
         """A few lines for people: what was read, converted, reprojected and (would be) written."""
@@ -177,8 +185,82 @@ def _date_value(v: Any) -> tuple[Any, bool]:
     return v, False
 
 
+def _text_series(values: pd.Series) -> pd.Series:
+    """Cells as stripped text (None when empty), vectorised; integral floats without ``.0``, dates as ISO dates."""
+    s = values
+    if pd.api.types.is_float_dtype(s.dtype):
+        arr = s.to_numpy(dtype="float64", na_value=np.nan)
+        integral = np.isfinite(arr) & (np.mod(arr, 1.0) == 0)
+        out = pd.Series(np.where(integral, np.round(arr).astype("int64", copy=False).astype(str), arr.astype(str)))
+        out[np.isnan(arr)] = None
+        return out.astype("string")
+    if pd.api.types.is_integer_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
+        return s.astype("string")
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        return pd.Series([_text_value(v) for v in s], dtype="string")
+    if s.dtype == object and not all(isinstance(v, str) or v is None for v in s.dropna().unique()[:1000]):
+        return pd.Series(s.map(_text_value).to_numpy(), dtype="string")  # mixed cells of a workbook
+    t = s.astype("string").str.strip()
+    return t.mask(t == "")
+
+
+def _by_unique(values: pd.Series, convert: Any) -> tuple[pd.Series, np.ndarray]:
+    """Apply ``convert(value) -> (new, ok)`` once per distinct value; returns (new values, bad mask)."""
+    uniq = values.dropna().unique()
+    table = {u: convert(u) for u in uniq}
+    new = values.map(lambda v: table[v][0] if v in table else None)
+    bad = values.map(lambda v: v in table and not table[v][1]).to_numpy(bool)
+    return new, bad
+
+
+def _template_values(template: str, out: pd.DataFrame, n: int) -> pd.Series:
+    """``template.format(**row)`` for every row, vectorised (fields without format specs)."""
+    import string
+
+    res = pd.Series([""] * n, dtype="string")
+    for literal, name, _spec, _conv in string.Formatter().parse(template):
+        if literal:
+            res = res + literal
+        if name is None:
+            continue
+        if name not in out.columns:
+            raise KeyError(name)
+        col = _text_series(out[name].reset_index(drop=True)).fillna("")
+        res = res + col
+    return res
+
+
+def _padded(values: pd.Series, width: int) -> pd.Series:
+    s = _text_series(values.reset_index(drop=True)).fillna("")
+    digits = s.str.fullmatch(r"\d+").fillna(False)
+    return s.where(~digits, s.str.zfill(width))
+
+
+def _default_parcel_ids(out: pd.DataFrame) -> pd.Series:
+    """``{park_id}-{commune code}-{map_sheet:02}-{parcel_no:04}``, as the bundled atlas numbers its parcels."""
+    from kcn_gis.importers.mapping import COMMUNE_CODE, commune_code
+
+    n = len(out)
+    if COMMUNE_CODE in out.columns and out[COMMUNE_CODE].notna().any():
+        code = _text_series(out[COMMUNE_CODE].reset_index(drop=True)).fillna("")
+    else:
+        names = _text_series(out[Col.COMMUNE].reset_index(drop=True))
+        code = names.map({u: commune_code(u) for u in names.dropna().unique()}).astype("string").fillna("")
+    park = _text_series(out[Col.PARK_ID].reset_index(drop=True)).fillna("")
+    return pd.Series(
+        (park + "-" + code + "-" + _padded(out[Col.MAP_SHEET], 2) + "-" + _padded(out[Col.PARCEL_NO], 4)).to_numpy(),
+        dtype="string",
+    ).iloc[:n]
+
+
 def _map_columns(
-    src: SourceData, layer: Layer, mapping: ColumnMapping, atlas: Any, result: ImportResult
+    src: SourceData,
+    layer: Layer,
+    mapping: ColumnMapping,
+    atlas: Any,
+    result: ImportResult,
+    *,
+    constants: dict[str, Any] | None = None,
 ) -> gpd.GeoDataFrame:
     s = spec(layer)
     fname = str(src.path)
@@ -187,9 +269,10 @@ def _map_columns(
     headers = [str(c) for c in frame.columns if c != geom_name]
     colmap, unmapped = mapping.resolve(headers, layer)
     result.column_map = {k: v for k, v in colmap.items() if k != v}
-    mapped_text = [frame[h].astype(str).tolist() for h in colmap]
+    mapped = {h: frame[h] for h in colmap}
     for h in unmapped:
-        if frame[h].isna().all() or frame[h].astype(str).tolist() in mapped_text:
+        col = frame[h]
+        if col.isna().all() or any(col.equals(m) for m in mapped.values()):
             continue  # empty, or a copy of a mapped column (e.g. the KML placemark name)
         if normalize_header(h) in _COMPUTED_HEADERS:
             result.notes.append(f"column '{h}' is computed from geometry and is not imported (areas are never stored)")
@@ -208,7 +291,16 @@ def _map_columns(
     out = pd.DataFrame(index=range(len(frame)))
     for h, target in colmap.items():
         out[target] = frame[h].to_numpy()
-    # constants and park names
+    if HOLDER_ADDRESS in out.columns:
+        result.notes.append("the address column (Địa chỉ) is recognised but not stored: the data model has no address")
+        out = out.drop(columns=[HOLDER_ADDRESS])
+    # constants: --set and --park win over the file, mapping defaults fill what the file lacks
+    for col, value in (constants or {}).items():
+        replaced = col in out.columns and out[col].notna().any()
+        out[col] = value
+        result.notes.append(
+            f"'{col}' set to '{value}' for every feature" + (" (replacing the file's column)" if replaced else "")
+        )
     for col, value in mapping.defaults.items():
         if col not in out.columns or out[col].isna().all():
             out[col] = value
@@ -221,112 +313,165 @@ def _map_columns(
         if c.name not in out.columns and c.nullable and c.name not in mapping.templates:
             out[c.name] = None
             result.notes.append(f"'{c.name}' ({c.label_vi}) is not in the file: left empty")
-    templates = dict(mapping.templates)
-    if layer == Layer.PARCELS and Col.PARCEL_ID not in out.columns and Col.PARCEL_ID not in templates:
-        needed = (Col.PARK_ID, Col.MAP_SHEET, Col.PARCEL_NO)
-        if all(c in out.columns for c in needed):
-            templates[str(Col.PARCEL_ID)] = "{park_id}-{map_sheet}-{parcel_no}"
-    # typed values, row by row, with problems at their place
+    rows = np.asarray(src.rows)
+
+    def bad(mask: np.ndarray, values: pd.Series, check: str, message: Any, col: str) -> None:
+        for i in np.flatnonzero(mask):  # only the bad cells are visited
+            result.problems.append(
+                Problem(
+                    "error",
+                    check,
+                    message(values.iat[i]),
+                    layer=str(layer),
+                    row=int(rows[i]),
+                    field=col,
+                    file=fname,
+                )
+            )
+
+    # typed values, vectorised, with problems at their place
     for c in s.columns:
         if c.name not in out.columns:
             continue
-        values = out[c.name].tolist()
-        new: list[Any] = []
-        for i, v in enumerate(values):
-            row = src.rows[i]
-            if c.kind == "text":
-                tv = _text_value(v)
-                if tv is not None and (c.enum is not None):
-                    tv, ok = mapping.translate(c.name, tv)
-                    if not ok:
-                        allowed = ", ".join(str(e) for e in c.enum)
-                        result.problems.append(
-                            Problem(
-                                "error",
-                                "unknown_value",
-                                f"'{v}' is not a known {c.name} ({c.label_vi}); use one of {allowed}, or translate "
-                                f"it in the mapping file (values: {{{c.name}: {{'{v}': ...}}}})",
-                                layer=str(layer),
-                                row=row,
-                                field=c.name,
-                                file=fname,
-                            )
-                        )
-                new.append(tv)
-            elif c.kind == "bool":
-                bv, ok = mapping.to_bool(v)
-                if not ok:
-                    result.problems.append(
-                        Problem(
-                            "error",
-                            "bad_type",
-                            f"'{v}' is not yes/no (có/không, true/false, 1/0)",
-                            layer=str(layer),
-                            row=row,
-                            field=c.name,
-                            file=fname,
-                        )
-                    )
-                new.append(bv)
-            elif c.kind in ("date", "datetime"):
-                d, ok = _date_value(v)
-                if not ok:
-                    result.problems.append(
-                        Problem(
-                            "error",
-                            "bad_date",
-                            f"'{v}' is not a date; write it as dd/mm/yyyy or yyyy-mm-dd",
-                            layer=str(layer),
-                            row=row,
-                            field=c.name,
-                            file=fname,
-                        )
-                    )
-                    d = pd.NaT
-                new.append(d)
-            elif c.kind in ("int", "float"):
-                num = _to_float(v)
-                if num is None and _text_value(v) is not None:
-                    result.problems.append(
-                        Problem(
-                            "error",
-                            "bad_number",
-                            f"'{v}' is not a number",
-                            layer=str(layer),
-                            row=row,
-                            field=c.name,
-                            file=fname,
-                        )
-                    )
-                new.append(np.nan if num is None else num)
-            else:  # pragma: no cover - every kind is handled above
-                new.append(v)
+        raw = out[c.name]
         if c.kind == "text":
-            out[c.name] = pd.array(new, dtype="str")
+            text = _text_series(raw)
+            if c.enum is not None:
+                allowed = ", ".join(str(e) for e in c.enum)
+                name = c.name
+                new, wrong = _by_unique(text, lambda v, name=name: mapping.translate(name, v))
+                bad(
+                    wrong,
+                    raw,
+                    "unknown_value",
+                    lambda v, c=c, allowed=allowed: (
+                        f"'{v}' is not a known {c.name} ({c.label_vi}); use one of {allowed}, or translate "
+                        f"it in the mapping file (values: {{{c.name}: {{'{v}': ...}}}})"
+                    ),
+                    c.name,
+                )
+                text = pd.Series(new.to_numpy(), dtype="string")
+            out[c.name] = pd.array(text.to_numpy(dtype=object, na_value=None), dtype="str")
         elif c.kind == "bool":
-            out[c.name] = pd.array(new, dtype="boolean") if any(x is None for x in new) else np.array(new, bool)
+            new, wrong = _by_unique(raw, mapping.to_bool)
+            bad(wrong, raw, "bad_type", lambda v: f"'{v}' is not yes/no (có/không, true/false, 1/0)", c.name)
+            vals = new.where(~wrong, None).tolist()
+            out[c.name] = pd.array(vals, dtype="boolean") if any(x is None for x in vals) else np.array(vals, bool)
         elif c.kind in ("date", "datetime"):
-            out[c.name] = pd.to_datetime(pd.Series(new, dtype=object), errors="coerce").astype("datetime64[ms]")
-        elif c.kind == "int":
-            out[c.name] = pd.array([None if pd.isna(x) else round(x) for x in new], dtype="Int64")
-        else:
-            out[c.name] = np.asarray(new, dtype="float64")
+            new, wrong = _by_unique(raw, _date_value)
+            bad(wrong, raw, "bad_date", lambda v: f"'{v}' is not a date; write it as dd/mm/yyyy or yyyy-mm-dd", c.name)
+            new = new.where(~wrong, None)
+            out[c.name] = pd.to_datetime(pd.Series(new.to_numpy(), dtype=object), errors="coerce").astype(
+                "datetime64[ms]"
+            )
+        elif c.kind in ("int", "float"):
+            from kcn_gis.importers.readers import _floats
+
+            nums = _floats(pd.Series(raw.to_numpy()).astype(object).where(raw.notna().to_numpy(), None))
+            given = _text_series(raw).notna().to_numpy()
+            bad(np.isnan(nums) & given, raw, "bad_number", lambda v: f"'{v}' is not a number", c.name)
+            if c.kind == "int":
+                out[c.name] = pd.array([None if np.isnan(x) else round(x) for x in nums], dtype="Int64")
+            else:
+                out[c.name] = nums
+    if SOURCE_LAYER in out.columns:
+        out[SOURCE_LAYER] = pd.array(_text_series(out[SOURCE_LAYER]).to_numpy(dtype=object, na_value=None), dtype="str")
+    return gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(frame.geometry.to_numpy(), crs=None), crs=None)
+
+
+def _finish_columns(
+    frame: gpd.GeoDataFrame, layer: Layer, mapping: ColumnMapping, result: ImportResult
+) -> gpd.GeoDataFrame:
+    """Build templated columns (default parcel ids) once every column, the park included, is known."""
+    from kcn_gis.importers.mapping import COMMUNE_CODE
+
+    s = spec(layer)
+    out = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+    templates = dict(mapping.templates)
+    default_id = (
+        layer == Layer.PARCELS
+        and Col.PARCEL_ID not in out.columns
+        and Col.PARCEL_ID not in templates
+        and all(c in out.columns for c in (Col.PARK_ID, Col.COMMUNE, Col.MAP_SHEET, Col.PARCEL_NO))
+    )
     for col, template in templates.items():
         try:
-            vals = [
-                template.format(**{k: ("" if pd.isna(r[k]) else r[k]) for k in out.columns}) for _, r in out.iterrows()
-            ]
+            vals = _template_values(template, out, len(out))
         except KeyError as exc:
             raise ImportError_(
                 f"mapping template for '{col}' uses unknown column {exc}; columns: {list(out.columns)}"
             ) from exc
-        out[col] = pd.array(vals, dtype="str")
+        out[col] = pd.array(vals.to_numpy(dtype=object), dtype="str")
         result.notes.append(f"'{col}' built as \"{template}\"")
-    if SOURCE_LAYER in out.columns:
-        out[SOURCE_LAYER] = pd.array([_text_value(v) for v in out[SOURCE_LAYER]], dtype="str")
+    if default_id:
+        out[str(Col.PARCEL_ID)] = pd.array(_default_parcel_ids(out).to_numpy(dtype=object), dtype="str")
+        result.notes.append(
+            "'parcel_id' built as \"{park_id}-{commune code}-{map_sheet}-{parcel_no}\" as in the bundled atlas "
+            "(commune code = initials of the commune without Xã, map sheet 2 digits, parcel 4 digits)"
+        )
+    out = out.drop(columns=[c for c in (COMMUNE_CODE,) if c in out.columns])
     order = [c.name for c in s.columns if c.name in out.columns] + [c for c in out.columns if _spec_has(s, c) is False]
     out = out[order]
-    return gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(frame.geometry.to_numpy(), crs=None), crs=None)
+    return gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(frame.geometry.to_numpy(), crs=frame.crs), crs=frame.crs)
+
+
+def _assign_parks(frame: gpd.GeoDataFrame, atlas: Any, src: SourceData, layer: Layer, result: ImportResult) -> None:
+    """Give each feature the park whose boundary holds it, by area share (in the atlas CRS); problems otherwise."""
+    fname = str(src.path)
+    if atlas is None or Layer.PARKS not in atlas.layer_names() or not len(atlas.parks):
+        result.problems.append(
+            Problem(
+                "error",
+                "park_unknown",
+                "the file has no park column (Mã KCN); give the park with --park PARK_ID, or import into an "
+                "atlas whose parks layer locates each feature",
+                layer=str(layer),
+                field=str(Col.PARK_ID),
+                file=fname,
+            )
+        )
+        return
+    parks = atlas.parks
+    pgeoms = np.asarray(parks.geometry.values)
+    pids = parks[Col.PARK_ID].astype(str).to_numpy()
+    geoms = np.asarray(frame.geometry.values)
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    tree = shapely.STRtree(pgeoms)
+    fi, pi = tree.query(geoms, predicate="intersects")
+    keep = present[fi]
+    fi, pi = fi[keep], pi[keep]
+    inter = shapely.area(shapely.intersection(geoms[fi], pgeoms[pi]))
+    area = shapely.area(geoms[fi])
+    share = np.divide(inter, area, out=np.zeros_like(inter), where=area > 0)
+    touched = share > 0.01
+    best_share = np.zeros(len(frame))
+    best_park = np.full(len(frame), -1, dtype=np.int64)
+    n_touched = np.zeros(len(frame), dtype=np.int64)
+    np.add.at(n_touched, fi[touched], 1)
+    order = np.lexsort([share, fi])  # by feature, then share ascending: the last per feature is the best
+    best_share[fi[order]] = share[order]
+    best_park[fi[order]] = pi[order]
+    assigned = present & (n_touched == 1) & (best_share >= 0.5)
+    out = np.where(assigned, pids[np.clip(best_park, 0, None)], None)
+    for i in np.flatnonzero(present & ~assigned):
+        if n_touched[i] > 1:
+            sel = fi == i
+            parts = ", ".join(
+                f"{pids[p]} {s:.0%}" for p, s in sorted(zip(pi[sel], share[sel], strict=True)) if s > 0.01
+            )
+            msg = f"the feature straddles parks ({parts}); give the park with --park PARK_ID or fix the boundary"
+        else:
+            msg = "the feature lies in no park of the atlas; give the park with --park PARK_ID or check the CRS"
+        result.problems.append(
+            Problem(
+                "error", "park_by_location", msg, layer=str(layer), row=src.rows[i], field=str(Col.PARK_ID), file=fname
+            )
+        )
+    frame[str(Col.PARK_ID)] = pd.array(out, dtype="str")
+    result.notes.append(
+        f"'park_id' assigned by location: {int(assigned.sum())} feature(s) inside a park boundary "
+        f"({', '.join(f'{p}: {int((out == p).sum())}' for p in pids if (out == p).any())})"
+    )
 
 
 def _spec_has(s: Any, name: str) -> bool:
@@ -481,12 +626,18 @@ def prepare_import(
     mode: str = "append",
     source_layer: str | None = None,
     xy: str | None = None,
+    park: str | None = None,
+    constants: Mapping[str, Any] | None = None,
+    on_step: Callable[[str], None] | None = None,
 ) -> tuple[ImportResult, Any, Path | None, gpd.GeoDataFrame | None]:
     """Do everything :func:`import_file` does except writing.
+
+    ``park``, ``constants`` and ``on_step`` are described in :func:`import_file`.
 
     Returns ``(result, atlas, atlas_path, layer_frame_to_write)``; the last is
     None when there are errors.
     """
+    step = on_step or (lambda _name: None)
     lay = spec(layer).name
     if lay not in IMPORTABLE_LAYERS:
         names = ", ".join(str(x) for x in IMPORTABLE_LAYERS)
@@ -498,6 +649,8 @@ def prepare_import(
     crs = crs if crs is not None else cmap.crs
     target_atlas, atlas_path = _open_target(atlas)
     target = target_atlas.crs if target_atlas is not None else CRS.from_user_input("EPSG:9209")
+    consts = _constants(lay, constants, park, target_atlas)
+    step("read")
     src = read_source(
         path,
         source_layer=source_layer,
@@ -509,8 +662,11 @@ def prepare_import(
     result = ImportResult(layer=str(lay), source=str(src.path), fmt=src.fmt, mode=mode, dry_run=False)
     result.problems += [_with_layer(p, lay) for p in src.problems]
     result.notes += src.notes
-    # 1. text
+    # 1. text: valid UTF-8 is UTF-8 (NFC only); TCVN3/VNI detection where the bytes were read one per character
+    step("text")
     text_encoding = enc.lower() if enc.lower() in ENCODINGS else "unicode"
+    if text_encoding == "auto" and src.encoding_hint != "legacy" and src.fmt != "xlsx":
+        text_encoding = "unicode"
     fixed, changes = fix_frame(src.frame, encoding=text_encoding)
     src.frame = gpd.GeoDataFrame(fixed, geometry=src.frame.geometry.name, crs=src.frame.crs)
     result.text_changes = [
@@ -518,9 +674,11 @@ def prepare_import(
         for c in changes
     ]
     # 2. columns and values
-    frame = _map_columns(src, lay, cmap, target_atlas, result)
+    step("columns")
+    frame = _map_columns(src, lay, cmap, target_atlas, result, constants=consts)
     _fix_geometry_kinds(frame, lay, src, result)
     # 3. CRS
+    step("crs")
     decision = _decide_crs(
         frame,
         src,
@@ -545,7 +703,11 @@ def prepare_import(
             frame = frame.set_crs(target, allow_override=True)
     else:
         frame = frame.set_crs(target, allow_override=True)
-    # 4. the data model
+    # 4. the data model: the park of each feature by location when the file has none, then parcel ids
+    step("model")
+    if lay in (Layer.PARCELS, Layer.PLOTS) and Col.PARK_ID not in frame.columns and not _templated(cmap, Col.PARK_ID):
+        _assign_parks(frame, target_atlas, src, lay, result)
+    frame = _finish_columns(frame, lay, cmap, result)
     from kcn_gis.store.base import coerce_layer
 
     s = spec(lay)
@@ -588,6 +750,34 @@ def prepare_import(
         result.notes.append(f"replaces the {len(target_atlas.read(lay))} feature(s) now in layer '{lay}'")
     result.layer_rows_after = len(to_write)
     return result, target_atlas, atlas_path, to_write
+
+
+def _templated(mapping: ColumnMapping, column: str) -> bool:
+    return column in mapping.templates
+
+
+def _constants(layer: Layer, constants: Mapping[str, Any] | None, park: str | None, atlas: Any) -> dict[str, Any]:
+    """``--set COLUMN=VALUE`` and ``--park``, checked against the layer's columns and the atlas's parks."""
+    s = spec(layer)
+    names = [c.name for c in s.columns]
+    out: dict[str, Any] = {}
+    for col, value in (constants or {}).items():
+        if col not in names:
+            raise ImportError_(
+                f"--set {col}=...: '{col}' is not a column of layer '{layer}'; use one of {', '.join(names)}"
+            )
+        out[col] = value
+    if park is not None:
+        if Col.PARK_ID not in names:
+            raise ImportError_(f"--park: layer '{layer}' has no park column")
+        if atlas is not None and Layer.PARKS in atlas.layer_names() and len(atlas.parks):
+            known = set(atlas.parks[Col.PARK_ID].astype(str))
+            if park not in known:
+                raise ImportError_(
+                    f"--park {park}: no such park in {atlas.location}; parks: {', '.join(sorted(known))}"
+                )
+        out[str(Col.PARK_ID)] = park
+    return out
 
 
 def _involves_wgs84(source: Any) -> bool:
@@ -635,6 +825,9 @@ def import_file(
     dry_run: bool = False,
     source_layer: str | None = None,
     xy: str | None = None,
+    park: str | None = None,
+    constants: Mapping[str, Any] | None = None,
+    on_step: Callable[[str], None] | None = None,
 ) -> ImportResult:
     """Import one file into one atlas layer, all or nothing.
 
@@ -667,6 +860,16 @@ def import_file(
         Layer of a multi-layer file, or sheet of a workbook.
     xy : {"vn", "gis"}, optional
         For coordinate tables with X/Y headers: ``vn`` (default) X = northing.
+    park : str, optional
+        The park of every feature (``--park``). Without it, and without a park
+        column, plots and parcels get the park whose boundary holds them (by
+        area share, in EPSG:9209); one straddling two parks or in none is an error.
+    constants : mapping, optional
+        ``{column: value}`` set for every feature (``--set COLUMN=VALUE``), e.g.
+        ``{"commune": "Xã Nam Sơn", "map_sheet": "12"}``.
+    on_step : callable, optional
+        Called with the name of each step (``read``, ``text``, ``columns``,
+        ``crs``, ``model``) as it starts; the CLI shows a progress bar with it.
 
     Returns
     -------
@@ -691,6 +894,9 @@ def import_file(
         mode=mode,
         source_layer=source_layer,
         xy=xy,
+        park=park,
+        constants=constants,
+        on_step=on_step,
     )
     result.dry_run = dry_run
     if dry_run:
