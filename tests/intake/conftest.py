@@ -176,3 +176,15 @@ def council_workbook(path: Path, progress: dict[str, tuple[object, ...]] = PROGR
     summary.append([2, "An Bình", 3, 36000, 2])
     wb.save(path)
     return path
+
+
+@pytest.fixture
+def parks_atlas_path(tmp_path) -> Path:
+    """A fresh GeoPackage atlas with parks P1 and P2 and no parcels or events yet."""
+    from kcn_gis.store import write_atlas
+
+    layers = make_intake_layers()
+    layers[Layer.PARCELS] = layers[Layer.PARCELS].iloc[0:0]
+    path = tmp_path / "parks.gpkg"
+    write_atlas(path, layers)
+    return path
