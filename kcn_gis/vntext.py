@@ -42,6 +42,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 __all__ = [
@@ -499,7 +500,7 @@ def fix_frame(
     """
     if encoding not in ENCODINGS:
         raise ValueError(f"unknown encoding {encoding!r}; use one of {', '.join(ENCODINGS)}")
-    out = frame.copy()
+    out = frame.copy(deep=False)  # columns are replaced, never changed in place
     changes: list[TextChange] = []
     names = [str(c) for c in out.columns]
     name_enc = detect_encoding(names) if encoding == "auto" else encoding
@@ -518,6 +519,21 @@ def fix_frame(
             continue
         s = out[col]
         if not (s.dtype == object or pd.api.types.is_string_dtype(s)):
+            continue
+        if encoding == "unicode":  # NFC only, vectorised: visit just the values that change
+            text = s.astype("string")
+            norm = text.str.normalize("NFC")
+            diff = (norm != text).fillna(False).to_numpy(bool)
+            if diff.any():
+                for i in np.flatnonzero(diff):
+                    changes.append(
+                        TextChange(field=col, row=int(i) + 1, how="nfc", before=text.iat[i], after=norm.iat[i])
+                    )
+                out[col] = pd.Series(
+                    np.where(diff, norm.to_numpy(dtype=object), s.to_numpy(dtype=object)),
+                    index=out.index,
+                    dtype=s.dtype if s.dtype != object else object,
+                )
             continue
         values = s.to_numpy()
         col_enc = detect_encoding([v for v in values if isinstance(v, str)]) if encoding == "auto" else encoding

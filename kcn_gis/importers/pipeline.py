@@ -440,8 +440,21 @@ def _assign_parks(frame: gpd.GeoDataFrame, atlas: Any, src: SourceData, layer: L
     fi, pi = tree.query(geoms, predicate="intersects")
     keep = present[fi]
     fi, pi = fi[keep], pi[keep]
-    inter = shapely.area(shapely.intersection(geoms[fi], pgeoms[pi]))
-    area = shapely.area(geoms[fi])
+    mine = geoms[fi]
+    area = shapely.area(mine)
+    inter = area.copy()  # a feature within a park lies in it whole; intersections only for the others
+    fw, pw = tree.query(geoms, predicate="within")
+    within = np.zeros(len(fi), dtype=bool)
+    if len(fw):
+        pair = {(int(a), int(b)) for a, b in zip(fw.tolist(), pw.tolist(), strict=True)}
+        within = np.fromiter(((int(a), int(b)) in pair for a, b in zip(fi, pi, strict=True)), bool, len(fi))
+    edge = ~within
+    if edge.any():
+        part = mine[edge]
+        invalid = ~shapely.is_valid(part)
+        if invalid.any():  # reported by validation later; located here by their valid repair
+            part[invalid] = shapely.make_valid(part[invalid])
+        inter[edge] = shapely.area(shapely.intersection(part, pgeoms[pi[edge]]))
     share = np.divide(inter, area, out=np.zeros_like(inter), where=area > 0)
     touched = share > 0.01
     best_share = np.zeros(len(frame))

@@ -615,6 +615,10 @@ def _floats(values: pd.Series) -> np.ndarray:
     """Coordinates as float64, vectorised: ``1234.5``, ``1234,5``, ``1.234,5``, ``1 234.5`` (NaN when not a number)."""
     if pd.api.types.is_numeric_dtype(values.dtype):
         return values.to_numpy(dtype="float64", na_value=np.nan)
+    try:  # the common case, plain numbers: one cast in C
+        return values.astype("float64").to_numpy(dtype="float64", na_value=np.nan)
+    except (ValueError, TypeError):
+        pass
     s = values.astype("string").str.strip().str.replace("\u00a0", "", regex=False).str.replace(" ", "", regex=False)
     has_comma = s.str.contains(",", regex=False).fillna(False).to_numpy(bool)
     if has_comma.any():
@@ -661,47 +665,61 @@ def _table_known(key: str) -> bool:
 
 
 def _csv_frame(path: Path, encoding: str | None, mapping: ColumnMapping) -> tuple[pd.DataFrame, np.ndarray, str | None]:
-    """A CSV as text columns, its header found below title rows; returns (frame, 1-based rows, encoding hint)."""
-    import io
+    """A CSV as text columns, its header found below title rows; returns (frame, 1-based rows, encoding hint).
+
+    The file is parsed by pandas straight from disk (no decoded copy of it in memory): as UTF-8 when its
+    bytes are valid UTF-8, else byte for byte (ISO-8859-1) for :mod:`kcn_gis.vntext` to repair.
+    """
+    import csv as _csv
 
     from kcn_gis.importers.tables import RawSheet, find_header_block
 
-    data = path.read_bytes()
     enc = (encoding or "auto").lower()
     hint = None
     if enc in ("tcvn3", "vni"):
-        text, hint = data.decode("latin-1"), "legacy"
+        py_enc, hint = "latin-1", "legacy"
     elif enc in ("auto", "unicode", "utf-8", "utf8"):
-        try:
-            text = data.decode("utf-8-sig")  # valid UTF-8 is UTF-8
-        except UnicodeDecodeError:
-            if enc != "auto":
-                raise ImportError_(f"{path}: is not UTF-8 text; give its encoding with --encoding") from None
-            text, hint = data.decode("latin-1"), "legacy"
+        py_enc = "utf-8-sig"
     else:
-        try:
-            text = data.decode(enc)
-        except (LookupError, UnicodeDecodeError) as exc:
-            raise ImportError_(f"{path}: cannot be read as {enc} text: {exc}") from exc
-    head = text[:20_000].splitlines()[: 25 + 1]
-    import csv as _csv
-
+        py_enc = enc
+    with open(path, "rb") as fh:
+        head_bytes = fh.read(64_000)
+    head = head_bytes.decode("utf-8" if py_enc == "utf-8-sig" else py_enc, errors="replace").lstrip("\ufeff")
+    lines = head.splitlines()[:26]
     try:
-        delimiter = _csv.Sniffer().sniff(head[0] if head else "", delimiters=",;\t").delimiter
+        delimiter = _csv.Sniffer().sniff(lines[0] if lines else "", delimiters=",;\t").delimiter
     except _csv.Error:
         delimiter = ","
     skip = 0
     if mapping.header_row is not None:
         skip = mapping.header_row - 1
     else:
-        cells = [[v or None for v in r] for r in _csv.reader(head, delimiter=delimiter)]
+        cells = [[v or None for v in r] for r in _csv.reader(lines, delimiter=delimiter)]
         found = find_header_block(RawSheet(None, cells), _table_known)
         if found is not None:
             skip = found[0]
-    try:
-        table = pd.read_csv(
-            io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""], sep=delimiter, skiprows=skip
+
+    def parse(text_encoding: str) -> pd.DataFrame:
+        return pd.read_csv(
+            path,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            sep=delimiter,
+            skiprows=skip,
+            encoding=text_encoding,
+            encoding_errors="strict",
         )
+
+    try:
+        try:
+            table = parse(py_enc)
+        except UnicodeDecodeError:
+            if enc != "auto":
+                raise ImportError_(f"{path}: is not {py_enc} text; give its encoding with --encoding") from None
+            table, hint = parse("latin-1"), "legacy"  # not UTF-8: byte for byte, TCVN3/VNI decided per column
+    except LookupError as exc:
+        raise ImportError_(f"{path}: unknown encoding '{enc}': {exc}") from exc
     except (ValueError, pd.errors.ParserError) as exc:
         raise ImportError_(f"{path}: cannot be read as csv: {exc}") from exc
     rows = np.arange(len(table)) + skip + 2
@@ -895,6 +913,11 @@ def _table_geometries(
     order_col = geo.get("order") or _find(headers, _ORDER_HEADERS)
     part_col = geo.get("ring_part") or _find(headers, ("part", "ringpart", "vong", "lo_trong"))
     ids = table[id_col].astype("string").fillna("")
+    sheet_col = _find(headers, ("soto", "tobando", "sotobando", "tobandoso", "shbando", "toso"))
+    if normalize_header(id_col) in ("sothua", "sohieuthua", "thuaso", "shthua") and sheet_col and "id" not in geo:
+        # parcel numbers repeat from one map sheet to the next: a ring is one sheet's parcel
+        ids = table[sheet_col].astype("string").fillna("") + "/" + ids
+        notes.append(f"vertex rows grouped by '{sheet_col}' and '{id_col}' (parcel numbers repeat per map sheet)")
     codes, uniques = pd.factorize(ids, sort=False)
     n_poly = len(uniques)
     if part_col:
@@ -961,11 +984,18 @@ def _table_geometries(
             )
         )
     attr_cols = [c for c in headers if c not in coord_cols and c not in {order_col, part_col}]
-    attrs = table[attr_cols].copy()
-    for c in attr_cols:
+    attrs = table[attr_cols]
+    blanks = {}
+    for c in attr_cols:  # cells of spaces only count as empty (no copy unless a column has some)
         if attrs[c].dtype == object or pd.api.types.is_string_dtype(attrs[c]):
-            blank = attrs[c].astype("string").str.strip().fillna("") == ""
-            attrs.loc[blank.to_numpy(), c] = None
+            col = attrs[c] if pd.api.types.is_string_dtype(attrs[c]) else attrs[c].astype("string")
+            blank = (col.str.strip() == "").fillna(False).to_numpy(bool)
+            if blank.any():
+                blanks[c] = blank
+    if blanks:
+        attrs = attrs.copy()
+        for c, blank in blanks.items():
+            attrs.loc[blank, c] = None
     grouped = attrs.groupby(codes, sort=True)
     out = grouped.first().reindex(range(n_poly))
     counts_distinct = grouped.nunique(dropna=True).reindex(range(n_poly))
@@ -984,7 +1014,6 @@ def _table_geometries(
                     file=fname,
                 )
             )
-    out[id_col] = np.asarray(uniques, dtype=object)
     out = out[attr_cols].reset_index(drop=True)
     frame = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(geoms), crs=crs)
     notes.append(f"built {len(frame)} polygon(s) from vertex rows grouped by '{id_col}'")
