@@ -160,8 +160,7 @@ def run_plain(table: Path, out: Path) -> dict[str, float]:
 def _child(which: str, table: str, target: str) -> None:
     # warm up on a 20-parcel table, so that libraries loaded on first use (GDAL drivers, pyarrow) are
     # loaded before the clock and the memory baseline
-    warm = Path(target).with_name(f"warm_{which}")
-    warm.mkdir(exist_ok=True)
+    warm = Path(tempfile.mkdtemp(prefix=f"warm_{which}_", dir=Path(target).parent))
     make_table(20, warm / "t.csv")
     if which == "kcn":
         make_atlas(warm / "a.gpkg", 20)
