@@ -525,9 +525,9 @@ def fix_frame(
             norm = text.str.normalize("NFC")
             diff = (norm != text).fillna(False).to_numpy(bool)
             if diff.any():
-                for i in np.flatnonzero(diff):
+                for pos in np.flatnonzero(diff).tolist():
                     changes.append(
-                        TextChange(field=col, row=int(i) + 1, how="nfc", before=text.iat[i], after=norm.iat[i])
+                        TextChange(field=col, row=pos + 1, how="nfc", before=text.iat[pos], after=norm.iat[pos])
                     )
                 out[col] = pd.Series(
                     np.where(diff, norm.to_numpy(dtype=object), s.to_numpy(dtype=object)),

@@ -451,7 +451,7 @@ def _date_like(value: Any) -> bool:
     if isinstance(value, dt.date):
         return True
     text = _cell_text(value)
-    return bool(text) and isinstance(value, str) and any(ch.isdigit() for ch in text)
+    return text is not None and isinstance(value, str) and any(ch.isdigit() for ch in text)
 
 
 def _row_kind(texts: list[str], identified: bool, dated: bool) -> str | None:

@@ -333,8 +333,19 @@ def _dxf_attribs(msp: Any) -> list[tuple[float, float, str, str]]:
     return out
 
 
-def _ring_points(entity: Any) -> list[tuple[float, float]]:
+def _ring_points(entity: Any) -> Any:
+    """The vertices of a polyline as an (n, 2) array, or a list of (x, y) for arcs (flattened to 1 mm).
+
+    A straight LWPOLYLINE in the world plane (the cadastral case) is read straight from ezdxf's
+    vertex array, with no Python loop per vertex.
+    """
     from ezdxf import path as ezpath
+
+    if entity.dxftype() == "LWPOLYLINE":
+        ext = entity.dxf.extrusion
+        arr = np.asarray(entity.lwpoints.values, dtype="float64").reshape(-1, 5)
+        if not arr[:, 4].any() and (abs(ext[0]), abs(ext[1]), ext[2]) == (0.0, 0.0, 1.0):
+            return arr[:, :2].copy()
 
     p = ezpath.make_path(entity)
     return [(v.x, v.y) for v in p.flattening(distance=0.001)]
@@ -807,7 +818,7 @@ def read_table(
     hint = None
     if fmt == "csv":
         table, rows, hint = _csv_frame(path, encoding, mapping)
-        parts = [(None, table, rows)]
+        parts: list[tuple[str | None, pd.DataFrame, np.ndarray]] = [(None, table, rows)]
     else:
         frames, crs, notes = _xlsx_frames(path, sheet, encoding, mapping)
         if not frames:
