@@ -711,16 +711,15 @@ def _csv_frame(path: Path, encoding: str | None, mapping: ColumnMapping) -> tupl
             skip = found[0]
 
     def parse(text_encoding: str) -> pd.DataFrame:
-        return pd.read_csv(
-            path,
-            dtype=str,
-            keep_default_na=False,
-            na_values=[""],
-            sep=delimiter,
-            skiprows=skip,
-            encoding=text_encoding,
-            encoding_errors="strict",
-        )
+        kwargs: dict[str, Any] = {"dtype": str, "keep_default_na": False, "na_values": [""], "sep": delimiter}
+        kwargs["skiprows"] = skip
+        try:  # Arrow's reader: multi-threaded, strings stored once (no Python object per cell)
+            return pd.read_csv(path, engine="pyarrow", encoding=text_encoding.removesuffix("-sig"), **kwargs)
+        except (ValueError, pd.errors.ParserError) as exc:
+            if "utf8" in str(exc).lower().replace("-", ""):
+                raise UnicodeDecodeError("utf-8", b"", 0, 1, str(exc)) from None
+        # ragged rows and other oddities: pandas' own parser, which says where
+        return pd.read_csv(path, encoding=text_encoding, encoding_errors="strict", **kwargs)
 
     try:
         try:
@@ -830,8 +829,11 @@ def read_table(
                 f"'{SOURCE_LAYER}'); to import one, choose it with --source-layer NAME"
             )
     built: list[SourceData] = []
-    for name, table, rows in parts:
-        src = _table_geometries(path, fmt, table, rows, mapping, xy, crs)
+    while parts:
+        name, table, rows = parts.pop(0)
+        holder = [table]
+        del table  # _table_geometries drops the vertex rows once it has what it needs
+        src = _table_geometries(path, fmt, holder, rows, mapping, xy, crs)
         if name is not None and len(parts) > 1:
             src.frame[SOURCE_LAYER] = name
             for i, p in enumerate(src.problems):
@@ -857,15 +859,27 @@ def read_table(
     return out
 
 
+def _release_arrow_memory() -> None:
+    """Give memory freed by Arrow (pandas' string columns) back to the system, so that the peak stays low."""
+    try:
+        import pyarrow as pa
+
+        pa.default_memory_pool().release_unused()
+    except Exception:  # pragma: no cover - pyarrow is a pandas dependency here; releasing is only an optimisation
+        pass
+
+
 def _table_geometries(
     path: Path,
     fmt: str,
-    table: pd.DataFrame,
+    holder: list[pd.DataFrame],
     rows: np.ndarray,
     mapping: ColumnMapping,
     xy: str | None,
     crs: CRS | None,
 ) -> SourceData:
+    """Features from one table; ``holder`` holds the table and is emptied, so that the vertex rows can be freed."""
+    table = holder.pop()
     geo = {k.lower(): v for k, v in mapping.geometry.items()}
     headers = [str(c) for c in table.columns]
     table.columns = headers
@@ -927,9 +941,17 @@ def _table_geometries(
     sheet_col = _find(headers, ("soto", "tobando", "sotobando", "tobandoso", "shbando", "toso"))
     if normalize_header(id_col) in ("sothua", "sohieuthua", "thuaso", "shthua") and sheet_col and "id" not in geo:
         # parcel numbers repeat from one map sheet to the next: a ring is one sheet's parcel
-        ids = table[sheet_col].astype("string").fillna("") + "/" + ids
+        s_codes, s_uniq = pd.factorize(table[sheet_col].astype("string").fillna(""), sort=False)
+        n_codes, n_uniq = pd.factorize(ids, sort=False)
+        codes, first = pd.factorize(s_codes.astype(np.int64) * (len(n_uniq) + 1) + n_codes, sort=False)
+        width = len(n_uniq) + 1
+        sheets_of = np.asarray(s_uniq, dtype=object)[np.asarray(first) // width]
+        numbers_of = np.asarray(n_uniq, dtype=object)[np.asarray(first) % width]
+        uniques = pd.Index(pd.Series(sheets_of, dtype="string") + "/" + pd.Series(numbers_of, dtype="string"))
         notes.append(f"vertex rows grouped by '{sheet_col}' and '{id_col}' (parcel numbers repeat per map sheet)")
-    codes, uniques = pd.factorize(ids, sort=False)
+    else:
+        codes, uniques = pd.factorize(ids, sort=False)
+    del ids
     n_poly = len(uniques)
     if part_col:
         part_codes = pd.factorize(table[part_col].astype("string").fillna(""), sort=False)[0]
@@ -967,21 +989,9 @@ def _table_geometries(
     shell_ok[has_ring] = good_ring[first_ring_of_poly[has_ring]]
     use_ring = good_ring & shell_ok[ring_poly] if n_rings else good_ring
     keep_vertex = use_ring[ring_id] if len(perm) else np.zeros(0, bool)
-    geoms = np.full(n_poly, None, dtype=object)
-    if keep_vertex.any():
-        # drop the closing vertex of closed rings; linearrings() closes every ring
-        last_of_ring = np.zeros(len(perm), dtype=bool)
-        last_of_ring[ends[closed]] = True
-        kv = keep_vertex & ~last_of_ring
-        coords = np.column_stack([xs[kv], ys[kv]])
-        rings = shapely.linearrings(coords, indices=np.unique(ring_id[kv], return_inverse=True)[1])
-        used = np.flatnonzero(use_ring)
-        # linearrings numbers its output by the distinct indices in order: map them to polygons
-        polys = shapely.polygons(rings, indices=np.searchsorted(np.unique(ring_poly[used]), ring_poly[used]))
-        geoms[np.unique(ring_poly[used])] = polys
     n_closed = int((~closed & good_ring).sum())
-    first_pos = np.full(n_poly, len(table), dtype=np.int64)
-    np.minimum.at(first_pos, codes, np.arange(len(table)))
+    first_pos = np.full(n_poly, len(codes), dtype=np.int64)
+    np.minimum.at(first_pos, codes, np.arange(len(codes)))
     first_row = rows[first_pos]
     for k in np.flatnonzero(~shell_ok):
         problems.append(
@@ -1026,6 +1036,20 @@ def _table_geometries(
                 )
             )
     out = out[attr_cols].reset_index(drop=True)
+    del table, attrs, grouped, counts_distinct  # the vertex rows are no longer needed
+    _release_arrow_memory()
+    geoms = np.full(n_poly, None, dtype=object)
+    if keep_vertex.any():
+        # drop the closing vertex of closed rings; linearrings() closes every ring
+        last_of_ring = np.zeros(len(perm), dtype=bool)
+        last_of_ring[ends[closed]] = True
+        kv = keep_vertex & ~last_of_ring
+        coords = np.column_stack([xs[kv], ys[kv]])
+        rings = shapely.linearrings(coords, indices=np.unique(ring_id[kv], return_inverse=True)[1])
+        used = np.flatnonzero(use_ring)
+        # linearrings numbers its output by the distinct indices in order: map them to polygons
+        polys = shapely.polygons(rings, indices=np.searchsorted(np.unique(ring_poly[used]), ring_poly[used]))
+        geoms[np.unique(ring_poly[used])] = polys
     frame = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(geoms), crs=crs)
     notes.append(f"built {len(frame)} polygon(s) from vertex rows grouped by '{id_col}'")
     if n_closed:
