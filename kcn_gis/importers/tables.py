@@ -379,9 +379,19 @@ def find_header_block(
             elif c1 > c0 and top + 1 < len(cells):  # merged across: a group title over sub-headers
                 last = max(last, top + 1)
     if last == top and not raw.merged and top + 1 < len(cells):
+        # a CSV saved from a workbook with merged headers: the group title is in its first column only,
+        # and the sub-headers below it sit under empty cells of the header row
         nxt = cells[top + 1]
+        head = cells[top]
         dated = any(isinstance(v, (dt.date, int, float)) and not isinstance(v, bool) for v in nxt if v is not None)
-        if not dated and _known_count(nxt, known) >= 2 and _known_count(nxt, known) >= _known_count(cells[top], known):
+        under_gaps = 0
+        for c, v in enumerate(nxt):
+            t = cell_text(v)
+            above = cell_text(head[c]) if c < len(head) else None
+            left = c + 1 < len(head) and cell_text(head[c + 1]) is None  # a title spanning to the right
+            if t and known(header_key(t)) and (above is None or left):
+                under_gaps += 1
+        if not dated and under_gaps >= 2:
             last = top + 1
     return top, last
 
