@@ -193,7 +193,7 @@ class _Steps:
     def __call__(self, name: str) -> None:
         if name != self._NAMES[0]:
             self.bar.update(1)
-        self.bar.set_postfix_str(name)
+        self.bar.set_postfix_str(name, refresh=False)  # drawn by update(), after the delay
 
     def close(self) -> None:
         self.bar.update(self.bar.total - self.bar.n)
