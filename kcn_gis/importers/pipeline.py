@@ -480,6 +480,19 @@ def _assign_parks(frame: gpd.GeoDataFrame, atlas: Any, src: SourceData, layer: L
                 "error", "park_by_location", msg, layer=str(layer), row=src.rows[i], field=str(Col.PARK_ID), file=fname
             )
         )
+    for i in np.flatnonzero(assigned & (best_share < 0.99)):
+        result.problems.append(
+            Problem(
+                "warning",
+                "park_partly_outside",
+                f"assigned to park {pids[best_park[i]]}, but {1 - best_share[i]:.0%} of its area lies outside the "
+                "park boundary; check the boundary or the CRS",
+                layer=str(layer),
+                row=src.rows[i],
+                field=str(Col.PARK_ID),
+                file=fname,
+            )
+        )
     frame[str(Col.PARK_ID)] = pd.array(out, dtype="str")
     result.notes.append(
         f"'park_id' assigned by location: {int(assigned.sum())} feature(s) inside a park boundary "

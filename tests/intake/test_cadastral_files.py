@@ -67,6 +67,7 @@ def test_straddling_and_outside_parcels_are_located_errors(parks_atlas_path, tmp
         *SHP_ROWS[:1],
         (90, 7, "LUC", 1.0, "Người Ở Giữa", "", "Xã Mão Điền", (900, 0, 2100, 50)),  # P1 | gap | P2
         (90, 8, "LUC", 1.0, "Người Ở Ngoài", "", "Xã Mão Điền", (5000, 5000, 5100, 5100)),  # no park
+        (90, 9, "LUC", 1.0, "Người Ở Rìa", "", "Xã Mão Điền", (950, 100, 1050, 200)),  # half out of P1: a warning
     ]
     shp = cadastral_shapefile(tmp_path / "sai.shp", rows)
     before = atlas_snapshot(parks_atlas_path)
@@ -81,6 +82,8 @@ def test_straddling_and_outside_parcels_are_located_errors(parks_atlas_path, tmp
     probs = pd.read_csv(table)
     located = probs[probs["check"] == "park_by_location"]
     assert located["row"].tolist() == [2, 3] and set(located["file"]) == {str(shp)}
+    edge = probs[probs["check"] == "park_partly_outside"]
+    assert edge["row"].tolist() == [4] and "50% of its area lies outside" in edge["message"].iloc[0]
     assert atlas_snapshot(parks_atlas_path) == before
     # --park says it for every parcel (the straddler is then P1's, as the user said)
     rc = main(["import", str(shp), "--layer", "parcels", "--atlas", str(parks_atlas_path), "--park", "P1"])
