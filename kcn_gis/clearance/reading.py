@@ -45,9 +45,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kcn_gis.errors import ImportError_, Problem, locate
+from kcn_gis.errors import ImportError_, Problem
 from kcn_gis.importers.mapping import ColumnMapping
-from kcn_gis.importers.tables import RawSheet, cell_text, header_key, read_raw_sheets, table_block
+from kcn_gis.importers.tables import RawSheet, SheetProblem, cell_text, header_key, read_raw_sheets, table_block
 from kcn_gis.schema import EVENT_LABELS, Col, Event
 
 __all__ = [
@@ -199,24 +199,6 @@ def _commune_key(text: str) -> str:
 
 
 # -- problems and rows -------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class SheetProblem(Problem):
-    """A :class:`~kcn_gis.errors.Problem` located in a spreadsheet: file, sheet, row (as Excel shows it), column."""
-
-    sheet: str | None = None
-    column: str | None = None
-
-    def where(self) -> str:
-        parts = [locate(file=self.file)] if self.file else []
-        if self.sheet is not None:
-            parts.append(f"sheet '{self.sheet}'")
-        if self.row is not None:
-            parts.append(f"row {self.row}")
-        if self.column is not None:
-            parts.append(f"column {self.column}")
-        return ", ".join(parts)
-
-
 @dataclass
 class SheetRow:
     """One event row read from a sheet: where it is and its raw values per recognised field.

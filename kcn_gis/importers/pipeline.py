@@ -185,6 +185,17 @@ def _date_value(v: Any) -> tuple[Any, bool]:
     return v, False
 
 
+def _located(src: SourceData, index: int | None, severity: str, check: str, message: str, **where: Any) -> Problem:
+    """A problem at feature ``index`` of ``src`` (0-based): its file row, and its sheet for a workbook."""
+    row = src.rows[index] if index is not None and 0 <= index < len(src.rows) else where.pop("row", None)
+    where.pop("row", None)
+    if src.sheets is not None and index is not None and 0 <= index < len(src.sheets):
+        from kcn_gis.importers.tables import SheetProblem
+
+        return SheetProblem(severity, check, message, row=row, sheet=src.sheets[index], **where)
+    return Problem(severity, check, message, row=row, **where)
+
+
 def _text_series(values: pd.Series) -> pd.Series:
     """Cells as stripped text (None when empty), vectorised; integral floats without ``.0``, dates as ISO dates."""
     s = values
@@ -313,20 +324,11 @@ def _map_columns(
         if c.name not in out.columns and c.nullable and c.name not in mapping.templates:
             out[c.name] = None
             result.notes.append(f"'{c.name}' ({c.label_vi}) is not in the file: left empty")
-    rows = np.asarray(src.rows)
 
     def bad(mask: np.ndarray, values: pd.Series, check: str, message: Any, col: str) -> None:
-        for i in np.flatnonzero(mask):  # only the bad cells are visited
+        for i in np.flatnonzero(mask).tolist():  # only the bad cells are visited
             result.problems.append(
-                Problem(
-                    "error",
-                    check,
-                    message(values.iat[i]),
-                    layer=str(layer),
-                    row=int(rows[i]),
-                    field=col,
-                    file=fname,
-                )
+                _located(src, i, "error", check, message(values.iat[i]), layer=str(layer), field=col, file=fname)
             )
 
     # typed values, vectorised, with problems at their place
@@ -476,19 +478,20 @@ def _assign_parks(frame: gpd.GeoDataFrame, atlas: Any, src: SourceData, layer: L
         else:
             msg = "the feature lies in no park of the atlas; give the park with --park PARK_ID or check the CRS"
         result.problems.append(
-            Problem(
-                "error", "park_by_location", msg, layer=str(layer), row=src.rows[i], field=str(Col.PARK_ID), file=fname
+            _located(
+                src, int(i), "error", "park_by_location", msg, layer=str(layer), field=str(Col.PARK_ID), file=fname
             )
         )
     for i in np.flatnonzero(assigned & (best_share < 0.99)):
         result.problems.append(
-            Problem(
+            _located(
+                src,
+                int(i),
                 "warning",
                 "park_partly_outside",
                 f"assigned to park {pids[best_park[i]]}, but {1 - best_share[i]:.0%} of its area lies outside the "
                 "park boundary; check the boundary or the CRS",
                 layer=str(layer),
-                row=src.rows[i],
                 field=str(Col.PARK_ID),
                 file=fname,
             )
@@ -819,21 +822,18 @@ def _involves_wgs84(source: Any) -> bool:
 
 
 def _with_layer(p: Problem, layer: Layer) -> Problem:
-    return Problem(
-        p.severity, p.check, p.message, layer=p.layer or str(layer), row=p.row, field=p.field, ids=p.ids, file=p.file
-    )
+    import dataclasses
+
+    return dataclasses.replace(p, layer=p.layer or str(layer))  # keeps a SheetProblem's sheet
 
 
 def _relocate(problems: list[Problem], src: SourceData) -> list[Problem]:
     """Give validation problems the row number the feature has in the file."""
     out = []
     for p in problems:
-        row = src.rows[p.row - 1] if p.row is not None and 0 < p.row <= len(src.rows) else p.row
-        out.append(
-            Problem(
-                p.severity, p.check, p.message, layer=p.layer, row=row, field=p.field, ids=p.ids, file=str(src.path)
-            )
-        )
+        index = p.row - 1 if p.row is not None and 0 < p.row <= len(src.rows) else None
+        where = {"layer": p.layer, "row": p.row, "field": p.field, "ids": p.ids, "file": str(src.path)}
+        out.append(_located(src, index, p.severity, p.check, p.message, **where))
     return out
 
 

@@ -34,6 +34,7 @@ from pyproj import CRS
 
 from kcn_gis.errors import ImportError_, MissingDependencyError, Problem
 from kcn_gis.importers.mapping import SOURCE_LAYER, ColumnMapping, normalize_header
+from kcn_gis.importers.tables import SheetProblem
 
 __all__ = [
     "DXF_XDATA_APP",
@@ -98,6 +99,8 @@ class SourceData:
         What the reader did (e.g. "closed 3 rings").
     encoding_hint : str or None
         ``"legacy"`` when text was read byte for byte from a single-byte code page.
+    sheets : list of str, optional
+        For a workbook read sheet by sheet: the sheet of each feature (its row is in that sheet).
     """
 
     frame: gpd.GeoDataFrame
@@ -108,6 +111,7 @@ class SourceData:
     notes: list[str] = field(default_factory=list)
     encoding_hint: str | None = None
     xy_convention: str | None = None
+    sheets: list[str] | None = None
 
 
 def detect_format(path: str | os.PathLike[str]) -> str:
@@ -829,6 +833,7 @@ def read_table(
                 f"'{SOURCE_LAYER}'); to import one, choose it with --source-layer NAME"
             )
     built: list[SourceData] = []
+    names = [(n, None) for n, _, _ in parts]
     while parts:
         name, table, rows = parts.pop(0)
         holder = [table]
@@ -837,8 +842,8 @@ def read_table(
         if name is not None and len(parts) > 1:
             src.frame[SOURCE_LAYER] = name
             for i, p in enumerate(src.problems):
-                src.problems[i] = Problem(
-                    p.severity, p.check, f"sheet '{name}': {p.message}", row=p.row, field=p.field, file=p.file
+                src.problems[i] = SheetProblem(
+                    p.severity, p.check, p.message, row=p.row, field=p.field, file=p.file, sheet=name
                 )
         built.append(src)
     if len(built) == 1:
@@ -853,6 +858,7 @@ def read_table(
             [p for b in built for p in b.problems],
             [n for b in built for n in b.notes],
             xy_convention=built[0].xy_convention,
+            sheets=[str(name) for (name, _), b in zip(names, built, strict=True) for _ in b.rows],
         )
     out.notes = notes[:0] + out.notes + notes
     out.encoding_hint = hint

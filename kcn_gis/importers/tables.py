@@ -39,12 +39,13 @@ from typing import Any
 
 import pandas as pd
 
-from kcn_gis.errors import ImportError_, Problem
+from kcn_gis.errors import ImportError_, Problem, locate
 from kcn_gis.importers.mapping import normalize_header
 
 __all__ = [
     "DATE_FORMATS",
     "RawSheet",
+    "SheetProblem",
     "TableBlock",
     "cell_text",
     "column_letter",
@@ -425,6 +426,33 @@ def table_block(raw: RawSheet, known: Callable[[str], bool], *, header_row: int 
 
 
 # -- problems ------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SheetProblem(Problem):
+    """A :class:`~kcn_gis.errors.Problem` located in a spreadsheet: file, sheet, row (as Excel shows it), column.
+
+    Printed as ``tien_do.xlsx, sheet 'Mão Điền', row 8, column I 'Chi trả': ...``; with a layer and no
+    column (``kcn-gis import`` of a workbook), as ``toa_do.xlsx, sheet 'Tờ 91', layer 'parcels', row 7,
+    field 'parcel_no'``.
+    """
+
+    sheet: str | None = None
+    column: str | None = None
+
+    def where(self) -> str:
+        parts = [locate(file=self.file)] if self.file else []
+        if self.sheet is not None:
+            parts.append(f"sheet '{self.sheet}'")
+        if self.layer is not None:
+            parts.append(f"layer '{self.layer}'")
+        if self.row is not None:
+            parts.append(f"row {self.row}")
+        if self.column is not None:
+            parts.append(f"column {self.column}")
+        elif self.field is not None and self.layer is not None:
+            parts.append(f"field '{self.field}'")
+        return ", ".join(parts)
+
+
 def problems_table(problems: Iterable[Problem]) -> pd.DataFrame:
     """Every import's problems as one table.
 

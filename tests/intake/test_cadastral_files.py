@@ -177,3 +177,34 @@ def test_workbook_of_coordinate_sheets(parks_atlas_path, tmp_path, capsys, sourc
         assert area == expected
     else:
         assert area == {k: v for k, v in expected.items() if k[0] == "91"}
+
+
+def test_errors_in_a_workbook_of_sheets_name_the_sheet(parks_atlas_path, tmp_path, capsys):
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for sheet, y0, area in (("Tờ 90", 0, "2500"), ("Tờ 91", 300, "hai nghìn")):  # a word where a number goes
+        ws = wb.create_sheet(sheet)
+        ws.append(["BẢNG TỌA ĐỘ"])
+        ws.append(["Số hiệu thửa", "STT", "X", "Y", "Số tờ", "Xã", "Diện tích"])
+        for k, (e, n) in enumerate([(0, y0), (50, y0), (50, y0 + 50), (0, y0 + 50)], start=1):
+            ws.append([1, k, 2_330_000 + n, 540_000 + 100 + e, sheet[-2:], "Xã An Bình", area])
+    wb.save(tmp_path / "toa_do.xlsx")
+    before = atlas_snapshot(parks_atlas_path)
+    args = ["import", str(tmp_path / "toa_do.xlsx"), "--layer", "parcels", "--atlas", str(parks_atlas_path)]
+    assert main([*args, "--crs", "EPSG:9209", "--park", "P1", "--problems", str(tmp_path / "p.csv")]) == 1
+    import pandas as pd
+
+    probs = pd.read_csv(tmp_path / "p.csv")
+    bad = probs[probs["check"] == "bad_number"]
+    # the parcel's first vertex row: title row 1, header row 2, data from row 3
+    assert bad[["sheet", "row", "field"]].values.tolist() == [["Tờ 91", 3, "legal_area_m2"]]
+    assert "Tờ 91" in capsys.readouterr().err
+    assert atlas_snapshot(parks_atlas_path) == before
+    from kcn_gis.importers import import_file
+
+    r = import_file(tmp_path / "toa_do.xlsx", "parcels", crs="EPSG:9209", park="P1", dry_run=True)
+    assert [str(p).split(": ")[0] for p in r.errors] == [
+        f"{tmp_path / 'toa_do.xlsx'}, sheet 'Tờ 91', layer 'parcels', row 3, field 'legal_area_m2'"
+    ]
