@@ -40,7 +40,22 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="ENC",
         help="text encoding: auto (default), tcvn3, vni, unicode, or a code page such as cp1258",
     )
-    p.add_argument("--mode", choices=("append", "replace"), default="append", help="add to the layer or replace it")
+    p.add_argument(
+        "--mode",
+        choices=("append", "replace"),
+        default="append",
+        help="append: add the features (ids must be new, default); replace: replace the features of the parks "
+        "present in the file, keeping the other parks",
+    )
+    p.add_argument(
+        "--replace-all",
+        action="store_true",
+        help="replace the WHOLE layer with the file (refused for an empty file, or when clearance events, plots "
+        "or parcels would point to nothing)",
+    )
+    p.add_argument(
+        "--strict", action="store_true", help="treat warnings of the consistency checks as errors (nothing written)"
+    )
     p.add_argument("--source-layer", metavar="NAME", help="layer of a multi-layer file or sheet of a workbook")
     p.add_argument("--xy", choices=("vn", "gis"), help="X/Y headers of tables: vn (X = northing, default) or gis")
     p.add_argument("--dry-run", action="store_true", help="show what would be imported; write nothing")
@@ -97,12 +112,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _run_import(args: argparse.Namespace) -> int:
     from kcn_gis.errors import ImportError_
     from kcn_gis.importers.pipeline import commit_import, prepare_import
+    from kcn_gis.store import check_writable
 
     if args.atlas is None and not args.dry_run:
         raise ImportError_(
             "give the atlas to import into with --atlas PATH (a new .gpkg path creates an atlas); the bundled "
             "atlas is read-only. Use --dry-run to only check the file."
         )
+    if args.replace_all and args.mode == "append" and "--mode" in sys.argv:
+        raise ImportError_("--replace-all replaces the whole layer; it cannot be combined with --mode append")
+    mode = "replace_all" if args.replace_all else args.mode
+    if args.atlas is not None and not args.dry_run:
+        check_writable(args.atlas)  # read-only file or folder, bundled atlas: fail before reading anything
     result, target_atlas, atlas_path, to_write = prepare_import(
         args.file,
         args.layer,
@@ -112,9 +133,10 @@ def _run_import(args: argparse.Namespace) -> int:
         swap_xy=args.swap_xy,
         mapping=args.map,
         encoding=args.encoding,
-        mode=args.mode,
+        mode=mode,
         source_layer=args.source_layer,
         xy=args.xy,
+        strict=args.strict,
     )
     result.dry_run = args.dry_run
     print(result.summary(), file=sys.stderr)
@@ -132,7 +154,14 @@ def _run_import(args: argparse.Namespace) -> int:
         print("nothing was written.", file=sys.stderr)
         return 1
     done = commit_import(result, target_atlas, atlas_path, to_write, source=args.file)
-    print(f"wrote layer '{done.layer}' of {args.atlas}", file=sys.stderr)
+    # printed only once the transaction is committed
+    n = 0 if done.frame is None else len(done.frame)
+    how = {
+        "append": "appended",
+        "replace": "replaced the features of their park(s) with",
+        "replace_all": "replaced the whole layer with",
+    }[done.mode]
+    print(f"wrote layer '{done.layer}' of {args.atlas}: {how} {n} feature(s) (committed)", file=sys.stderr)
     return 0
 
 
