@@ -110,7 +110,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_import(args: argparse.Namespace) -> int:
-    from kcn_gis.errors import ImportError_
+    from kcn_gis.errors import ImportError_, KcnGisError
     from kcn_gis.importers.pipeline import commit_import, prepare_import
     from kcn_gis.store import check_writable
 
@@ -139,22 +139,31 @@ def _run_import(args: argparse.Namespace) -> int:
         strict=args.strict,
     )
     result.dry_run = args.dry_run
-    print(result.summary(), file=sys.stderr)
-    if result.problems:
-        table = result.problems_frame()
-        print(table.to_string(index=False), file=sys.stderr)
-        if args.problems:
-            table.to_csv(args.problems, index=False)
-    if args.dry_run:
-        if result.frame is not None and len(result.frame):
-            preview = result.frame.drop(columns=result.frame.geometry.name).head(10)
-            print(preview.to_string(index=False))
-        return 1 if result.errors else 0
-    if result.errors:
+
+    def report() -> None:
+        print(result.summary(), file=sys.stderr)
+        if result.problems:
+            table = result.problems_frame()
+            print(table.to_string(index=False), file=sys.stderr)
+            if args.problems:
+                table.to_csv(args.problems, index=False)
+
+    if args.dry_run or result.errors:
+        report()
+        if args.dry_run:
+            if result.frame is not None and len(result.frame):
+                preview = result.frame.drop(columns=result.frame.geometry.name).head(10)
+                print(preview.to_string(index=False))
+            return 1 if result.errors else 0
         print("nothing was written.", file=sys.stderr)
         return 1
-    done = commit_import(result, target_atlas, atlas_path, to_write, source=args.file)
-    # printed only once the transaction is committed
+    try:
+        done = commit_import(result, target_atlas, atlas_path, to_write, source=args.file)
+    except KcnGisError:
+        report()  # "did not import": the error follows (printed by the CLI, exit 1)
+        raise
+    # the summary and this line are printed only once the transaction is committed
+    report()
     n = 0 if done.frame is None else len(done.frame)
     how = {
         "append": "appended",

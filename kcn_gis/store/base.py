@@ -52,6 +52,29 @@ REFERENCES: tuple[tuple[Layer, Col, Layer, Col], ...] = (
 )
 
 
+def orphan_error(
+    location: str, found: Sequence[tuple[str, int, int, str, str, Sequence[tuple[Any, Any]]]]
+) -> StoreError:
+    """The error for a write that would orphan rows (same wording on every backend).
+
+    ``found``: (child layer, rows, distinct keys, parent layer, key column, examples (child key, key)).
+    """
+    lines = []
+    for child, n, gone, parent, pk, examples in found:
+        ckey = spec(child).key or "fid"
+        lines.append(
+            f"{n} row(s) of '{child}' would point to {gone} {pk} no longer in '{parent}' (e.g. "
+            + ", ".join(f"{ckey} '{a}' -> {pk} '{b}'" for a, b in examples)
+            + ")"
+        )
+    return StoreError(
+        f"refusing to write {location}: the write would orphan rows; nothing was written.\n  - "
+        + "\n  - ".join(lines)
+        + "\nKeep those rows in the file you import (or import the missing ones), or remove the referring "
+        "rows first."
+    )
+
+
 @dataclasses.dataclass(frozen=True)
 class WriteResult:
     """What one write did to one layer: rows inserted and rows deleted (a replace deletes first)."""

@@ -55,6 +55,7 @@ from kcn_gis.store.base import (
     VALIDATED_PREFIX,
     VERSIONED_LAYERS,
     WriteResult,
+    orphan_error,
 )
 
 __all__ = ["META_TABLE", "ROW_VERSION_KEY", "GeoPackageBackend"]
@@ -186,15 +187,17 @@ class GeoPackageBackend:
         _refuse_bundled(self.path)
         if not self.path.exists():
             folder = self.path.parent if self.path.parent.exists() else None
-            if folder is not None and not os.access(folder, os.W_OK):
+            if folder is not None and (not os.access(folder, os.W_OK) or not folder.stat().st_mode & 0o222):
                 raise StoreError(f"cannot create the atlas {self.path}: the folder {folder} is read-only")
             return
-        if not os.access(self.path, os.W_OK):
+        # The permission bits are honoured also for root (who may write anything): a file or folder
+        # without any write bit was made read-only on purpose.
+        if not os.access(self.path, os.W_OK) or not self.path.stat().st_mode & 0o222:
             raise StoreError(
                 f"{self.path} is read-only (file permissions); nothing was written. Make it writable "
                 f"(chmod u+w) or import into a copy."
             )
-        if not os.access(self.path.parent, os.W_OK | os.X_OK):
+        if not os.access(self.path.parent, os.W_OK | os.X_OK) or not self.path.parent.stat().st_mode & 0o222:
             raise StoreError(
                 f"{self.path} is in the read-only folder {self.path.parent}; SQLite must create its journal "
                 "beside the file, so nothing was written. Make the folder writable or import into a copy elsewhere."
@@ -739,7 +742,7 @@ def _upsert_meta(con: sqlite3.Connection, entries: Mapping[str, str], stamp: str
 def _refuse_orphans(con: sqlite3.Connection, path: Path, removed: Mapping[str, str]) -> None:
     """Raise when rows that other layers still refer to left their layer in this transaction."""
     tables = {str(r[0]) for r in con.execute("SELECT table_name FROM gpkg_contents")}
-    problems: list[str] = []
+    found = []
     for child, fk, parent, pk in REFERENCES:
         temp = removed.get(str(parent))
         if not temp or str(child) not in tables:
@@ -754,18 +757,9 @@ def _refuse_orphans(con: sqlite3.Connection, path: Path, removed: Mapping[str, s
             continue
         examples = con.execute(f"SELECT {_q(ckey)}, {_q(str(fk))} {sql} LIMIT 5").fetchall()
         gone = con.execute(f"SELECT count(DISTINCT {_q(str(fk))}) {sql}").fetchone()[0]
-        problems.append(
-            f"{n} row(s) of '{child}' would point to {gone} {pk} no longer in '{parent}' (e.g. "
-            + ", ".join(f"{ckey} '{a}' -> {pk} '{b}'" for a, b in examples)
-            + ")"
-        )
-    if problems:
-        raise StoreError(
-            f"refusing to write {path}: the write would orphan rows; nothing was written.\n  - "
-            + "\n  - ".join(problems)
-            + "\nKeep those rows in the file you import (or import the missing ones), or remove the referring "
-            "rows first."
-        )
+        found.append((str(child), int(n), int(gone), str(parent), str(pk), examples))
+    if found:
+        raise orphan_error(str(path), found)
 
 
 def _sqlite_condition(column: str, value: Any) -> str:
