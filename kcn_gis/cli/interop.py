@@ -159,9 +159,12 @@ def _run_import(args: argparse.Namespace) -> int:
         return 1
     try:
         done = commit_import(result, target_atlas, atlas_path, to_write, source=args.file)
-    except KcnGisError:
-        report()  # "did not import": the error follows (printed by the CLI, exit 1)
-        raise
+    except KcnGisError as exc:
+        # refused at write time (a conflict with another program, the atlas locked, rows it would orphan):
+        # the command ran and found a problem, so exit 1
+        report()
+        print(f"kcn-gis import: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
     # the summary and this line are printed only once the transaction is committed
     report()
     n = 0 if done.frame is None else len(done.frame)

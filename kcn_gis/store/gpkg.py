@@ -468,15 +468,17 @@ class GeoPackageBackend:
             raise StoreError(f"{self.path}: cannot append to missing layer '{layer}'")
         cols = list(frame.columns)
         key = spec(layer).key
-        records = [tuple(_sql_value(v) for v in row) for row in frame.itertuples(index=False, name=None)]
         with _lock(self.path), contextlib.closing(gpkg_sql.connect(self.path)) as con:
-            table_cols = {r[1] for r in con.execute(f'PRAGMA table_info("{layer}")')}
+            table_cols = {str(r[1]): str(r[2] or "TEXT") for r in con.execute(f'PRAGMA table_info("{layer}")')}
             unknown = [c for c in cols if c not in table_cols]
             if unknown:
                 raise StoreError(
                     f"{self.path} layer '{layer}' has no column(s) {', '.join(unknown)}; "
                     "migrate the atlas (kcn-gis validate shows its schema version)"
                 )
+            # values as GDAL stores them for each declared type (DATE, DATETIME as ISO text ...)
+            columns = [gpkg_sql.column_values(frame[c], table_cols[c]) for c in cols]
+            records = list(zip(*columns, strict=True)) if columns else []
             placeholders = ", ".join("?" for _ in cols)
             col_sql = ", ".join(f'"{c}"' for c in cols)
             try:

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from kcn_gis.errors import StoreError
+from kcn_gis.errors import ConcurrencyError, StoreError
 
 __all__ = ["BUSY_TIMEOUT_S", "column_values", "connect", "geometry_blobs", "locked_error", "sql_type"]
 
@@ -42,9 +42,9 @@ def busy_timeout() -> float:
         return BUSY_TIMEOUT_S
 
 
-def locked_error(path: Path, exc: BaseException | None = None) -> StoreError:
+def locked_error(path: Path, exc: BaseException | None = None) -> ConcurrencyError:
     """The error raised when another program holds the write lock past the busy timeout."""
-    return StoreError(
+    return ConcurrencyError(
         f"{path} is locked: another program (QGIS, ogr2ogr, another kcn-gis) is writing to it and did not "
         f"finish within {busy_timeout():g} s. Nothing was written. Save or close the edits in the other program "
         "and run the command again (KCN_GIS_BUSY_TIMEOUT=SECONDS waits longer)."

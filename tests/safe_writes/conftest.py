@@ -149,9 +149,13 @@ def assert_valid_geopackage(path: Path, layers: Sequence[str] = ("parks", "plots
             ext = con.execute(
                 "SELECT min_x, min_y, max_x, max_y FROM gpkg_contents WHERE table_name = ?", (layer,)
             ).fetchone()
-            tree = con.execute(f'SELECT min(minx), min(miny), max(maxx), max(maxy) FROM "rtree_{layer}_geom"').fetchone()
+            tree = con.execute(
+                f'SELECT min(minx), min(miny), max(maxx), max(maxy) FROM "rtree_{layer}_geom"'
+            ).fetchone()
             if tree[0] is not None:  # the extent covers every geometry (R-tree boxes are float32, rounded outwards)
-                assert ext[0] <= tree[0] + 1 and ext[1] <= tree[1] + 1 and ext[2] >= tree[2] - 1 and ext[3] >= tree[3] - 1
+                assert (
+                    ext[0] <= tree[0] + 1 and ext[1] <= tree[1] + 1 and ext[2] >= tree[2] - 1 and ext[3] >= tree[3] - 1
+                )
     for layer in layers:
         info = pyogrio.read_info(path, layer=layer, force_feature_count=True)
         assert info["features"] == count(path, layer)
