@@ -191,7 +191,11 @@ def _overlap_pairs(
     i, j = uniq[0], uniq[1]
     area = shapely.area(shapely.intersection(g[i], g[j]))
     big = area >= tolerance_m2
-    return i[big], j[big], area[big]
+    i, j, area = i[big], j[big], area[big]
+    if focus is not None:  # the focused (new) polygon first, so that problems are reported on it
+        swap = ~focus[i] & focus[j]
+        i, j = np.where(swap, j, i), np.where(swap, i, j)
+    return i, j, area
 
 
 def _plot_overlaps(
@@ -246,8 +250,6 @@ def _parcel_overlaps(
     ids = parcels[Col.PARCEL_ID].astype(object).to_numpy()
     out = []
     for a, b, m2 in zip(i, j, area, strict=True):
-        if focus is not None and not focus[a] and focus[b]:
-            a, b = b, a  # report on the new row
         out.append(
             _problem(
                 "overlapping_parcels",
