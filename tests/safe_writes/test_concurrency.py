@@ -12,11 +12,13 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
 from tests.safe_writes.conftest import (
     PARK,
+    REPO,
     assert_valid_geopackage,
     cli,
     count,
@@ -25,6 +27,8 @@ from tests.safe_writes.conftest import (
     start_cli,
     write_file,
 )
+
+WORKER = Path(__file__).with_name("import_worker.py")
 
 # A second program that edits the atlas in WAL mode (as QGIS does while editing), commits the edit,
 # keeps the file open and never checkpoints: the edit lives only in the -wal file until it exits.
@@ -98,6 +102,7 @@ def test_import_while_another_process_holds_an_uncheckpointed_wal_edit(atlas_fil
 
 @pytest.mark.parametrize("round_", [1, 2, 3])
 def test_two_simultaneous_imports_both_land(atlas_file, park_geometry, tmp_path, bundled_counts, round_):
+    """Two ``kcn-gis import`` processes started together; both land."""
     grid = parcel_grid(park_geometry, 3000, prefix=f"C{round_}")
     a = write_file(grid.iloc[:1500], tmp_path / "a.gpkg")
     b = write_file(grid.iloc[1500:], tmp_path / "b.gpkg")
@@ -109,6 +114,46 @@ def test_two_simultaneous_imports_both_land(atlas_file, park_geometry, tmp_path,
     assert set(grid["parcel_id"]) <= stored
     assert len(stored) == bundled_counts["parcels"] + 3000
     assert_valid_geopackage(atlas_file)
+
+
+def _workers(files, atlas_file, barrier) -> list[subprocess.CompletedProcess[str]]:
+    barrier.mkdir()
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(WORKER), str(f), "parcels", str(atlas_file), str(barrier), f"w{i}", str(len(files))],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=REPO,
+        )
+        for i, f in enumerate(files)
+    ]
+    return [subprocess.CompletedProcess(p.args, p.wait(timeout=600), *p.communicate()) for p in procs]
+
+
+@pytest.mark.parametrize("round_", [1, 2, 3])
+def test_imports_that_read_before_either_writes_both_land(atlas_file, park_geometry, tmp_path, bundled_counts, round_):
+    """The worst case, made certain by a barrier: both processes read the atlas, then both write."""
+    grid = parcel_grid(park_geometry, 2000, prefix=f"B{round_}")
+    files = [write_file(grid.iloc[:1000], tmp_path / "a.gpkg"), write_file(grid.iloc[1000:], tmp_path / "b.gpkg")]
+    done = _workers(files, atlas_file, tmp_path / "barrier")
+    assert [d.returncode for d in done] == [0, 0], [d.stderr for d in done]
+    stored = ids(atlas_file, "parcels", "parcel_id")
+    assert set(grid["parcel_id"]) <= stored  # the old store kept only the last writer's 1 000
+    assert len(stored) == bundled_counts["parcels"] + 2000
+    assert_valid_geopackage(atlas_file)
+
+
+def test_conflict_found_at_commit_is_refused_with_a_clear_message(atlas_file, park_geometry, tmp_path, bundled_counts):
+    same = write_file(parcel_grid(park_geometry, 500, prefix="X"), tmp_path / "x.gpkg")
+    twin = tmp_path / "x2.gpkg"
+    shutil.copyfile(same, twin)
+    done = _workers([same, twin], atlas_file, tmp_path / "barrier")
+    assert sorted(d.returncode for d in done) == [0, 1], [d.stderr for d in done]
+    loser = next(d.stderr for d in done if d.returncode == 1)
+    assert loser.startswith("ConcurrencyError: ")
+    assert "already stored; another program added them since this one read the atlas. Nothing was written" in loser
+    assert count(atlas_file, "parcels") == bundled_counts["parcels"] + 500
 
 
 def test_conflicting_simultaneous_imports_one_fails_with_a_conflict(
