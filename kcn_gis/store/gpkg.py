@@ -253,6 +253,12 @@ class GeoPackageBackend:
                     frame = _with_versions(frame, np.full(len(frame), token, dtype="int64"))
                 self._write_one(tmp, name, frame)
             self._write_meta(tmp, {**meta, ROW_VERSION_KEY: str(token)})
+            with contextlib.closing(sqlite3.connect(tmp)) as con:
+                for name in layers:
+                    _ensure_indexes(
+                        con, name, {str(r[1]): str(r[2]) for r in con.execute(f"PRAGMA table_info({_q(name)})")}
+                    )
+                con.commit()
             with open(tmp, "rb+") as fh:
                 os.fsync(fh.fileno())
             try:
@@ -362,9 +368,7 @@ class GeoPackageBackend:
                 log.info("%s: adding column %s %s to layer '%s'", self.path, c, t, layer)
                 con.execute(f"ALTER TABLE {qt} ADD COLUMN {_q(c)} {t}")
                 decl[c] = t
-        for col in (key, str(Col.PARK_ID)):
-            if col and col in decl:
-                con.execute(f"CREATE INDEX IF NOT EXISTS {_q(f'{layer}_{col}_idx')} ON {qt} ({_q(col)})")
+        _ensure_indexes(con, layer, decl)
         # rows leaving the layer: remember their keys, to refuse orphans after the inserts
         temp = ""
         deleted = 0
@@ -416,8 +420,7 @@ class GeoPackageBackend:
             cols.append(geom_col)
             values.append(gpkg_sql.geometry_blobs(np.asarray(frame.geometry.values), srs_id))
         if len(frame) and cols:
-            sql = f"INSERT INTO {qt} ({', '.join(_q(c) for c in cols)}) VALUES ({', '.join('?' for _ in cols)})"
-            con.executemany(sql, zip(*values, strict=True))
+            _insert(con, layer, cols, values, frame if geom_col is not None and frame_geom is not None else None)
         if temp:
             con.execute(f"DELETE FROM temp.{_q(temp)} WHERE k IN (SELECT {_q(key or '')} FROM {qt})")
         _touch_contents(con, layer, geom_col, frame if frame_geom else None, stamp, grew_only=ch.mode == "append")
@@ -695,6 +698,67 @@ def _temp_values(con: sqlite3.Connection, name: str, values: Sequence[Any]) -> N
 
 def _isna(v: Any) -> bool:
     return v is None or (not isinstance(v, str) and bool(pd.isna(v)))
+
+
+def _ensure_indexes(con: sqlite3.Connection, layer: str, decl: Mapping[str, str]) -> None:
+    """Index the layer's key and ``park_id``, so id checks and scoped replaces cost what they touch."""
+    key = spec(layer).key
+    for col in (key, str(Col.PARK_ID)):
+        if col and col in decl:
+            con.execute(f"CREATE INDEX IF NOT EXISTS {_q(f'{layer}_{col}_idx')} ON {_q(layer)} ({_q(col)})")
+
+
+#: From this many rows on, an insert fills the R-tree itself instead of through GDAL's per-row trigger.
+_BULK_RTREE_ROWS = 500
+
+
+def _insert(
+    con: sqlite3.Connection, layer: str, cols: list[str], values: list[list[Any]], spatial: pd.DataFrame | None
+) -> None:
+    """Insert rows (inside the caller's transaction), keeping the layer's R-tree in step.
+
+    Small inserts go through GDAL's R-tree insert trigger (its ``ST_*`` functions are registered on
+    the connection). Large ones drop that trigger, insert the rows with explicit ids, fill the R-tree
+    in one statement from the geometries' bounds, and create the trigger again with its original
+    SQL: all in the same transaction, so other programs only ever see the trigger in place.
+    """
+    qt = _q(layer)
+    geom_col = cols[-1] if spatial is not None else None
+    rtree = f"rtree_{layer}_{geom_col}"
+    trigger = (
+        con.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (f"{rtree}_insert",)
+        ).fetchone()
+        if spatial is not None and len(spatial) >= _BULK_RTREE_ROWS
+        else None
+    )
+    pk = next((str(r[1]) for r in con.execute(f"PRAGMA table_info({qt})") if r[5] == 1), None)
+    if trigger is None or pk is None:
+        sql = f"INSERT INTO {qt} ({', '.join(_q(c) for c in cols)}) VALUES ({', '.join('?' for _ in cols)})"
+        con.executemany(sql, zip(*values, strict=True))
+        return
+    assert spatial is not None
+    top = con.execute(f"SELECT coalesce(max({_q(pk)}), 0) FROM {qt}").fetchone()[0]
+    with contextlib.suppress(sqlite3.OperationalError):  # AUTOINCREMENT never reuses an id: respect its counter
+        seq = con.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (layer,)).fetchone()
+        if seq is not None:
+            top = max(int(top), int(seq[0]))
+    fids = list(range(int(top) + 1, int(top) + 1 + len(spatial)))
+    con.execute(f"DROP TRIGGER {_q(str(trigger[0]))}")
+    sql = (
+        f"INSERT INTO {qt} ({_q(pk)}, {', '.join(_q(c) for c in cols)}) "
+        f"VALUES ({', '.join('?' for _ in range(len(cols) + 1))})"
+    )
+    con.executemany(sql, zip(fids, *values, strict=True))
+    g = np.asarray(spatial.geometry.values)
+    ok = ~shapely.is_missing(g) & ~shapely.is_empty(g)
+    b = shapely.bounds(g[ok])
+    ids = np.asarray(fids, dtype="int64")[ok]
+    con.executemany(
+        f"INSERT INTO {_q(rtree)} VALUES (?, ?, ?, ?, ?)",
+        zip(ids.tolist(), b[:, 0].tolist(), b[:, 2].tolist(), b[:, 1].tolist(), b[:, 3].tolist(), strict=True),
+    )
+    con.execute(str(trigger[1]))
 
 
 def _touch_contents(

@@ -107,6 +107,7 @@ def connect(path: Path, *, timeout: float | None = None) -> sqlite3.Connection:
         )
     except sqlite3.OperationalError as exc:
         raise StoreError(f"{path} cannot be opened for writing: {exc}") from exc
+    con.execute("PRAGMA cache_size = -65536")  # 64 MB for this connection: index and R-tree pages of big layers
     con.create_function("ST_IsEmpty", 1, _is_empty, deterministic=True)
     for i, name in enumerate(("ST_MinX", "ST_MaxX", "ST_MinY", "ST_MaxY")):
         con.create_function(name, 1, _part(i), deterministic=True)
@@ -192,6 +193,7 @@ def column_values(s: pd.Series, decl: str) -> list[Any]:
         return [None if m else float(v) for v, m in zip(vals, na, strict=True)]
     else:
         vals = s.astype(object).to_numpy()
-        return [None if m else (v if isinstance(v, str | bytes) else str(v)) for v, m in zip(vals, na, strict=True)]
+        # values are passed as they are: a value SQLite cannot store raises instead of being stringified
+        return [None if m else v for v, m in zip(vals, na, strict=True)]
     out = text.astype(object).to_numpy()
     return [None if m else str(v) for v, m in zip(out, na, strict=True)]

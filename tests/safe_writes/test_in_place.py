@@ -101,8 +101,9 @@ def test_a_missing_layer_is_added_inside_the_existing_file(tmp_path, park_geomet
     assert_valid_geopackage(path, layers=("parks", "parcels"))
 
 
-def test_appended_rows_are_found_through_the_rtree(atlas_file, park_geometry, tmp_path):
-    grid = parcel_grid(park_geometry, 200, prefix="R")
+@pytest.mark.parametrize("n", [200, 2000])  # through GDAL's R-tree trigger, and filled in bulk
+def test_appended_rows_are_found_through_the_rtree(atlas_file, park_geometry, tmp_path, n):
+    grid = parcel_grid(park_geometry, n, prefix="R")
     done = cli("import", str(write_file(grid, tmp_path / "r.gpkg")), "--layer", "parcels", "--atlas", str(atlas_file))
     assert done.returncode == 0, done.stderr
     # a bbox read uses the GeoPackage R-tree: exactly the squares within the box come back
