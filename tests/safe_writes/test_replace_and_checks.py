@@ -9,6 +9,7 @@ overlapping parcels were imported without a word.
 from __future__ import annotations
 
 import geopandas as gpd
+import pandas as pd
 import pyogrio
 import pytest
 import shapely
@@ -107,9 +108,7 @@ def test_empty_file_never_replaces_anything(atlas_file, tmp_path, bundled_counts
 def test_replace_all_replaces_the_whole_layer_only_when_asked(atlas_file, park_geometry, tmp_path, bundled_counts):
     everything = pyogrio.read_dataframe(atlas_file, layer="parcels")
     grid = parcel_grid(park_geometry, 40, prefix="RA")
-    both = gpd.GeoDataFrame(
-        __import__("pandas").concat([everything, grid], ignore_index=True), geometry="geometry", crs=grid.crs
-    )
+    both = gpd.GeoDataFrame(pd.concat([everything, grid], ignore_index=True), geometry="geometry", crs=grid.crs)
     done = cli(
         "import", str(write_file(both, tmp_path / "all.gpkg")), "--layer", "parcels", "--atlas", str(atlas_file),
         "--replace-all",
@@ -191,3 +190,29 @@ def test_warnings_are_printed_and_strict_makes_them_errors(atlas_file, park_geom
     assert done.returncode == 0, done.stderr
     assert "parcel_outside_park" in done.stderr and "1 warning(s)" in done.stderr
     assert "FAR-000000" in ids(atlas_file, "parcels", "parcel_id")
+
+
+def test_validate_reports_overlapping_parcels_and_orphaned_events(tmp_path):
+    from tests.conftest import box, make_layers
+
+    layers = make_layers()
+    parcels = layers[Layer.PARCELS]
+    # a third parcel over the eastern half of S1-1-1 (E 5 125-5 250) and the western 50 m of S1-1-2:
+    # 125 m x 1 000 m = 12.5 ha with S1-1-1, 50 m x 1 000 m = 5 ha with S1-1-2
+    extra = parcels.iloc[[0]].assign(**{Col.PARCEL_ID: "S1-1-3", Col.PARCEL_NO: "3"})
+    extra = extra.set_geometry([box(5_125, 1_000, 5_300, 2_000)])
+    layers[Layer.PARCELS] = gpd.GeoDataFrame(
+        pd.concat([parcels, extra], ignore_index=True), geometry="geometry", crs=parcels.crs
+    )
+    events = layers[Layer.CLEARANCE_EVENTS]
+    layers[Layer.CLEARANCE_EVENTS] = pd.concat(
+        [events, events.assign(**{Col.EVENT_ID: "E2", Col.PARCEL_ID: "S1-9-9"})], ignore_index=True
+    )
+    path = tmp_path / "bad.gpkg"
+    kcn_gis.write_atlas(path, layers)
+    done = cli("validate", "--atlas", str(path), "--format", "csv")
+    assert done.returncode == 1
+    out = done.stdout
+    assert "parcels 'S1-1-1' and 'S1-1-3' overlap by 12.5000 ha (125,000 m²)" in out
+    assert "parcels 'S1-1-2' and 'S1-1-3' overlap by 5.0000 ha (50,000 m²)" in out
+    assert "clearance event 'E2' refers to parcel_id 'S1-9-9', which is not in the parcels layer" in out
