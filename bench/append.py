@@ -5,7 +5,8 @@ Usage::
     .venv/bin/python bench/synth.py --parcels 1000000 --parks 16 --out bench/out/atlas_1m.gpkg
     .venv/bin/python bench/append.py bench/out/atlas_1m.gpkg --rows 10000
 
-Both measurements start from their own fresh copy of the atlas (copied before the clock starts):
+Both measurements start from their own copy of the atlas, copied and flushed to disk (fsync)
+before the clock starts:
 
 * ``in_place`` – ``Atlas.append("parcels", rows)``: schema check of the rows, then one SQLite
   transaction inside the existing file (what ``kcn-gis import --mode append`` does since issue 12).
@@ -44,9 +45,7 @@ def new_parcels(atlas: Path, n: int) -> gpd.GeoDataFrame:
     """``n`` 10 m squares east of the atlas extent, in the atlas's first park (ids not in the atlas)."""
     with contextlib.closing(sqlite3.connect(f"file:{atlas}?mode=ro", uri=True)) as con:
         park = con.execute("SELECT park_id FROM parks ORDER BY fid LIMIT 1").fetchone()[0]
-        max_x, min_y = con.execute(
-            "SELECT max_x, min_y FROM gpkg_contents WHERE table_name = 'parcels'"
-        ).fetchone()
+        max_x, min_y = con.execute("SELECT max_x, min_y FROM gpkg_contents WHERE table_name = 'parcels'").fetchone()
     i = np.arange(n)
     x = max_x + 1000 + (i % 100) * 10.0
     y = min_y + (i // 100) * 10.0
@@ -121,8 +120,12 @@ def main(argv: list[str] | None = None) -> int:
         before = con.execute("SELECT count(*) FROM parcels").fetchone()[0]
     size = args.atlas.stat().st_size
     a, b = args.work / "append_in_place.gpkg", args.work / "append_old_rewrite.gpkg"
-    shutil.copyfile(args.atlas, a)
-    shutil.copyfile(args.atlas, b)
+    for path in (a, b):
+        shutil.copyfile(args.atlas, path)
+        # flush the copy to disk before any clock starts: otherwise the first fsync of either write
+        # would pay for writing out the whole freshly copied file
+        with open(path, "rb+") as fh:
+            os.fsync(fh.fileno())
     new_s = in_place(a, rows)
     read_s, old_s = old_rewrite(b, rows)
     for path in (a, b):
