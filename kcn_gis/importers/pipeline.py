@@ -641,7 +641,7 @@ def _plan_write(
     offset = len(after) - len(frame)
     result.layer_rows_after = len(after)
     result.problems += _after_write_problems(
-        after, offset, s, target_atlas, src, strict=strict, checks=check_consistency
+        after, offset, s, target_atlas, src, strict=strict, checks=check_consistency, removes=mode != "append"
     )
     return None if result.errors else frame
 
@@ -663,11 +663,14 @@ def _after_write_problems(
     *,
     strict: bool,
     checks: Any,
+    removes: bool,
 ) -> list[Problem]:
     lay = s.name
     needed = _CHECKED_WITH.get(lay)
     if not needed:
         return []
+    if not removes:  # an append removes no parcel, so no clearance event can lose its parcel
+        needed = tuple(n for n in needed if n != Layer.CLEARANCE_EVENTS)
     present = set(target_atlas.layer_names()) if target_atlas is not None else set()
     frames: dict[Layer, Any] = {}
     for name in needed:

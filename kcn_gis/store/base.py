@@ -120,6 +120,9 @@ class Backend(Protocol):
     #   supports_filters: bool - read_layer accepts filters={column: value or list of values}
     #   update_rows(layer, rows, expected: {key: version}) -> {key: new version}   (raises ConcurrencyError)
     #   lock(layer) -> context manager holding an exclusive lock on the layer across processes
+    #   change_layer(layer, frame, mode="append"|"replace_parks", parks=(), meta=None, validated=True)
+    #       -> WriteResult, one transaction; refuses stored keys on append and orphans (REFERENCES)
+    #   check_writable() -> raise StoreError early for a read-only or protected atlas
 
 
 #: Meta key prefix of the "validated on write" markers, and the value a backend replaces by the layer's stamp.
