@@ -286,8 +286,8 @@ class GeoPackageBackend:
             empty = frame.iloc[:0]
             kwargs: dict[str, Any] = {}
             if isinstance(frame, gpd.GeoDataFrame):
-                kinds = set(frame.geom_type.dropna())
-                kwargs["geometry_type"] = kinds.pop() if len(kinds) == 1 else "Unknown"
+                # GEOMETRY, not the type of the first rows: later writes may bring polygons and multipolygons
+                kwargs["geometry_type"] = "Unknown"
             log.info("%s: adding layer '%s'", self.path, ch.layer)
             try:
                 self._write_one(self.path, ch.layer, empty, append_layer=True, **kwargs)
@@ -428,8 +428,6 @@ class GeoPackageBackend:
             cols.append(geom_col)
             values.append(gpkg_sql.geometry_blobs(np.asarray(frame.geometry.values), srs_id))
         if len(frame) and cols:
-            if geom_col is not None and frame_geom is not None:
-                _widen_geometry_type(con, layer, frame)
             _insert(con, layer, cols, values, frame if geom_col is not None and frame_geom is not None else None)
         if temp:
             con.execute(f"DELETE FROM temp.{_q(temp)} WHERE k IN (SELECT {_q(key or '')} FROM {qt})")
@@ -708,18 +706,6 @@ def _temp_values(con: sqlite3.Connection, name: str, values: Sequence[Any]) -> N
 
 def _isna(v: Any) -> bool:
     return v is None or (not isinstance(v, str) and bool(pd.isna(v)))
-
-
-def _widen_geometry_type(con: sqlite3.Connection, layer: str, frame: pd.DataFrame) -> None:
-    """Declare the layer's geometry type GEOMETRY when new rows bring another type (e.g. MULTIPOLYGON rows
-    into a POLYGON layer), as GDAL does for mixed layers; never narrowed."""
-    row = con.execute("SELECT geometry_type_name FROM gpkg_geometry_columns WHERE table_name = ?", (layer,)).fetchone()
-    if row is None or str(row[0]).upper() == "GEOMETRY":
-        return
-    kinds = {str(k).upper() for k in frame.geometry.geom_type.dropna().unique()}
-    if kinds - {str(row[0]).upper()}:
-        log.info("%s layer '%s': geometry type %s widened to GEOMETRY for %s", con, layer, row[0], sorted(kinds))
-        con.execute("UPDATE gpkg_geometry_columns SET geometry_type_name = 'GEOMETRY' WHERE table_name = ?", (layer,))
 
 
 def _ensure_indexes(con: sqlite3.Connection, layer: str, decl: Mapping[str, str]) -> None:

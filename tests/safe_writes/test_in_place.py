@@ -169,3 +169,17 @@ def test_bundled_atlas_is_read_only_for_the_store():
     with pytest.raises(StoreError, match="bundled demo atlas"):
         atlas.write({Layer.PROJECTS: atlas.projects})
     assert bundled_atlas_path().read_bytes() == before
+
+
+def test_a_multipolygon_goes_into_a_polygon_layer_as_gdal_puts_it(atlas_file):
+    """The bundled parks layer is declared POLYGON; GDAL stores a MULTIPOLYGON there as it is, so do we."""
+    atlas = kcn_gis.open_atlas(atlas_file)
+    parks = atlas.parks
+    x0, y0, _, _ = parks.total_bounds
+    parts = [shapely.box(x0 - 5000, y0, x0 - 4000, y0 + 1000), shapely.box(x0 - 3000, y0, x0 - 2500, y0 + 1000)]
+    new = parks.iloc[[0]].assign(**{Col.PARK_ID: "MP1", Col.NAME: "KCN Hai Mảnh"})
+    new = new.set_geometry([shapely.MultiPolygon(parts)])
+    assert atlas.append(Layer.PARKS, new) == 1
+    stored = kcn_gis.open_atlas(atlas_file).parks.set_index(Col.PARK_ID).loc["MP1"].geometry
+    assert stored.geom_type == "MultiPolygon" and stored.area == pytest.approx(1_500_000.0)
+    assert_valid_geopackage(atlas_file)
