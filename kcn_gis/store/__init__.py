@@ -154,8 +154,9 @@ def write_atlas(
     Parameters
     ----------
     target : path or URL
-        GeoPackage path or PostGIS URL. An existing GeoPackage is replaced
-        atomically; its other layers are kept.
+        GeoPackage path or PostGIS URL. In an existing GeoPackage the given
+        layers are replaced in one transaction inside the file (never by
+        replacing the file); its other layers are kept.
     layers : mapping of layer name to frame
         Spatial frames must be in ``crs``; nothing is reprojected.
     crs : CRS-like, default EPSG:9209
