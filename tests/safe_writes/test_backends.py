@@ -70,3 +70,29 @@ def test_edit_conflict_has_the_same_message(atlas_url):
     with pytest.raises(ConcurrencyError, match=r"1 row\(s\) were changed by someone else since you read them"):
         b.edit(Layer.PLOTS, pb.iloc[[0]].assign(**{Col.TENANT: "Công ty B"}))
     assert open_atlas(atlas_url).plots.set_index(Col.PLOT_ID).loc["P1", Col.TENANT] == "Công ty A"
+
+
+def test_import_modes_on_both_backends(atlas_url, tmp_path):
+    import pyogrio
+
+    from kcn_gis.errors import ImportError_
+    from kcn_gis.importers import import_file
+
+    atlas = open_atlas(atlas_url)
+    n1 = _parcels(atlas, ["N1-9-1"], park="N1").set_geometry([box(1_000, 6_000, 1_100, 6_100)])
+    pyogrio.write_dataframe(n1, tmp_path / "n1.gpkg", driver="GPKG")
+    assert import_file(tmp_path / "n1.gpkg", "parcels", atlas=atlas_url).written
+    # S1's surveyor sends S1-1-1 again and S1-1-3 where S1-1-2 was: S1 is replaced, N1 kept
+    s1 = atlas.parcels.assign(**{Col.PARCEL_ID: ["S1-1-1", "S1-1-3"]})
+    pyogrio.write_dataframe(s1, tmp_path / "s1.gpkg", driver="GPKG")
+    result = import_file(tmp_path / "s1.gpkg", "parcels", atlas=atlas_url, mode="replace")
+    assert result.written and result.layer_rows_after == 3
+    assert sorted(open_atlas(atlas_url).parcels[Col.PARCEL_ID]) == ["N1-9-1", "S1-1-1", "S1-1-3"]
+    # without S1-1-1 (event E1) the replace is refused, before anything is written
+    pyogrio.write_dataframe(s1.iloc[[1]], tmp_path / "s1b.gpkg", driver="GPKG")
+    with pytest.raises(ImportError_, match="clearance event 'E1' refers to parcel_id 'S1-1-1'"):
+        import_file(tmp_path / "s1b.gpkg", "parcels", atlas=atlas_url, mode="replace")
+    pyogrio.write_dataframe(s1.iloc[:0], tmp_path / "empty.gpkg", driver="GPKG")
+    with pytest.raises(ImportError_, match="never replaces anything"):
+        import_file(tmp_path / "empty.gpkg", "parcels", atlas=atlas_url, mode="replace")
+    assert sorted(open_atlas(atlas_url).parcels[Col.PARCEL_ID]) == ["N1-9-1", "S1-1-1", "S1-1-3"]
