@@ -183,3 +183,18 @@ def test_a_multipolygon_goes_into_a_polygon_layer_as_gdal_puts_it(atlas_file):
     stored = kcn_gis.open_atlas(atlas_file).parks.set_index(Col.PARK_ID).loc["MP1"].geometry
     assert stored.geom_type == "MultiPolygon" and stored.area == pytest.approx(1_500_000.0)
     assert_valid_geopackage(atlas_file)
+
+
+def test_edited_geometry_moves_in_the_rtree(atlas_file):
+    atlas = kcn_gis.open_atlas(atlas_file)
+    plot = atlas.plots.iloc[[0]]
+    old_box = plot.geometry.iloc[0].bounds
+    x0, y0, _, _ = atlas.parks.total_bounds
+    moved = plot.set_geometry([shapely.box(x0 - 900, y0 - 900, x0 - 800, y0 - 800)])  # 1 ha, away from all
+    atlas.edit(Layer.PLOTS, moved)
+    pid = plot[Col.PLOT_ID].iloc[0]
+    found = pyogrio.read_dataframe(atlas_file, layer="plots", bbox=(x0 - 950, y0 - 950, x0 - 750, y0 - 750))
+    assert list(found[Col.PLOT_ID]) == [pid]
+    still = pyogrio.read_dataframe(atlas_file, layer="plots", bbox=old_box)
+    assert pid not in set(still[Col.PLOT_ID])
+    assert_valid_geopackage(atlas_file)
