@@ -47,12 +47,18 @@ def _consistency(atlas, schema: list[Problem]) -> tuple[list[Problem], dict[str,
     from kcn_gis.analytics import check_consistency
     from kcn_gis.schema import Layer
 
-    needed = {str(Layer.PARKS), str(Layer.PLOTS), str(Layer.PARCELS), str(Layer.PROJECTS)}
+    needed = {str(Layer.PARKS), str(Layer.PLOTS), str(Layer.PARCELS), str(Layer.PROJECTS), str(Layer.CLEARANCE_EVENTS)}
     if any(p.check in _BLOCKING and (p.layer in needed or p.layer is None) for p in schema):
         return None
     if not atlas.crs.is_projected:
         return None
-    found = check_consistency(parks=atlas.parks, plots=atlas.plots, parcels=atlas.parcels, projects=atlas.projects)
+    found = check_consistency(
+        parks=atlas.parks,
+        plots=atlas.plots,
+        parcels=atlas.parcels,
+        projects=atlas.projects,
+        clearance_events=atlas.clearance_events,
+    )
     seen = {(p.check, p.layer, p.row) for p in schema}
     shown: dict[tuple[str, str | None], int] = {}
     hidden: dict[tuple[str, str | None], tuple[Problem, int]] = {}

@@ -26,7 +26,7 @@ from pyproj import CRS
 
 from kcn_gis.crs import same_crs
 from kcn_gis.crsdetect import MISTAKES, CRSDiagnosis, crs_label, diagnose_crs, to_working_frame
-from kcn_gis.errors import ImportError_, KcnGisError, Problem
+from kcn_gis.errors import ConcurrencyError, ImportError_, KcnGisError, Problem
 from kcn_gis.importers.mapping import (
     HOLDER_ADDRESS,
     PARK_NAME,
@@ -46,8 +46,9 @@ log = logging.getLogger(__name__)
 
 #: Layers ``kcn-gis import`` can fill (the spatial layers of the data model).
 IMPORTABLE_LAYERS: tuple[Layer, ...] = (Layer.PARKS, Layer.PLOTS, Layer.PARCELS, Layer.PROVINCE, Layer.RIVERS)
-#: ``append`` adds the file's features to the layer (ids must stay unique); ``replace`` replaces the layer.
-MODES: tuple[str, ...] = ("append", "replace")
+#: ``append`` adds the file's features to the layer (ids must stay unique); ``replace`` replaces the rows of
+#: the parks present in the file (other parks are kept); ``replace_all`` replaces the whole layer.
+MODES: tuple[str, ...] = ("append", "replace", "replace_all")
 
 
 @dataclass
@@ -658,13 +659,14 @@ def prepare_import(
     park: str | None = None,
     constants: Mapping[str, Any] | None = None,
     on_step: Callable[[str], None] | None = None,
+    strict: bool = False,
 ) -> tuple[ImportResult, Any, Path | None, gpd.GeoDataFrame | None]:
     """Do everything :func:`import_file` does except writing.
 
-    ``park``, ``constants`` and ``on_step`` are described in :func:`import_file`.
+    ``park``, ``constants``, ``on_step`` and ``strict`` are described in :func:`import_file`.
 
-    Returns ``(result, atlas, atlas_path, layer_frame_to_write)``; the last is
-    None when there are errors.
+    Returns ``(result, atlas, atlas_path, rows_to_write)``; the last (the imported rows,
+    written by :func:`commit_import` as ``result.mode`` says) is None when there are errors.
     """
     step = on_step or (lambda _name: None)
     lay = spec(layer).name
@@ -748,36 +750,8 @@ def prepare_import(
     result.frame = frame
     if result.errors:
         return result, target_atlas, atlas_path, None
-    # 5. append or replace
-    to_write = frame
-    if mode == "append" and target_atlas is not None and str(lay) in target_atlas.layer_names():
-        existing: gpd.GeoDataFrame = target_atlas.read(lay)
-        key = s.key
-        if key is not None and len(existing):
-            clash = frame[key].isin(set(existing[key].dropna()))
-            for pos in np.flatnonzero(clash.to_numpy()):
-                result.problems.append(
-                    Problem(
-                        "error",
-                        "duplicate_id",
-                        f"{key} '{frame[key].iloc[pos]}' is already in the atlas; remove the row, or use --mode "
-                        "replace to replace the whole layer",
-                        layer=str(lay),
-                        row=src.rows[pos],
-                        field=key,
-                        file=str(src.path),
-                    )
-                )
-        if result.errors:
-            return result, target_atlas, atlas_path, None
-        extra = [c for c in frame.columns if c not in existing.columns]
-        for c in extra:
-            existing[c] = pd.Series([None] * len(existing), index=existing.index, dtype=frame[c].dtype)
-        combined = pd.concat([existing, frame[[c for c in existing.columns]]], ignore_index=True)
-        to_write = gpd.GeoDataFrame(combined, geometry=existing.geometry.name, crs=target)
-    elif mode == "replace" and target_atlas is not None and str(lay) in target_atlas.layer_names():
-        result.notes.append(f"replaces the {len(target_atlas.read(lay))} feature(s) now in layer '{lay}'")
-    result.layer_rows_after = len(to_write)
+    # 5. append or replace: what the layer would be after the write, checked like validate checks it
+    to_write = _plan_write(result, frame, s, mode, target_atlas, src, strict=strict)
     return result, target_atlas, atlas_path, to_write
 
 
@@ -806,6 +780,158 @@ def _constants(layer: Layer, constants: Mapping[str, Any] | None, park: str | No
                     f"--park {park}: no such park in {atlas.location}; parks: {', '.join(sorted(known))}"
                 )
         out[str(Col.PARK_ID)] = park
+    return out
+
+
+def _plan_write(
+    result: ImportResult,
+    frame: gpd.GeoDataFrame,
+    s: Any,
+    mode: str,
+    target_atlas: Any,
+    src: SourceData,
+    *,
+    strict: bool,
+) -> gpd.GeoDataFrame | None:
+    """Check the write ``mode`` would make (ids, scope, consistency of the atlas afterwards); the rows or None.
+
+    Consistency problems of the atlas as it would be after the write are added to
+    ``result.problems`` (only those involving the imported rows); with ``strict`` its
+    warnings are errors.
+    """
+    from kcn_gis.analytics.checks import check_consistency
+
+    lay = s.name
+    key = s.key
+    layer = str(lay)
+    file = str(src.path)
+    has_park = any(c.name == Col.PARK_ID for c in s.columns)
+
+    def error(check: str, message: str, **kw: Any) -> None:
+        result.problems.append(Problem("error", check, message, layer=layer, file=file, **kw))
+
+    if mode in ("replace", "replace_all") and not len(frame):
+        error("empty_input", f"the file has no features; an empty file never replaces anything (mode {mode})")
+        return None
+    if mode == "replace" and not has_park:
+        error(
+            "replace_needs_parks",
+            f"layer '{layer}' has no park_id, so --mode replace cannot tell which rows to replace; "
+            "use --replace-all to replace the whole layer",
+        )
+        return None
+    present = target_atlas is not None and layer in target_atlas.layer_names()
+    existing: gpd.GeoDataFrame | None = target_atlas.read(lay) if present else None
+    parks = sorted({str(v) for v in frame[str(Col.PARK_ID)].dropna()}) if has_park else []
+    kept = existing
+    if existing is not None and mode == "replace":
+        in_scope = existing[str(Col.PARK_ID)].astype(str).isin(parks).to_numpy()
+        kept = existing[~in_scope]
+        result.notes.append(
+            f"replaces the {int(in_scope.sum())} feature(s) of park(s) {', '.join(parks)} in layer '{layer}'; "
+            f"the {len(kept)} feature(s) of other parks are kept"
+        )
+    elif existing is not None and mode == "replace_all":
+        kept = existing.iloc[:0]
+        result.notes.append(f"replaces all {len(existing)} feature(s) now in layer '{layer}' (--replace-all)")
+    if kept is not None and key is not None and len(kept):
+        clash = frame[key].isin(set(kept[key].dropna()))
+        other = " (in another park)" if mode == "replace" else ""
+        for pos in np.flatnonzero(clash.to_numpy()):
+            error(
+                "duplicate_id",
+                f"{key} '{frame[key].iloc[pos]}' is already in the atlas{other}; remove the row from the file or "
+                f"give it a new {key}. To change a stored feature, edit it (QGIS, or kcn_gis Atlas.edit).",
+                row=src.rows[pos],
+                field=key,
+            )
+    if result.errors:
+        return None
+    if kept is not None:
+        extra = [c for c in frame.columns if c not in kept.columns]
+        kept = kept.assign(**{c: pd.Series([None] * len(kept), index=kept.index, dtype=frame[c].dtype) for c in extra})
+        after = gpd.GeoDataFrame(
+            pd.concat([kept, frame[[c for c in kept.columns if c in frame.columns]]], ignore_index=True),
+            geometry=kept.geometry.name,
+            crs=frame.crs,
+        )
+    else:
+        after = frame.reset_index(drop=True)
+    offset = len(after) - len(frame)
+    result.layer_rows_after = len(after)
+    result.problems += _after_write_problems(
+        after, offset, s, target_atlas, src, strict=strict, checks=check_consistency, removes=mode != "append"
+    )
+    return None if result.errors else frame
+
+
+#: The layers whose consistency checks an import into each layer needs.
+_CHECKED_WITH: dict[Layer, tuple[Layer, ...]] = {
+    Layer.PARKS: (Layer.PARKS, Layer.PLOTS, Layer.PARCELS),
+    Layer.PLOTS: (Layer.PARKS, Layer.PLOTS, Layer.PROJECTS),
+    Layer.PARCELS: (Layer.PARKS, Layer.PARCELS, Layer.CLEARANCE_EVENTS),
+}
+
+
+def _after_write_problems(
+    after: gpd.GeoDataFrame,
+    offset: int,
+    s: Any,
+    target_atlas: Any,
+    src: SourceData,
+    *,
+    strict: bool,
+    checks: Any,
+    removes: bool,
+) -> list[Problem]:
+    lay = s.name
+    needed = _CHECKED_WITH.get(lay)
+    if not needed:
+        return []
+    if not removes:  # an append removes no parcel, so no clearance event can lose its parcel
+        needed = tuple(n for n in needed if n != Layer.CLEARANCE_EVENTS)
+    present = set(target_atlas.layer_names()) if target_atlas is not None else set()
+    frames: dict[Layer, Any] = {}
+    for name in needed:
+        if name == lay:
+            frames[name] = after
+        elif str(name) in present:
+            frames[name] = target_atlas.read(name)
+        else:
+            frames[name] = None
+    mask = np.zeros(len(after), dtype=bool)
+    mask[offset:] = True
+    try:
+        found = checks(
+            parks=frames.get(Layer.PARKS),
+            plots=frames.get(Layer.PLOTS),
+            parcels=frames.get(Layer.PARCELS),
+            projects=frames.get(Layer.PROJECTS),
+            clearance_events=frames.get(Layer.CLEARANCE_EVENTS),
+            changed={str(lay): mask},
+        )
+    except KcnGisError as exc:
+        return [Problem("error", "consistency", f"the consistency checks could not run: {exc}", layer=str(lay))]
+    out = []
+    where = None if target_atlas is None else str(target_atlas.location)
+    for p in found:
+        mine = p.layer == str(lay) and p.row is not None and p.row > offset
+        row = src.rows[p.row - 1 - offset] if mine and p.row is not None else None
+        severity, message = p.severity, p.message
+        if strict and severity != "error":
+            severity, message = "error", f"{message} (an error with --strict)"
+        out.append(
+            Problem(
+                severity,
+                p.check,
+                message + ("" if mine else " (after the import, in the atlas)"),
+                layer=p.layer,
+                row=row,
+                field=p.field,
+                ids=p.ids,
+                file=str(src.path) if mine else where,
+            )
+        )
     return out
 
 
@@ -854,6 +980,7 @@ def import_file(
     park: str | None = None,
     constants: Mapping[str, Any] | None = None,
     on_step: Callable[[str], None] | None = None,
+    strict: bool = False,
 ) -> ImportResult:
     """Import one file into one atlas layer, all or nothing.
 
@@ -878,8 +1005,11 @@ def import_file(
         Column mapping (YAML file; see :mod:`kcn_gis.importers.mapping`).
     encoding : str, optional
         ``auto`` (default), ``tcvn3``, ``vni``, ``unicode`` or a code page such as ``cp1258``.
-    mode : {"append", "replace"}
-        Add to the layer (ids must stay unique), or replace it.
+    mode : {"append", "replace", "replace_all"}
+        Add to the layer (ids must stay unique); replace the rows of the parks present in
+        the file (other parks are kept); or replace the whole layer. An empty file never
+        replaces anything, and a replace that would orphan clearance events, plots or
+        parcels is refused.
     dry_run : bool
         Do everything except writing; the result previews the import.
     source_layer : str, optional
@@ -896,6 +1026,9 @@ def import_file(
     on_step : callable, optional
         Called with the name of each step (``read``, ``text``, ``columns``,
         ``crs``, ``model``) as it starts; the CLI shows a progress bar with it.
+    strict : bool
+        Treat the warnings of the consistency checks (run on the atlas as it would be
+        after the import) as errors.
 
     Returns
     -------
@@ -908,6 +1041,10 @@ def import_file(
         On any error (unless ``dry_run``); the message lists each problem with its
         file, layer, row and field, and nothing was written.
     """
+    if not dry_run and atlas is not None:
+        from kcn_gis.store import check_writable
+
+        check_writable(atlas)  # a read-only atlas fails before any work
     result, target_atlas, atlas_path, to_write = prepare_import(
         path,
         layer,
@@ -923,6 +1060,7 @@ def import_file(
         park=park,
         constants=constants,
         on_step=on_step,
+        strict=strict,
     )
     result.dry_run = dry_run
     if dry_run:
@@ -940,10 +1078,15 @@ def commit_import(
 ) -> ImportResult:
     """Write what :func:`prepare_import` prepared, all or nothing (the second half of :func:`import_file`).
 
+    The rows are written in ONE transaction inside the atlas (see ``docs/write-model.md``):
+    appended (mode ``append``), replacing the rows of their parks (``replace``) or the
+    whole layer (``replace_all``).
+
     Raises
     ------
     ImportError_
-        If the prepared import has errors or nowhere to go; nothing is written.
+        If the prepared import has errors or nowhere to go, another program changed the
+        atlas in a conflicting way meanwhile, or the write would orphan rows; nothing is written.
     """
     path = source
     if result.errors or to_write is None:
@@ -953,7 +1096,14 @@ def commit_import(
     if target_atlas is None and atlas_path is None:
         raise ImportError_("give the atlas to import into (--atlas PATH; a new .gpkg path creates one)")
     try:
-        if target_atlas is not None:
+        if target_atlas is not None and result.layer in target_atlas.layer_names():
+            if result.mode == "append":
+                target_atlas.append(result.layer, to_write)
+            elif result.mode == "replace":
+                target_atlas.replace_parks(result.layer, to_write)
+            else:
+                target_atlas.write({result.layer: to_write})
+        elif target_atlas is not None:
             target_atlas.write({result.layer: to_write})
         else:
             from kcn_gis.store import write_atlas
@@ -962,7 +1112,8 @@ def commit_import(
             write_atlas(atlas_path, {result.layer: to_write}, crs=to_write.crs)
             result.notes.append(f"created the new atlas {atlas_path}")
     except KcnGisError as exc:
-        raise ImportError_(f"{path}: nothing was imported: {exc}", exc.problems) from exc
+        cls = type(exc) if isinstance(exc, ConcurrencyError) else ImportError_
+        raise cls(f"{path}: nothing was imported: {exc}", exc.problems) from exc
     result.written = True
     log.info(
         "imported %d feature(s) from %s into layer '%s'",

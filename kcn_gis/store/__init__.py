@@ -20,7 +20,16 @@ from kcn_gis.store.base import VERSIONED_LAYERS, Atlas, Frame, empty_layer
 from kcn_gis.store.gpkg import GeoPackageBackend
 from kcn_gis.store.transfer import copy_atlas
 
-__all__ = ["VERSIONED_LAYERS", "Atlas", "bundled_atlas_path", "copy_atlas", "empty_layer", "open_atlas", "write_atlas"]
+__all__ = [
+    "VERSIONED_LAYERS",
+    "Atlas",
+    "bundled_atlas_path",
+    "check_writable",
+    "copy_atlas",
+    "empty_layer",
+    "open_atlas",
+    "write_atlas",
+]
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +59,22 @@ def _backend_for(source: str | os.PathLike[str], *, create: bool = False) -> Any
             "To bring in another format use kcn-gis import."
         )
     return GeoPackageBackend(text, create=create)
+
+
+def check_writable(source: str | os.PathLike[str] | Atlas) -> None:
+    """Raise :class:`StoreError` now if ``source`` cannot be written in place.
+
+    A GeoPackage is refused when it is the bundled demo atlas, read-only, or in a
+    read-only folder; a path that does not exist yet needs a writable folder. PostGIS
+    URLs are checked by the server when writing.
+    """
+    if isinstance(source, Atlas):
+        source.check_writable()
+        return
+    text = str(source)
+    if text.startswith(("postgresql://", "postgres://")):
+        return
+    GeoPackageBackend(text, create=True).check_writable()
 
 
 def open_atlas(source: str | os.PathLike[str] | None = None, *, validate: bool = True) -> Atlas:
@@ -129,8 +154,9 @@ def write_atlas(
     Parameters
     ----------
     target : path or URL
-        GeoPackage path or PostGIS URL. An existing GeoPackage is replaced
-        atomically; its other layers are kept.
+        GeoPackage path or PostGIS URL. In an existing GeoPackage the given
+        layers are replaced in one transaction inside the file (never by
+        replacing the file); its other layers are kept.
     layers : mapping of layer name to frame
         Spatial frames must be in ``crs``; nothing is reprojected.
     crs : CRS-like, default EPSG:9209
