@@ -20,6 +20,12 @@ bytes and decodes them. The tables are written here from the layout of the
 standard (see :data:`TCVN3_TABLE` and :data:`VNI_TABLE`) and tested by a round
 trip through every Vietnamese letter.
 
+Bytes that are valid UTF-8 are UTF-8: a column whose every non-ASCII value,
+taken back to its bytes, decodes as UTF-8 (a DBF written in UTF-8 but read
+as ISO-8859-1 because it has no ``.cpg``: ``"NguyÃ¡Â»Â..."``) is decoded as
+UTF-8, and the legacy tables are not tried on it. Legacy detection applies only
+to text that is not valid UTF-8 (or when ``encoding=`` names a table).
+
 Detection (:func:`detect_encoding`) decodes a text with each candidate table
 and scores the result: words that are well-formed Vietnamese syllables count
 for it, malformed words and left-over symbols (``¾``, ``ø``, a soft hyphen)
@@ -36,6 +42,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 __all__ = [
@@ -375,7 +382,21 @@ def _candidate(text: str) -> bool:
     return not text.isascii() and _recover_bytes(text) is not None
 
 
+def _utf8(text: str) -> str | None:
+    """``text`` decoded as UTF-8 when it is UTF-8 bytes read one character per byte (with some non-ASCII), else None."""
+    raw = _recover_bytes(text)
+    if raw is None or raw.isascii():
+        return None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
 def _decode(text: str, encoding: str) -> str:
+    if encoding == "utf-8":
+        fixed = _utf8(text)
+        return unicodedata.normalize("NFC", fixed if fixed is not None else text)
     if encoding == "tcvn3":
         return decode_tcvn3(text)
     if encoding == "vni":
@@ -390,7 +411,9 @@ def detect_encoding(texts: str | Iterable[str]) -> str:
     -------
     str
         ``"ascii"`` (nothing to convert), ``"unicode"`` (already Unicode; at
-        most NFC normalisation is needed), ``"tcvn3"`` or ``"vni"``.
+        most NFC normalisation is needed), ``"utf-8"`` (UTF-8 bytes that were
+        read one character per byte: decoded as UTF-8, never as a legacy
+        table), ``"tcvn3"`` or ``"vni"``.
     """
     items = [texts] if isinstance(texts, str) else [t for t in texts if isinstance(t, str)]
     if all(t.isascii() for t in items):
@@ -398,6 +421,8 @@ def detect_encoding(texts: str | Iterable[str]) -> str:
     candidates = [t for t in items if _candidate(t)]
     if not candidates:
         return "unicode"
+    if len(candidates) == len([t for t in items if not t.isascii()]) and all(_utf8(t) is not None for t in candidates):
+        return "utf-8"
     scores = {enc: 0 for enc in ("unicode", "tcvn3", "vni")}
     for t in candidates:
         for enc in scores:
@@ -422,12 +447,12 @@ def fix_text(text: str, *, encoding: str = "auto") -> tuple[str, str]:
     Returns
     -------
     tuple of (str, str)
-        ``how`` is ``""`` (unchanged), ``"nfc"``, ``"tcvn3"`` or ``"vni"``.
+        ``how`` is ``""`` (unchanged), ``"nfc"``, ``"utf-8"``, ``"tcvn3"`` or ``"vni"``.
     """
-    if encoding not in ENCODINGS:
+    if encoding not in ENCODINGS and encoding != "utf-8":
         raise ValueError(f"unknown encoding {encoding!r}; use one of {', '.join(ENCODINGS)}")
     enc = detect_encoding(text) if encoding == "auto" else encoding
-    if enc in ("tcvn3", "vni") and _candidate(text):
+    if enc in ("tcvn3", "vni", "utf-8") and _candidate(text):
         fixed = _decode(text, enc)
         return fixed, (enc if fixed != text else "")
     fixed = unicodedata.normalize("NFC", text)
@@ -475,13 +500,13 @@ def fix_frame(
     """
     if encoding not in ENCODINGS:
         raise ValueError(f"unknown encoding {encoding!r}; use one of {', '.join(ENCODINGS)}")
-    out = frame.copy()
+    out = frame.copy(deep=False)  # columns are replaced, never changed in place
     changes: list[TextChange] = []
     names = [str(c) for c in out.columns]
     name_enc = detect_encoding(names) if encoding == "auto" else encoding
     renamed: dict[str, str] = {}
     for n in names:
-        fixed, how = fix_text(n, encoding=name_enc if name_enc in ("tcvn3", "vni") else "unicode")
+        fixed, how = fix_text(n, encoding=name_enc if name_enc in ("tcvn3", "vni", "utf-8") else "unicode")
         if how:
             renamed[n] = fixed
             changes.append(TextChange(field=n, row=None, how=how, before=n, after=fixed))
@@ -495,6 +520,21 @@ def fix_frame(
         s = out[col]
         if not (s.dtype == object or pd.api.types.is_string_dtype(s)):
             continue
+        if encoding == "unicode":  # NFC only, vectorised: visit just the values that change
+            text = s.astype("string")
+            norm = text.str.normalize("NFC")
+            diff = (norm != text).fillna(False).to_numpy(bool)
+            if diff.any():
+                for pos in np.flatnonzero(diff).tolist():
+                    changes.append(
+                        TextChange(field=col, row=pos + 1, how="nfc", before=text.iat[pos], after=norm.iat[pos])
+                    )
+                out[col] = pd.Series(
+                    np.where(diff, norm.to_numpy(dtype=object), s.to_numpy(dtype=object)),
+                    index=out.index,
+                    dtype=s.dtype if s.dtype != object else object,
+                )
+            continue
         values = s.to_numpy()
         col_enc = detect_encoding([v for v in values if isinstance(v, str)]) if encoding == "auto" else encoding
         new_values = list(values)
@@ -502,7 +542,7 @@ def fix_frame(
         for i, v in enumerate(values):
             if not isinstance(v, str):
                 continue
-            fixed, how = fix_text(v, encoding=col_enc if col_enc in ("tcvn3", "vni") else "unicode")
+            fixed, how = fix_text(v, encoding=col_enc if col_enc in ("tcvn3", "vni", "utf-8") else "unicode")
             if how:
                 new_values[i] = fixed
                 changed = True

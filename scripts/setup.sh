@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up everything kcn_gis needs on a fresh machine, idempotently:
-#   - Debian packages for the browser and PostGIS tests (when run as root with apt-get);
+#   - Debian packages for the browser, PostGIS and QGIS (python3-qgis) tests (when run as root with apt-get);
 #   - a virtual environment in .venv/ with kcn_gis installed in editable mode, with all extras;
 #   - the bundled Bắc Ninh 2011 atlas, built from the facts tables in kcn_gis/bundled/ into data/geo/ (not committed).
 set -euo pipefail
@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 export DEBIAN_FRONTEND=noninteractive
 
-want_debs=(chromium postgresql postgresql-15-postgis-3)
+want_debs=(chromium postgresql postgresql-15-postgis-3 python3-qgis)
 missing=()
 for d in "${want_debs[@]}"; do
   dpkg -s "$d" >/dev/null 2>&1 || missing+=("$d")
@@ -21,7 +21,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     apt-get install -y -qq "${missing[@]}" >/dev/null
   else
     echo "setup: note: Debian packages ${missing[*]} are missing and this is not a root shell;"
-    echo "       browser and PostGIS tests will be skipped (install them with sudo apt-get install ${missing[*]})."
+    echo "       browser, PostGIS and QGIS tests will be skipped (install them with sudo apt-get install ${missing[*]})."
   fi
 fi
 

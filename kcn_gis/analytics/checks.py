@@ -10,6 +10,7 @@ against dates, projects against plots. Each problem is a
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 
 import geopandas as gpd
 import numpy as np
@@ -45,6 +46,8 @@ CHECKS: dict[str, tuple[str, str]] = {
     "overlapping_parks": ("error", "two parks overlap"),
     "parcel_unknown_park": ("error", "a parcel's park_id is not in the parks layer"),
     "parcel_outside_park": ("warning", "a cadastral parcel lies partly outside its park"),
+    "overlapping_parcels": ("error", "two cadastral parcels overlap (the same land would be compensated twice)"),
+    "event_unknown_parcel": ("error", "a clearance event's parcel_id is not in the parcels layer (an orphan)"),
     "leased_not_acquired": ("error", "a plot was leased but has no acquired_on date"),
     "leased_before_acquired": ("error", "a plot's leased_on is before its acquired_on"),
     "lease_end_not_after_start": ("error", "a lease ends before it starts, or ends without a start"),
@@ -69,11 +72,19 @@ def _fmt_ha(m2: float) -> str:
     return f"{m2 / M2_PER_HA:,.4f} ha ({m2:,.0f} m²)"
 
 
-def _prepared(frame: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """``(bad, usable)``: positions of invalid geometries, and the geometries repaired in memory (empty -> None)."""
+def _prepared(frame: gpd.GeoDataFrame, focus: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(bad, usable)``: positions of invalid geometries, and the geometries repaired in memory (empty -> None).
+
+    With ``focus`` (a boolean mask) only those rows are checked for validity.
+    """
     g = geoms(frame)
     present = ~shapely.is_missing(g) & ~shapely.is_empty(g)
-    bad = present & ~shapely.is_valid(g)
+    bad = present.copy()
+    if focus is None:
+        bad &= ~shapely.is_valid(g)
+    else:
+        bad &= focus
+        bad[bad] = ~shapely.is_valid(g[bad])
     fixed = g.copy()
     if bad.any():
         fixed[bad] = shapely.make_valid(g[bad], method="structure", keep_collapsed=False)
@@ -159,12 +170,25 @@ def _inside_own_park(
     return out
 
 
-def _overlap_pairs(g: np.ndarray, tolerance_m2: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Pairs (i < j) of polygons whose interiors overlap by at least ``tolerance_m2``, and the overlap in m²."""
+def _overlap_pairs(
+    g: np.ndarray, tolerance_m2: float, focus: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairs (i < j) of polygons whose interiors overlap by at least ``tolerance_m2``, and the overlap in m².
+
+    With ``focus`` (a boolean mask), only pairs with at least one focused polygon: the focused
+    polygons are queried against an STRtree of all of them (cost grows with the focused rows).
+    """
     tree = shapely.STRtree(g)
-    a = tree.query(g, predicate="overlaps")
-    b = tree.query(g, predicate="contains")
-    pairs = np.concatenate([a, b], axis=1)
+    if focus is None:
+        a = tree.query(g, predicate="overlaps")
+        b = tree.query(g, predicate="contains")
+        pairs = np.concatenate([a, b], axis=1)
+    else:
+        sel = np.flatnonzero(focus)
+        q = g[sel]
+        found = [tree.query(q, predicate=pred) for pred in ("overlaps", "contains", "within")]
+        pairs = np.concatenate(found, axis=1)
+        pairs[0] = sel[pairs[0]]
     i, j = np.minimum(pairs[0], pairs[1]), np.maximum(pairs[0], pairs[1])
     keep = i != j
     if not keep.any():
@@ -174,11 +198,17 @@ def _overlap_pairs(g: np.ndarray, tolerance_m2: float) -> tuple[np.ndarray, np.n
     i, j = uniq[0], uniq[1]
     area = shapely.area(shapely.intersection(g[i], g[j]))
     big = area >= tolerance_m2
-    return i[big], j[big], area[big]
+    i, j, area = i[big], j[big], area[big]
+    if focus is not None:  # the focused (new) polygon first, so that problems are reported on it
+        swap = ~focus[i] & focus[j]
+        i, j = np.where(swap, j, i), np.where(swap, i, j)
+    return i, j, area
 
 
-def _plot_overlaps(plots: gpd.GeoDataFrame, g: np.ndarray, tolerance_m2: float) -> list[Problem]:
-    i, j, area = _overlap_pairs(g, tolerance_m2)
+def _plot_overlaps(
+    plots: gpd.GeoDataFrame, g: np.ndarray, tolerance_m2: float, focus: np.ndarray | None = None
+) -> list[Problem]:
+    i, j, area = _overlap_pairs(g, tolerance_m2, focus)
     if i.size == 0:
         return []
     ids = plots[Col.PLOT_ID].astype(object).to_numpy()
@@ -220,8 +250,50 @@ def _plot_overlaps(plots: gpd.GeoDataFrame, g: np.ndarray, tolerance_m2: float) 
     return out
 
 
-def _park_overlaps(parks: gpd.GeoDataFrame, g: np.ndarray, tolerance_m2: float) -> list[Problem]:
-    i, j, area = _overlap_pairs(g, tolerance_m2)
+def _parcel_overlaps(
+    parcels: gpd.GeoDataFrame, g: np.ndarray, tolerance_m2: float, focus: np.ndarray | None
+) -> list[Problem]:
+    i, j, area = _overlap_pairs(g, tolerance_m2, focus)
+    ids = parcels[Col.PARCEL_ID].astype(object).to_numpy()
+    out = []
+    for a, b, m2 in zip(i, j, area, strict=True):
+        out.append(
+            _problem(
+                "overlapping_parcels",
+                f"parcels '{ids[a]}' and '{ids[b]}' overlap by {_fmt_ha(m2)}; the same land would be counted "
+                "(and compensated) twice. Correct the parcel boundaries.",
+                layer=Layer.PARCELS,
+                row=int(a) + 1,
+                ids=(_ident(str(Col.PARCEL_ID), ids[a]), _ident(str(Col.PARCEL_ID), ids[b])),
+                field="geometry",
+            )
+        )
+    return out
+
+
+def _event_orphans(events: pd.DataFrame, parcels: pd.DataFrame) -> list[Problem]:
+    known = pd.Index(parcels[Col.PARCEL_ID].dropna().astype(object).unique())
+    pid = events[Col.PARCEL_ID].astype(object)
+    eid = events[Col.EVENT_ID].astype(object).to_numpy()
+    bad = np.flatnonzero((pid.notna() & ~pid.isin(known)).to_numpy())
+    return [
+        _problem(
+            "event_unknown_parcel",
+            f"clearance event '{eid[p]}' refers to parcel_id '{pid.iloc[p]}', which is not in the parcels layer; "
+            "its history is lost from every report. Restore the parcel (import it again) or correct the parcel_id.",
+            layer=Layer.CLEARANCE_EVENTS,
+            row=int(p) + 1,
+            ids=(_ident(str(Col.EVENT_ID), eid[p]), _ident(str(Col.PARCEL_ID), pid.iloc[p])),
+            field=str(Col.PARCEL_ID),
+        )
+        for p in bad
+    ]
+
+
+def _park_overlaps(
+    parks: gpd.GeoDataFrame, g: np.ndarray, tolerance_m2: float, focus: np.ndarray | None = None
+) -> list[Problem]:
+    i, j, area = _overlap_pairs(g, tolerance_m2, focus)
     ids = parks[Col.PARK_ID].astype(object).to_numpy()
     return [
         _problem(
@@ -330,12 +402,14 @@ def check_consistency(
     plots: gpd.GeoDataFrame | None,
     parcels: gpd.GeoDataFrame | None,
     projects: pd.DataFrame | None,
+    clearance_events: pd.DataFrame | None = None,
     tolerance_m2: float = SLIVER_M2,
     facilities: gpd.GeoDataFrame | None = None,
     as_of: object = None,
     reports: pd.DataFrame | None = None,
+    changed: Mapping[str, np.ndarray] | None = None,
 ) -> list[Problem]:
-    """Find spatial and logical inconsistencies between parks, plots, parcels and projects.
+    """Find spatial and logical inconsistencies between parks, plots, parcels, projects and clearance events.
 
     Checks and severities are listed in :data:`CHECKS`. Overlaps and areas
     outside a park smaller than ``tolerance_m2`` (default 1 m²) are slivers and
@@ -349,6 +423,8 @@ def check_consistency(
         the checks that need the layer.
     projects : DataFrame or None
         The ``projects`` table.
+    clearance_events : DataFrame or None
+        The clearance history; with ``parcels``, events pointing to no parcel are reported.
     tolerance_m2 : float, default 1.0
         Sliver tolerance in m².
     facilities : GeoDataFrame or None
@@ -358,11 +434,18 @@ def check_consistency(
     reports : DataFrame or None
         The ``enterprise_reports`` table; with ``projects`` it adds the report
         checks (unknown project, bad period, duplicate revision).
+    changed : mapping of layer name to boolean mask, optional
+        Check a write before it is made: the frames are the layers as they would be
+        after the write, and ``changed[layer]`` marks the new rows. Only problems that
+        involve a new row (or, for changed parks, the plots and parcels of those
+        parks) are reported, and overlaps are searched for the new rows only (an
+        STRtree of the layer queried with them). Layers not in the mapping are unchanged.
 
     Returns
     -------
     list of Problem
-        In check order; empty when everything is consistent.
+        In check order; empty when everything is consistent. Rows are 1-based
+        positions in the given frames.
 
     Raises
     ------
@@ -384,48 +467,92 @@ def check_consistency(
         require_columns(parcels, (Col.PARCEL_ID, Col.PARK_ID), "parcels")
     if projects is not None:
         require_columns(projects, (Col.PROJECT_ID,), "projects")
+    if clearance_events is not None:
+        require_columns(clearance_events, (Col.EVENT_ID, Col.PARCEL_ID), "clearance_events")
+
+    def focus_of(layer: Layer, frame: pd.DataFrame | None) -> np.ndarray | None:
+        """None: check every row; a mask: check these rows (all False: the layer is unchanged)."""
+        if changed is None or frame is None:
+            return None
+        mask = changed.get(str(layer))
+        if mask is None:
+            return np.zeros(len(frame), dtype=bool)
+        return np.asarray(mask, dtype=bool)
+
+    f_parks = focus_of(Layer.PARKS, parks)
+    f_plots = focus_of(Layer.PLOTS, plots)
+    f_parcels = focus_of(Layer.PARCELS, parcels)
+    if changed is not None and parks is not None and f_parks is not None and f_parks.any():
+        # New park boundaries: the plots and parcels of those parks are checked against them again.
+        touched = set(parks[Col.PARK_ID][f_parks].dropna().astype(str))
+        known = set(parks[Col.PARK_ID].dropna().astype(str))
+        for frame, f in ((plots, f_plots), (parcels, f_parcels)):
+            if frame is not None and f is not None:
+                pid = frame[Col.PARK_ID].astype(object)
+                f |= (pid.astype(str).isin(touched) | (pid.notna() & ~pid.astype(str).isin(known))).to_numpy()
 
     out: list[Problem] = []
     fixed: dict[Layer, np.ndarray] = {}
-    for frame, layer, key in (
-        (parks, Layer.PARKS, Col.PARK_ID),
-        (plots, Layer.PLOTS, Col.PLOT_ID),
-        (parcels, Layer.PARCELS, Col.PARCEL_ID),
+    for frame, layer, key, f in (
+        (parks, Layer.PARKS, Col.PARK_ID, f_parks),
+        (plots, Layer.PLOTS, Col.PLOT_ID, f_plots),
+        (parcels, Layer.PARCELS, Col.PARCEL_ID, f_parcels),
     ):
         if frame is not None:
-            bad, fixed[layer] = _prepared(frame)
+            bad, fixed[layer] = _prepared(frame, f)
             out += _invalid(frame, layer, str(key), bad)
-    if parks is not None:
-        out += _park_overlaps(parks, fixed[Layer.PARKS], tolerance_m2)
-    if plots is not None and parks is not None:
-        out += _inside_own_park(
+    if parks is not None and (f_parks is None or f_parks.any()):
+        out += _park_overlaps(parks, fixed[Layer.PARKS], tolerance_m2, f_parks)
+    if plots is not None and parks is not None and (f_plots is None or f_plots.any()):
+        g_plots = fixed[Layer.PLOTS]
+        out += _on_rows(
             plots,
-            parks,
-            fixed[Layer.PLOTS],
-            fixed[Layer.PARKS],
-            layer=Layer.PLOTS,
-            key=str(Col.PLOT_ID),
-            unknown_check="plot_unknown_park",
-            outside_check="plot_outside_park",
-            tolerance_m2=tolerance_m2,
+            f_plots,
+            lambda sub, sel: _inside_own_park(
+                sub,
+                parks,
+                g_plots[sel],
+                fixed[Layer.PARKS],
+                layer=Layer.PLOTS,
+                key=str(Col.PLOT_ID),
+                unknown_check="plot_unknown_park",
+                outside_check="plot_outside_park",
+                tolerance_m2=tolerance_m2,
+            ),
         )
-    if plots is not None:
-        out += _plot_overlaps(plots, fixed[Layer.PLOTS], tolerance_m2)
-        out += _date_checks(plots)
-    if parcels is not None and parks is not None:
-        out += _inside_own_park(
+    if plots is not None and (f_plots is None or f_plots.any()):
+        out += _plot_overlaps(plots, fixed[Layer.PLOTS], tolerance_m2, f_plots)
+        out += _on_rows(plots, f_plots, lambda sub, sel: _date_checks(sub))
+    if parcels is not None and parks is not None and (f_parcels is None or f_parcels.any()):
+        g_parcels = fixed[Layer.PARCELS]
+        out += _on_rows(
             parcels,
-            parks,
-            fixed[Layer.PARCELS],
-            fixed[Layer.PARKS],
-            layer=Layer.PARCELS,
-            key=str(Col.PARCEL_ID),
-            unknown_check="parcel_unknown_park",
-            outside_check="parcel_outside_park",
-            tolerance_m2=tolerance_m2,
+            f_parcels,
+            lambda sub, sel: _inside_own_park(
+                sub,
+                parks,
+                g_parcels[sel],
+                fixed[Layer.PARKS],
+                layer=Layer.PARCELS,
+                key=str(Col.PARCEL_ID),
+                unknown_check="parcel_unknown_park",
+                outside_check="parcel_outside_park",
+                tolerance_m2=tolerance_m2,
+            ),
         )
+    if parcels is not None and (f_parcels is None or f_parcels.any()):
+        out += _parcel_overlaps(parcels, fixed[Layer.PARCELS], tolerance_m2, f_parcels)
     if plots is not None and projects is not None:
-        out += _project_checks(plots, projects)
+        if changed is None:
+            out += _project_checks(plots, projects)
+        elif str(Layer.PROJECTS) in changed or str(Layer.PLOTS) in changed:
+            unknown = [p for p in _project_checks(plots, projects) if p.check == "plot_unknown_project"]
+            if str(Layer.PROJECTS) not in changed and f_plots is not None:
+                unknown = [p for p in unknown if p.row is not None and f_plots[p.row - 1]]
+            out += unknown
+    events_affected = changed is None or str(Layer.PARCELS) in changed or str(Layer.CLEARANCE_EVENTS) in changed
+    if clearance_events is not None and parcels is not None and events_affected:
+        out += _event_orphans(clearance_events, parcels)
     out += _facility_checks(parks, facilities, projects, plots, as_of)
     if reports is not None and projects is not None:
         out += reporting_problems(projects, reports)
@@ -438,3 +565,26 @@ def _facility_checks(parks, facilities, projects, plots, as_of) -> list[Problem]
     if parks is None or facilities is None:
         return []
     return environment_problems(parks, facilities, as_of=as_of, projects=projects, plots=plots)
+
+
+def _on_rows(
+    frame: gpd.GeoDataFrame, focus: np.ndarray | None, run: Callable[[gpd.GeoDataFrame, np.ndarray], list[Problem]]
+) -> list[Problem]:
+    """Run a per-row check on the focused rows only (all rows without a focus), numbered as in ``frame``."""
+    sel = np.arange(len(frame)) if focus is None else np.flatnonzero(focus)
+    if focus is None:
+        return run(frame, sel)
+    found = run(frame.iloc[sel].reset_index(drop=True), sel)
+    return [
+        Problem(
+            p.severity,
+            p.check,
+            p.message,
+            layer=p.layer,
+            row=int(sel[p.row - 1]) + 1 if p.row else p.row,
+            field=p.field,
+            ids=p.ids,
+            file=p.file,
+        )
+        for p in found
+    ]

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from kcn_gis._version import __version__
 
-__all__ = ["ATLAS_STEM", "FACTS_DIR", "cache_path", "checkout_path", "facts_digest", "publish"]
+__all__ = ["ATLAS_STEM", "FACTS_DIR", "atlas_path", "cache_path", "checkout_path", "facts_digest", "publish"]
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,18 @@ FACTS_DIR = Path(__file__).resolve().parent
 ATLAS_STEM = "bac_ninh_2011"
 
 _REPO_ROOT = FACTS_DIR.parents[1]
+
+
+def atlas_path() -> Path:
+    """Where the bundled atlas is: ``$KCN_GIS_BUNDLED_ATLAS``, else the checkout's, else the cache file.
+
+    Public as :func:`kcn_gis.store.bundled_atlas_path` (see there); kept here, below the
+    store, so that the store's writers can refuse the bundled atlas without importing upwards.
+    """
+    env = os.environ.get("KCN_GIS_BUNDLED_ATLAS")
+    if env:
+        return Path(env)
+    return checkout_path() or cache_path()
 
 
 def checkout_path() -> Path | None:

@@ -4,7 +4,9 @@
   from the append-only event history; timelines; corrections.
 * :mod:`~kcn_gis.clearance.progress` - progress per park on any date; burn-up.
 * :mod:`~kcn_gis.clearance.stalls` - stalled and disputed parcels; completion forecast.
-* :mod:`~kcn_gis.clearance.sheet` - spreadsheet import (XLSX/CSV) and templates.
+* :mod:`~kcn_gis.clearance.sheet` - spreadsheet import (XLSX/CSV): reading
+  (:mod:`~kcn_gis.clearance.reading`), planning (:mod:`~kcn_gis.clearance.planning`, pure) and
+  templates (:mod:`~kcn_gis.clearance.template`).
 * :mod:`~kcn_gis.clearance.review` - the self-contained HTML review report.
 
 The analytics take frames and return frames; only ``import_sheet``,
@@ -28,6 +30,7 @@ from kcn_gis.clearance.sheet import (
     SHEET_FIELDS,
     ImportResult,
     SheetProblem,
+    SheetReport,
     SheetRow,
     event_id_for,
     import_sheet,
@@ -35,6 +38,7 @@ from kcn_gis.clearance.sheet import (
     match_stage,
     plan_import,
     problems_table,
+    read_progress,
     read_sheet,
     write_template,
 )
@@ -55,6 +59,7 @@ __all__ = [
     "ForecastStatus",
     "ImportResult",
     "SheetProblem",
+    "SheetReport",
     "SheetRow",
     "burn_up",
     "clearance_changes",
@@ -72,6 +77,7 @@ __all__ = [
     "plan_import",
     "problems_table",
     "progress_records",
+    "read_progress",
     "read_sheet",
     "review_report_html",
     "stage_color",

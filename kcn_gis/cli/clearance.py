@@ -31,10 +31,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         "Importing the same file twice adds nothing the second time.",
     )
     imp.add_argument("file", metavar="FILE.xlsx|FILE.csv")
-    add_atlas(imp)
+    imp.add_argument(
+        "--atlas",
+        metavar="PATH",
+        help="atlas GeoPackage or postgresql:// URL to write to (required unless --dry-run: the bundled atlas "
+        "is read-only)",
+    )
+    imp.add_argument("--park", metavar="PARK_ID", help="find parcels (commune + tờ + thửa) within this park only")
     imp.add_argument("--dry-run", action="store_true", help="validate and show what would change; write nothing")
     imp.add_argument("--recorded-by", metavar="NAME", help="who records the events (default: your login name)")
     imp.add_argument("--map", metavar="MAPPING.yaml", help="YAML mapping for other sheet layouts")
+    imp.add_argument(
+        "--encoding", metavar="ENC", help="text encoding: auto (default), unicode, tcvn3, vni, or a CSV code page"
+    )
     imp.set_defaults(func=_import)
 
     tpl = cmds.add_parser("template", help="write a ready-to-fill progress sheet for a park")
@@ -106,10 +115,23 @@ def _check_parks(atlas: object, parks: list[str] | None) -> None:
 def _import(args: argparse.Namespace) -> int:
     from kcn_gis.clearance import import_sheet
 
+    if args.atlas is None and not args.dry_run:
+        raise ClearanceError(
+            "give the atlas to import into with --atlas PATH (a GeoPackage or postgresql:// URL); the bundled "
+            "atlas is read-only. Use --dry-run to only check the sheet."
+        )
     atlas = open_from_args(args)
     who = args.recorded_by or getpass.getuser()
     try:
-        result = import_sheet(atlas, args.file, recorded_by=who, dry_run=args.dry_run, mapping=args.map)
+        result = import_sheet(
+            atlas,
+            args.file,
+            recorded_by=who,
+            dry_run=args.dry_run,
+            mapping=args.map,
+            park=args.park,
+            encoding=args.encoding,
+        )
     except ClearanceError as exc:
         if not exc.problems:
             raise
@@ -117,7 +139,11 @@ def _import(args: argparse.Namespace) -> int:
         n = sum(p.severity == "error" for p in exc.problems)
         print(f"kcn-gis clearance import: {n} error(s); nothing was written to {atlas.location}", file=sys.stderr)
         return 1
-    _print_problems(result.problems)
+    _print_problems([p for p in result.problems if p.check != "sheet_skipped"])  # the summary lists those
+    for s in result.sheets:
+        if s.imported:
+            name = f"sheet '{s.sheet}'" if s.sheet is not None else "table"
+            print(f"{name}: read: {s.reason}", file=sys.stderr)
     if len(result.new_events):
         cols = ["sheet", "row", "event_id", "parcel_id", "event", "event_date", "reference", "note"]
         head = "would add" if result.dry_run else "added"

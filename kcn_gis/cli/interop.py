@@ -40,8 +40,41 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="ENC",
         help="text encoding: auto (default), tcvn3, vni, unicode, or a code page such as cp1258",
     )
-    p.add_argument("--mode", choices=("append", "replace"), default="append", help="add to the layer or replace it")
-    p.add_argument("--source-layer", metavar="NAME", help="layer of a multi-layer file or sheet of a workbook")
+    p.add_argument(
+        "--mode",
+        choices=("append", "replace"),
+        default="append",
+        help="append: add the features (ids must be new, default); replace: replace the features of the parks "
+        "present in the file, keeping the other parks",
+    )
+    p.add_argument(
+        "--replace-all",
+        action="store_true",
+        help="replace the WHOLE layer with the file (refused for an empty file, or when clearance events, plots "
+        "or parcels would point to nothing)",
+    )
+    p.add_argument(
+        "--strict", action="store_true", help="treat warnings of the consistency checks as errors (nothing written)"
+    )
+    p.add_argument(
+        "--source-layer",
+        metavar="NAME",
+        help="layer of a multi-layer file, or sheet of a workbook (default: every data sheet, each kept in "
+        "source_layer)",
+    )
+    p.add_argument(
+        "--park",
+        metavar="PARK_ID",
+        help="the park of every feature (default: the park column, or the park whose boundary holds each feature)",
+    )
+    p.add_argument(
+        "--set",
+        metavar="COLUMN=VALUE",
+        action="append",
+        default=[],
+        dest="set_values",
+        help='a constant for every feature, e.g. --set commune="Xã Nam Sơn" --set map_sheet=12 (repeatable)',
+    )
     p.add_argument("--xy", choices=("vn", "gis"), help="X/Y headers of tables: vn (X = northing, default) or gis")
     p.add_argument("--dry-run", action="store_true", help="show what would be imported; write nothing")
     p.add_argument("--problems", metavar="FILE.csv", help="also write every problem to this CSV file")
@@ -95,14 +128,21 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_import(args: argparse.Namespace) -> int:
-    from kcn_gis.errors import ImportError_
+    from kcn_gis.errors import ImportError_, KcnGisError
     from kcn_gis.importers.pipeline import commit_import, prepare_import
+    from kcn_gis.store import check_writable
 
     if args.atlas is None and not args.dry_run:
         raise ImportError_(
             "give the atlas to import into with --atlas PATH (a new .gpkg path creates an atlas); the bundled "
             "atlas is read-only. Use --dry-run to only check the file."
         )
+    if args.replace_all and args.mode == "append" and "--mode" in sys.argv:
+        raise ImportError_("--replace-all replaces the whole layer; it cannot be combined with --mode append")
+    mode = "replace_all" if args.replace_all else args.mode
+    if args.atlas is not None and not args.dry_run:
+        check_writable(args.atlas)  # read-only file or folder, bundled atlas: fail before reading anything
+    steps = _Steps()
     result, target_atlas, atlas_path, to_write = prepare_import(
         args.file,
         args.layer,
@@ -112,28 +152,93 @@ def _run_import(args: argparse.Namespace) -> int:
         swap_xy=args.swap_xy,
         mapping=args.map,
         encoding=args.encoding,
-        mode=args.mode,
+        mode=mode,
         source_layer=args.source_layer,
         xy=args.xy,
+        park=args.park,
+        constants=_parse_set(args.set_values),
+        on_step=steps,
+        strict=args.strict,
     )
+    steps.close()
     result.dry_run = args.dry_run
-    print(result.summary(), file=sys.stderr)
-    if result.problems:
-        table = result.problems_frame()
-        print(table.to_string(index=False), file=sys.stderr)
-        if args.problems:
-            table.to_csv(args.problems, index=False)
-    if args.dry_run:
-        if result.frame is not None and len(result.frame):
-            preview = result.frame.drop(columns=result.frame.geometry.name).head(10)
-            print(preview.to_string(index=False))
-        return 1 if result.errors else 0
-    if result.errors:
+
+    def report() -> None:
+        print(result.summary(), file=sys.stderr)
+        if result.problems:
+            table = result.problems_frame()
+            print(table.to_string(index=False), file=sys.stderr)
+            if args.problems:
+                table.to_csv(args.problems, index=False)
+
+    if args.dry_run or result.errors:
+        report()
+        if args.dry_run:
+            if result.frame is not None and len(result.frame):
+                preview = result.frame.drop(columns=result.frame.geometry.name).head(10)
+                print(preview.to_string(index=False))
+            return 1 if result.errors else 0
         print("nothing was written.", file=sys.stderr)
         return 1
-    done = commit_import(result, target_atlas, atlas_path, to_write, source=args.file)
-    print(f"wrote layer '{done.layer}' of {args.atlas}", file=sys.stderr)
+    try:
+        done = commit_import(result, target_atlas, atlas_path, to_write, source=args.file)
+    except KcnGisError as exc:
+        # refused at write time (a conflict with another program, the atlas locked, rows it would orphan):
+        # the command ran and found a problem, so exit 1
+        report()
+        print(f"kcn-gis import: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    # the summary and this line are printed only once the transaction is committed
+    report()
+    n = 0 if done.frame is None else len(done.frame)
+    how = {
+        "append": "appended",
+        "replace": "replaced the features of their park(s) with",
+        "replace_all": "replaced the whole layer with",
+    }[done.mode]
+    print(f"wrote layer '{done.layer}' of {args.atlas}: {how} {n} feature(s) (committed)", file=sys.stderr)
     return 0
+
+
+def _parse_set(items: list[str]) -> dict[str, str]:
+    """``["commune=Xã Nam Sơn", "map_sheet=12"]`` -> ``{"commune": "Xã Nam Sơn", "map_sheet": "12"}``."""
+    from kcn_gis.errors import ImportError_
+
+    out: dict[str, str] = {}
+    for item in items:
+        col, sep, value = item.partition("=")
+        if not sep or not col.strip():
+            raise ImportError_(f'--set {item}: write it as COLUMN=VALUE, e.g. --set commune="Xã Nam Sơn"')
+        out[col.strip()] = value.strip()
+    return out
+
+
+class _Steps:
+    """A progress bar over the import steps: on a terminal only, and only once the import takes over 2 s."""
+
+    _NAMES = ("read", "text", "columns", "crs", "model")
+
+    def __init__(self) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(
+            total=len(self._NAMES),
+            desc="kcn-gis import",
+            unit="step",
+            file=sys.stderr,
+            disable=not sys.stderr.isatty(),
+            delay=2.0,
+            leave=False,
+        )
+
+    def __call__(self, name: str) -> None:
+        if name != self._NAMES[0]:
+            self.bar.update(1)
+        self.bar.set_postfix_str(name, refresh=False)  # drawn by update(), after the delay
+
+    def close(self) -> None:
+        self.bar.update(self.bar.total - self.bar.n)
+        self.bar.close()
 
 
 def _run_export(args: argparse.Namespace) -> int:

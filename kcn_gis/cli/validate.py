@@ -47,7 +47,7 @@ def _consistency(atlas, schema: list[Problem]) -> tuple[list[Problem], dict[str,
     from kcn_gis.analytics import check_consistency
     from kcn_gis.schema import Layer
 
-    needed = {str(Layer.PARKS), str(Layer.PLOTS), str(Layer.PARCELS), str(Layer.PROJECTS)}
+    needed = {str(Layer.PARKS), str(Layer.PLOTS), str(Layer.PARCELS), str(Layer.PROJECTS), str(Layer.CLEARANCE_EVENTS)}
     if any(p.check in _BLOCKING and (p.layer in needed or p.layer is None) for p in schema):
         return None
     if not atlas.crs.is_projected:
@@ -61,6 +61,7 @@ def _consistency(atlas, schema: list[Problem]) -> tuple[list[Problem], dict[str,
         projects=atlas.projects,
         facilities=facilities,
         reports=atlas.enterprise_reports,
+        clearance_events=atlas.clearance_events,
     )
     seen = {(p.check, p.layer, p.row) for p in schema}
     shown: dict[tuple[str, str | None], int] = {}

@@ -26,6 +26,14 @@ A YAML mapping file overrides or extends this (see :func:`load_mapping` and
       x: X
       y: Y
       convention: vn    # X = northing, Y = easting (Vietnamese survey convention); "gis" = X easting
+    sheets: ["Tổng hợp"]   # workbooks: only these sheets
+    header_row: 2          # workbooks: the header row (default: found below the title rows)
+    date_formats: ["%d/%m/%y"]   # extra day-first formats after dd/mm/yyyy
+
+The same dialect describes clearance progress sheets (``kcn-gis clearance
+import --map``): ``columns`` maps a header to ``event``, ``event_date``,
+``parcel_no`` ..., ``values: {event: {"Đã nhận tiền": compensated}}`` adds
+stage spellings.
 
 Values of enumerations are matched the same forgiving way: the model value,
 its Vietnamese and English labels and common abbreviations.
@@ -60,10 +68,13 @@ from kcn_gis.schema import (
 )
 
 __all__ = [
+    "COMMUNE_CODE",
     "DEFAULT_HEADERS",
+    "HOLDER_ADDRESS",
     "PARK_NAME",
     "SOURCE_LAYER",
     "ColumnMapping",
+    "commune_code",
     "load_mapping",
     "normalize_header",
 ]
@@ -72,6 +83,10 @@ __all__ = [
 SOURCE_LAYER = "source_layer"
 #: Pseudo column "park name" (Tên KCN on plot and parcel lists), turned into ``park_id`` with the atlas's parks.
 PARK_NAME = "_park_name"
+#: Pseudo column "commune code" (MaXa of cadastral exports): used in default parcel ids, not stored.
+COMMUNE_CODE = "_commune_code"
+#: Pseudo column "address" (DiaChi of cadastral exports): recognised, not stored (no such column in the model).
+HOLDER_ADDRESS = "_address"
 
 
 def normalize_header(text: object) -> str:
@@ -79,6 +94,25 @@ def normalize_header(text: object) -> str:
     s = unicodedata.normalize("NFD", str(text)).replace("đ", "d").replace("Đ", "D")
     s = "".join(c for c in s if not unicodedata.combining(c)).lower()
     return re.sub(r"[^0-9a-z]", "", s)
+
+
+_COMMUNE_PREFIXES = ("xa", "phuong", "thitran")
+
+
+def commune_code(name: object) -> str:
+    """The short commune code used in parcel ids, as the bundled atlas builds them.
+
+    The initials of the commune's name without ``Xã``/``Phường``/``Thị trấn``
+    and without diacritics, upper case: ``"Xã Mão Điền"`` -> ``"MD"``,
+    ``"Đông Tiến"`` -> ``"DT"``. Empty text gives ``""``.
+    """
+    words = [normalize_header(w) for w in str(name or "").split()]
+    words = [w for w in words if w]
+    if len(words) > 1 and words[0] in _COMMUNE_PREFIXES:
+        words = words[1:]
+    elif len(words) > 2 and words[0] == "thi" and words[1] == "tran":
+        words = words[2:]
+    return "".join(w[0] for w in words).upper()
 
 
 _COMMON: dict[Layer, dict[str, str]] = {
@@ -160,6 +194,19 @@ _COMMON: dict[Layer, dict[str, str]] = {
         "dientich": Col.LEGAL_AREA_M2,
         "dientichm2": Col.LEGAL_AREA_M2,
         "dientichphaply": Col.LEGAL_AREA_M2,
+        # headers of Vietnamese cadastral software exports (ViLIS, TMV.LIS, Famis/CadDB shapefiles)
+        "sohieutobando": Col.MAP_SHEET,
+        "mdsd": Col.LAND_TYPE,
+        "kyhieumdsd": Col.LAND_TYPE,
+        "loaidatmdsd": Col.LAND_TYPE,
+        "dtpl": Col.LEGAL_AREA_M2,
+        "hoten": Col.HOLDER_NAME,
+        "hotenchusudung": Col.HOLDER_NAME,
+        "tenxa": Col.COMMUNE,
+        "tenxaphuong": Col.COMMUNE,
+        "maxa": COMMUNE_CODE,
+        "diachi": HOLDER_ADDRESS,
+        "diachithuadat": HOLDER_ADDRESS,
     },
     Layer.FACILITIES: {  # schema version 2 (issue 18)
         "ma": Col.FACILITY_ID,
@@ -290,6 +337,9 @@ class ColumnMapping:
     encoding: str | None = None
     crs: str | None = None
     source: str | None = None  # the mapping file, for messages
+    sheets: tuple[str, ...] | None = None
+    header_row: int | None = None
+    date_formats: tuple[str, ...] = ()
 
     def resolve(self, headers: list[str], layer: Layer) -> tuple[dict[str, str], list[str]]:
         """Return ``({source header: model column}, [unmapped headers])``.
@@ -369,7 +419,19 @@ def load_mapping(source: str | os.PathLike[str] | Mapping[str, Any] | None) -> C
             raise ImportError_(f"mapping file {where} cannot be read: {exc}") from exc
     if not isinstance(data, Mapping):
         raise ImportError_(f"mapping file {where}: expected sections columns/values/defaults/templates/geometry")
-    allowed = {"layer", "columns", "values", "defaults", "templates", "geometry", "encoding", "crs"}
+    allowed = {
+        "layer",
+        "columns",
+        "values",
+        "defaults",
+        "templates",
+        "geometry",
+        "encoding",
+        "crs",
+        "sheets",
+        "header_row",
+        "date_formats",
+    }
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise ImportError_(
@@ -379,6 +441,14 @@ def load_mapping(source: str | os.PathLike[str] | Mapping[str, Any] | None) -> C
     for sect in ("columns", "values", "defaults", "templates", "geometry"):
         if sect in data and not isinstance(data[sect], Mapping):
             raise ImportError_(f"mapping file {where}: section '{sect}' must be a mapping (key: value lines)")
+    sheets = data.get("sheets")
+    try:
+        header_row = int(data["header_row"]) if data.get("header_row") is not None else None
+    except (TypeError, ValueError):
+        raise ImportError_(f"mapping file {where}: header_row must be a row number (1 = first row)") from None
+    if header_row is not None and header_row < 1:
+        raise ImportError_(f"mapping file {where}: header_row must be 1 or more")
+    fmts = data.get("date_formats") or ()
     return ColumnMapping(
         columns={str(k): str(v) for k, v in (data.get("columns") or {}).items()},
         values={str(k): {str(a): str(b) for a, b in v.items()} for k, v in (data.get("values") or {}).items()},
@@ -388,4 +458,7 @@ def load_mapping(source: str | os.PathLike[str] | Mapping[str, Any] | None) -> C
         encoding=str(data["encoding"]) if data.get("encoding") else None,
         crs=str(data["crs"]) if data.get("crs") else None,
         source=where,
+        sheets=None if sheets is None else ((str(sheets),) if isinstance(sheets, str) else tuple(map(str, sheets))),
+        header_row=header_row,
+        date_formats=(fmts,) if isinstance(fmts, str) else tuple(str(x) for x in fmts),
     )

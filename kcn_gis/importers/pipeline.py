@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -25,11 +26,18 @@ from pyproj import CRS
 
 from kcn_gis.crs import same_crs
 from kcn_gis.crsdetect import MISTAKES, CRSDiagnosis, crs_label, diagnose_crs, to_working_frame
-from kcn_gis.errors import ImportError_, KcnGisError, Problem
-from kcn_gis.importers.mapping import PARK_NAME, SOURCE_LAYER, ColumnMapping, load_mapping, normalize_header
-from kcn_gis.importers.readers import SourceData, _to_float, read_source
+from kcn_gis.errors import ConcurrencyError, ImportError_, KcnGisError, Problem
+from kcn_gis.importers.mapping import (
+    HOLDER_ADDRESS,
+    PARK_NAME,
+    SOURCE_LAYER,
+    ColumnMapping,
+    load_mapping,
+    normalize_header,
+)
+from kcn_gis.importers.readers import SourceData, read_source
 from kcn_gis.schema import Col, Layer, spec
-from kcn_gis.validation import check_layer, problems_frame
+from kcn_gis.validation import check_layer
 from kcn_gis.vntext import ENCODINGS, TextChange, fix_frame
 
 __all__ = ["IMPORTABLE_LAYERS", "MODES", "ImportResult", "commit_import", "import_file", "prepare_import"]
@@ -38,9 +46,10 @@ log = logging.getLogger(__name__)
 
 #: Layers ``kcn-gis import`` can fill (the spatial layers of the data model).
 IMPORTABLE_LAYERS: tuple[Layer, ...] = (Layer.PARKS, Layer.PLOTS, Layer.PARCELS, Layer.PROVINCE, Layer.RIVERS)
-IMPORTABLE_LAYERS += (Layer.FACILITIES,)  # schema version 2 (issue 18)
-#: ``append`` adds the file's features to the layer (ids must stay unique); ``replace`` replaces the layer.
-MODES: tuple[str, ...] = ("append", "replace")
+IMPORTABLE_LAYERS += (Layer.FACILITIES,)  # schema version 2
+#: ``append`` adds the file's features to the layer (ids must stay unique); ``replace`` replaces the rows of
+#: the parks present in the file (other parks are kept); ``replace_all`` replaces the whole layer.
+MODES: tuple[str, ...] = ("append", "replace", "replace_all")
 
 
 @dataclass
@@ -94,10 +103,10 @@ class ImportResult:
         return not self.errors
 
     def problems_frame(self) -> pd.DataFrame:
-        """Problems as a table (see :func:`kcn_gis.validation.problems_frame`), with the file."""
-        frame = problems_frame(self.problems)
-        frame.insert(2, "file", [p.file for p in self.problems])
-        return frame
+        """Problems as the one import problems table (:func:`kcn_gis.importers.tables.problems_table`)."""
+        from kcn_gis.importers.tables import problems_table
+
+        return problems_table(self.problems)
 
     def summary(self) -> str:
         """A few lines for people: what was read, converted, reprojected and (would be) written."""
@@ -178,8 +187,93 @@ def _date_value(v: Any) -> tuple[Any, bool]:
     return v, False
 
 
+def _located(src: SourceData, index: int | None, severity: str, check: str, message: str, **where: Any) -> Problem:
+    """A problem at feature ``index`` of ``src`` (0-based): its file row, and its sheet for a workbook."""
+    row = src.rows[index] if index is not None and 0 <= index < len(src.rows) else where.pop("row", None)
+    where.pop("row", None)
+    if src.sheets is not None and index is not None and 0 <= index < len(src.sheets):
+        from kcn_gis.importers.tables import SheetProblem
+
+        return SheetProblem(severity, check, message, row=row, sheet=src.sheets[index], **where)
+    return Problem(severity, check, message, row=row, **where)
+
+
+def _text_series(values: pd.Series) -> pd.Series:
+    """Cells as stripped text (None when empty), vectorised; integral floats without ``.0``, dates as ISO dates."""
+    s = values
+    if pd.api.types.is_float_dtype(s.dtype):
+        arr = s.to_numpy(dtype="float64", na_value=np.nan)
+        integral = np.isfinite(arr) & (np.mod(arr, 1.0) == 0)
+        out = pd.Series(np.where(integral, np.round(arr).astype("int64", copy=False).astype(str), arr.astype(str)))
+        out[np.isnan(arr)] = None
+        return out.astype("string")
+    if pd.api.types.is_integer_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
+        return s.astype("string")
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        return pd.Series([_text_value(v) for v in s], dtype="string")
+    if s.dtype == object and not all(isinstance(v, str) or v is None for v in s.dropna().unique()[:1000]):
+        return pd.Series(s.map(_text_value).to_numpy(), dtype="string")  # mixed cells of a workbook
+    t = s.astype("string").str.strip()
+    return t.mask(t == "")
+
+
+def _by_unique(values: pd.Series, convert: Any) -> tuple[pd.Series, np.ndarray]:
+    """Apply ``convert(value) -> (new, ok)`` once per distinct value; returns (new values, bad mask)."""
+    uniq = values.dropna().unique()
+    table = {u: convert(u) for u in uniq}
+    new = values.map(lambda v: table[v][0] if v in table else None)
+    bad = values.map(lambda v: v in table and not table[v][1]).to_numpy(bool)
+    return new, bad
+
+
+def _template_values(template: str, out: pd.DataFrame, n: int) -> pd.Series:
+    """``template.format(**row)`` for every row, vectorised (fields without format specs)."""
+    import string
+
+    res = pd.Series([""] * n, dtype="string")
+    for literal, name, _spec, _conv in string.Formatter().parse(template):
+        if literal:
+            res = res + literal
+        if name is None:
+            continue
+        if name not in out.columns:
+            raise KeyError(name)
+        col = _text_series(out[name].reset_index(drop=True)).fillna("")
+        res = res + col
+    return res
+
+
+def _padded(values: pd.Series, width: int) -> pd.Series:
+    s = _text_series(values.reset_index(drop=True)).fillna("")
+    digits = s.str.fullmatch(r"\d+").fillna(False)
+    return s.where(~digits, s.str.zfill(width))
+
+
+def _default_parcel_ids(out: pd.DataFrame) -> pd.Series:
+    """``{park_id}-{commune code}-{map_sheet:02}-{parcel_no:04}``, as the bundled atlas numbers its parcels."""
+    from kcn_gis.importers.mapping import COMMUNE_CODE, commune_code
+
+    n = len(out)
+    if COMMUNE_CODE in out.columns and out[COMMUNE_CODE].notna().any():
+        code = _text_series(out[COMMUNE_CODE].reset_index(drop=True)).fillna("")
+    else:
+        names = _text_series(out[Col.COMMUNE].reset_index(drop=True))
+        code = names.map({u: commune_code(u) for u in names.dropna().unique()}).astype("string").fillna("")
+    park = _text_series(out[Col.PARK_ID].reset_index(drop=True)).fillna("")
+    return pd.Series(
+        (park + "-" + code + "-" + _padded(out[Col.MAP_SHEET], 2) + "-" + _padded(out[Col.PARCEL_NO], 4)).to_numpy(),
+        dtype="string",
+    ).iloc[:n]
+
+
 def _map_columns(
-    src: SourceData, layer: Layer, mapping: ColumnMapping, atlas: Any, result: ImportResult
+    src: SourceData,
+    layer: Layer,
+    mapping: ColumnMapping,
+    atlas: Any,
+    result: ImportResult,
+    *,
+    constants: dict[str, Any] | None = None,
 ) -> gpd.GeoDataFrame:
     s = spec(layer)
     fname = str(src.path)
@@ -188,9 +282,10 @@ def _map_columns(
     headers = [str(c) for c in frame.columns if c != geom_name]
     colmap, unmapped = mapping.resolve(headers, layer)
     result.column_map = {k: v for k, v in colmap.items() if k != v}
-    mapped_text = [frame[h].astype(str).tolist() for h in colmap]
+    mapped = {h: frame[h] for h in colmap}
     for h in unmapped:
-        if frame[h].isna().all() or frame[h].astype(str).tolist() in mapped_text:
+        col = frame[h]
+        if col.isna().all() or any(col.equals(m) for m in mapped.values()):
             continue  # empty, or a copy of a mapped column (e.g. the KML placemark name)
         if normalize_header(h) in _COMPUTED_HEADERS:
             result.notes.append(f"column '{h}' is computed from geometry and is not imported (areas are never stored)")
@@ -209,7 +304,16 @@ def _map_columns(
     out = pd.DataFrame(index=range(len(frame)))
     for h, target in colmap.items():
         out[target] = frame[h].to_numpy()
-    # constants and park names
+    if HOLDER_ADDRESS in out.columns:
+        result.notes.append("the address column (Địa chỉ) is recognised but not stored: the data model has no address")
+        out = out.drop(columns=[HOLDER_ADDRESS])
+    # constants: --set and --park win over the file, mapping defaults fill what the file lacks
+    for col, value in (constants or {}).items():
+        replaced = col in out.columns and out[col].notna().any()
+        out[col] = value
+        result.notes.append(
+            f"'{col}' set to '{value}' for every feature" + (" (replacing the file's column)" if replaced else "")
+        )
     for col, value in mapping.defaults.items():
         if col not in out.columns or out[col].isna().all():
             out[col] = value
@@ -222,112 +326,183 @@ def _map_columns(
         if c.name not in out.columns and c.nullable and c.name not in mapping.templates:
             out[c.name] = None
             result.notes.append(f"'{c.name}' ({c.label_vi}) is not in the file: left empty")
-    templates = dict(mapping.templates)
-    if layer == Layer.PARCELS and Col.PARCEL_ID not in out.columns and Col.PARCEL_ID not in templates:
-        needed = (Col.PARK_ID, Col.MAP_SHEET, Col.PARCEL_NO)
-        if all(c in out.columns for c in needed):
-            templates[str(Col.PARCEL_ID)] = "{park_id}-{map_sheet}-{parcel_no}"
-    # typed values, row by row, with problems at their place
+
+    def bad(mask: np.ndarray, values: pd.Series, check: str, message: Any, col: str) -> None:
+        for i in np.flatnonzero(mask).tolist():  # only the bad cells are visited
+            result.problems.append(
+                _located(src, i, "error", check, message(values.iat[i]), layer=str(layer), field=col, file=fname)
+            )
+
+    # typed values, vectorised, with problems at their place
     for c in s.columns:
         if c.name not in out.columns:
             continue
-        values = out[c.name].tolist()
-        new: list[Any] = []
-        for i, v in enumerate(values):
-            row = src.rows[i]
-            if c.kind == "text":
-                tv = _text_value(v)
-                if tv is not None and (c.enum is not None):
-                    tv, ok = mapping.translate(c.name, tv)
-                    if not ok:
-                        allowed = ", ".join(str(e) for e in c.enum)
-                        result.problems.append(
-                            Problem(
-                                "error",
-                                "unknown_value",
-                                f"'{v}' is not a known {c.name} ({c.label_vi}); use one of {allowed}, or translate "
-                                f"it in the mapping file (values: {{{c.name}: {{'{v}': ...}}}})",
-                                layer=str(layer),
-                                row=row,
-                                field=c.name,
-                                file=fname,
-                            )
-                        )
-                new.append(tv)
-            elif c.kind == "bool":
-                bv, ok = mapping.to_bool(v)
-                if not ok:
-                    result.problems.append(
-                        Problem(
-                            "error",
-                            "bad_type",
-                            f"'{v}' is not yes/no (có/không, true/false, 1/0)",
-                            layer=str(layer),
-                            row=row,
-                            field=c.name,
-                            file=fname,
-                        )
-                    )
-                new.append(bv)
-            elif c.kind in ("date", "datetime"):
-                d, ok = _date_value(v)
-                if not ok:
-                    result.problems.append(
-                        Problem(
-                            "error",
-                            "bad_date",
-                            f"'{v}' is not a date; write it as dd/mm/yyyy or yyyy-mm-dd",
-                            layer=str(layer),
-                            row=row,
-                            field=c.name,
-                            file=fname,
-                        )
-                    )
-                    d = pd.NaT
-                new.append(d)
-            elif c.kind in ("int", "float"):
-                num = _to_float(v)
-                if num is None and _text_value(v) is not None:
-                    result.problems.append(
-                        Problem(
-                            "error",
-                            "bad_number",
-                            f"'{v}' is not a number",
-                            layer=str(layer),
-                            row=row,
-                            field=c.name,
-                            file=fname,
-                        )
-                    )
-                new.append(np.nan if num is None else num)
-            else:  # pragma: no cover - every kind is handled above
-                new.append(v)
+        raw = out[c.name]
         if c.kind == "text":
-            out[c.name] = pd.array(new, dtype="str")
+            text = _text_series(raw)
+            if c.enum is not None:
+                allowed = ", ".join(str(e) for e in c.enum)
+                name = c.name
+                new, wrong = _by_unique(text, lambda v, name=name: mapping.translate(name, v))
+                bad(
+                    wrong,
+                    raw,
+                    "unknown_value",
+                    lambda v, c=c, allowed=allowed: (
+                        f"'{v}' is not a known {c.name} ({c.label_vi}); use one of {allowed}, or translate "
+                        f"it in the mapping file (values: {{{c.name}: {{'{v}': ...}}}})"
+                    ),
+                    c.name,
+                )
+                text = pd.Series(new.to_numpy(), dtype="string")
+            out[c.name] = pd.array(text.to_numpy(dtype=object, na_value=None), dtype="str")
         elif c.kind == "bool":
-            out[c.name] = pd.array(new, dtype="boolean") if any(x is None for x in new) else np.array(new, bool)
+            new, wrong = _by_unique(raw, mapping.to_bool)
+            bad(wrong, raw, "bad_type", lambda v: f"'{v}' is not yes/no (có/không, true/false, 1/0)", c.name)
+            vals = new.where(~wrong, None).tolist()
+            out[c.name] = pd.array(vals, dtype="boolean") if any(x is None for x in vals) else np.array(vals, bool)
         elif c.kind in ("date", "datetime"):
-            out[c.name] = pd.to_datetime(pd.Series(new, dtype=object), errors="coerce").astype("datetime64[ms]")
-        elif c.kind == "int":
-            out[c.name] = pd.array([None if pd.isna(x) else round(x) for x in new], dtype="Int64")
-        else:
-            out[c.name] = np.asarray(new, dtype="float64")
+            new, wrong = _by_unique(raw, _date_value)
+            bad(wrong, raw, "bad_date", lambda v: f"'{v}' is not a date; write it as dd/mm/yyyy or yyyy-mm-dd", c.name)
+            new = new.where(~wrong, None)
+            out[c.name] = pd.to_datetime(pd.Series(new.to_numpy(), dtype=object), errors="coerce").astype(
+                "datetime64[ms]"
+            )
+        elif c.kind in ("int", "float"):
+            from kcn_gis.importers.readers import _floats
+
+            nums = _floats(pd.Series(raw.to_numpy()).astype(object).where(raw.notna().to_numpy(), None))
+            given = _text_series(raw).notna().to_numpy()
+            bad(np.isnan(nums) & given, raw, "bad_number", lambda v: f"'{v}' is not a number", c.name)
+            if c.kind == "int":
+                out[c.name] = pd.array([None if np.isnan(x) else round(x) for x in nums], dtype="Int64")
+            else:
+                out[c.name] = nums
+    if SOURCE_LAYER in out.columns:
+        out[SOURCE_LAYER] = pd.array(_text_series(out[SOURCE_LAYER]).to_numpy(dtype=object, na_value=None), dtype="str")
+    return gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(frame.geometry.to_numpy(), crs=None), crs=None)
+
+
+def _finish_columns(
+    frame: gpd.GeoDataFrame, layer: Layer, mapping: ColumnMapping, result: ImportResult
+) -> gpd.GeoDataFrame:
+    """Build templated columns (default parcel ids) once every column, the park included, is known."""
+    from kcn_gis.importers.mapping import COMMUNE_CODE
+
+    s = spec(layer)
+    out = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+    templates = dict(mapping.templates)
+    default_id = (
+        layer == Layer.PARCELS
+        and Col.PARCEL_ID not in out.columns
+        and Col.PARCEL_ID not in templates
+        and all(c in out.columns for c in (Col.PARK_ID, Col.COMMUNE, Col.MAP_SHEET, Col.PARCEL_NO))
+    )
     for col, template in templates.items():
         try:
-            vals = [
-                template.format(**{k: ("" if pd.isna(r[k]) else r[k]) for k in out.columns}) for _, r in out.iterrows()
-            ]
+            vals = _template_values(template, out, len(out))
         except KeyError as exc:
             raise ImportError_(
                 f"mapping template for '{col}' uses unknown column {exc}; columns: {list(out.columns)}"
             ) from exc
-        out[col] = pd.array(vals, dtype="str")
+        out[col] = pd.array(vals.to_numpy(dtype=object), dtype="str")
         result.notes.append(f"'{col}' built as \"{template}\"")
-    if SOURCE_LAYER in out.columns:
-        out[SOURCE_LAYER] = pd.array([_text_value(v) for v in out[SOURCE_LAYER]], dtype="str")
+    if default_id:
+        out[str(Col.PARCEL_ID)] = pd.array(_default_parcel_ids(out).to_numpy(dtype=object), dtype="str")
+        result.notes.append(
+            "'parcel_id' built as \"{park_id}-{commune code}-{map_sheet}-{parcel_no}\" as in the bundled atlas "
+            "(commune code = initials of the commune without Xã, map sheet 2 digits, parcel 4 digits)"
+        )
+    out = out.drop(columns=[c for c in (COMMUNE_CODE,) if c in out.columns])
     order = [c.name for c in s.columns if c.name in out.columns] + [c for c in out.columns if _spec_has(s, c) is False]
     out = out[order]
-    return gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(frame.geometry.to_numpy(), crs=None), crs=None)
+    return gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(frame.geometry.to_numpy(), crs=frame.crs), crs=frame.crs)
+
+
+def _assign_parks(frame: gpd.GeoDataFrame, atlas: Any, src: SourceData, layer: Layer, result: ImportResult) -> None:
+    """Give each feature the park whose boundary holds it, by area share (in the atlas CRS); problems otherwise."""
+    fname = str(src.path)
+    if atlas is None or Layer.PARKS not in atlas.layer_names() or not len(atlas.parks):
+        result.problems.append(
+            Problem(
+                "error",
+                "park_unknown",
+                "the file has no park column (Mã KCN); give the park with --park PARK_ID, or import into an "
+                "atlas whose parks layer locates each feature",
+                layer=str(layer),
+                field=str(Col.PARK_ID),
+                file=fname,
+            )
+        )
+        return
+    parks = atlas.parks
+    pgeoms = np.asarray(parks.geometry.values)
+    pids = parks[Col.PARK_ID].astype(str).to_numpy()
+    geoms = np.asarray(frame.geometry.values)
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    tree = shapely.STRtree(pgeoms)
+    fi, pi = tree.query(geoms, predicate="intersects")
+    keep = present[fi]
+    fi, pi = fi[keep], pi[keep]
+    mine = geoms[fi]
+    area = shapely.area(mine)
+    inter = area.copy()  # a feature within a park lies in it whole; intersections only for the others
+    fw, pw = tree.query(geoms, predicate="within")
+    within = np.zeros(len(fi), dtype=bool)
+    if len(fw):
+        pair = {(int(a), int(b)) for a, b in zip(fw.tolist(), pw.tolist(), strict=True)}
+        within = np.fromiter(((int(a), int(b)) in pair for a, b in zip(fi, pi, strict=True)), bool, len(fi))
+    edge = ~within
+    if edge.any():
+        part = mine[edge]
+        invalid = ~shapely.is_valid(part)
+        if invalid.any():  # reported by validation later; located here by their valid repair
+            part[invalid] = shapely.make_valid(part[invalid])
+        inter[edge] = shapely.area(shapely.intersection(part, pgeoms[pi[edge]]))
+    share = np.divide(inter, area, out=np.zeros_like(inter), where=area > 0)
+    touched = share > 0.01
+    best_share = np.zeros(len(frame))
+    best_park = np.full(len(frame), -1, dtype=np.int64)
+    n_touched = np.zeros(len(frame), dtype=np.int64)
+    np.add.at(n_touched, fi[touched], 1)
+    order = np.lexsort([share, fi])  # by feature, then share ascending: the last per feature is the best
+    best_share[fi[order]] = share[order]
+    best_park[fi[order]] = pi[order]
+    assigned = present & (n_touched == 1) & (best_share >= 0.5)
+    out = np.where(assigned, pids[np.clip(best_park, 0, None)], None)
+    for i in np.flatnonzero(present & ~assigned):
+        if n_touched[i] > 1:
+            sel = fi == i
+            parts = ", ".join(
+                f"{pids[p]} {s:.0%}" for p, s in sorted(zip(pi[sel], share[sel], strict=True)) if s > 0.01
+            )
+            msg = f"the feature straddles parks ({parts}); give the park with --park PARK_ID or fix the boundary"
+        else:
+            msg = "the feature lies in no park of the atlas; give the park with --park PARK_ID or check the CRS"
+        result.problems.append(
+            _located(
+                src, int(i), "error", "park_by_location", msg, layer=str(layer), field=str(Col.PARK_ID), file=fname
+            )
+        )
+    for i in np.flatnonzero(assigned & (best_share < 0.99)):
+        result.problems.append(
+            _located(
+                src,
+                int(i),
+                "warning",
+                "park_partly_outside",
+                f"assigned to park {pids[best_park[i]]}, but {1 - best_share[i]:.0%} of its area lies outside the "
+                "park boundary; check the boundary or the CRS",
+                layer=str(layer),
+                field=str(Col.PARK_ID),
+                file=fname,
+            )
+        )
+    frame[str(Col.PARK_ID)] = pd.array(out, dtype="str")
+    result.notes.append(
+        f"'park_id' assigned by location: {int(assigned.sum())} feature(s) inside a park boundary "
+        f"({', '.join(f'{p}: {int((out == p).sum())}' for p in pids if (out == p).any())})"
+    )
 
 
 def _spec_has(s: Any, name: str) -> bool:
@@ -482,12 +657,19 @@ def prepare_import(
     mode: str = "append",
     source_layer: str | None = None,
     xy: str | None = None,
+    park: str | None = None,
+    constants: Mapping[str, Any] | None = None,
+    on_step: Callable[[str], None] | None = None,
+    strict: bool = False,
 ) -> tuple[ImportResult, Any, Path | None, gpd.GeoDataFrame | None]:
     """Do everything :func:`import_file` does except writing.
 
-    Returns ``(result, atlas, atlas_path, layer_frame_to_write)``; the last is
-    None when there are errors.
+    ``park``, ``constants``, ``on_step`` and ``strict`` are described in :func:`import_file`.
+
+    Returns ``(result, atlas, atlas_path, rows_to_write)``; the last (the imported rows,
+    written by :func:`commit_import` as ``result.mode`` says) is None when there are errors.
     """
+    step = on_step or (lambda _name: None)
     lay = spec(layer).name
     if lay not in IMPORTABLE_LAYERS:
         names = ", ".join(str(x) for x in IMPORTABLE_LAYERS)
@@ -499,6 +681,8 @@ def prepare_import(
     crs = crs if crs is not None else cmap.crs
     target_atlas, atlas_path = _open_target(atlas)
     target = target_atlas.crs if target_atlas is not None else CRS.from_user_input("EPSG:9209")
+    consts = _constants(lay, constants, park, target_atlas)
+    step("read")
     src = read_source(
         path,
         source_layer=source_layer,
@@ -510,8 +694,11 @@ def prepare_import(
     result = ImportResult(layer=str(lay), source=str(src.path), fmt=src.fmt, mode=mode, dry_run=False)
     result.problems += [_with_layer(p, lay) for p in src.problems]
     result.notes += src.notes
-    # 1. text
+    # 1. text: valid UTF-8 is UTF-8 (NFC only); TCVN3/VNI detection where the bytes were read one per character
+    step("text")
     text_encoding = enc.lower() if enc.lower() in ENCODINGS else "unicode"
+    if text_encoding == "auto" and src.encoding_hint != "legacy" and src.fmt != "xlsx":
+        text_encoding = "unicode"
     fixed, changes = fix_frame(src.frame, encoding=text_encoding)
     src.frame = gpd.GeoDataFrame(fixed, geometry=src.frame.geometry.name, crs=src.frame.crs)
     result.text_changes = [
@@ -519,9 +706,11 @@ def prepare_import(
         for c in changes
     ]
     # 2. columns and values
-    frame = _map_columns(src, lay, cmap, target_atlas, result)
+    step("columns")
+    frame = _map_columns(src, lay, cmap, target_atlas, result, constants=consts)
     _fix_geometry_kinds(frame, lay, src, result)
     # 3. CRS
+    step("crs")
     decision = _decide_crs(
         frame,
         src,
@@ -546,7 +735,11 @@ def prepare_import(
             frame = frame.set_crs(target, allow_override=True)
     else:
         frame = frame.set_crs(target, allow_override=True)
-    # 4. the data model
+    # 4. the data model: the park of each feature by location when the file has none, then parcel ids
+    step("model")
+    if lay in (Layer.PARCELS, Layer.PLOTS) and Col.PARK_ID not in frame.columns and not _templated(cmap, Col.PARK_ID):
+        _assign_parks(frame, target_atlas, src, lay, result)
+    frame = _finish_columns(frame, lay, cmap, result)
     from kcn_gis.store.base import coerce_layer
 
     s = spec(lay)
@@ -558,37 +751,189 @@ def prepare_import(
     result.frame = frame
     if result.errors:
         return result, target_atlas, atlas_path, None
-    # 5. append or replace
-    to_write = frame
-    if mode == "append" and target_atlas is not None and str(lay) in target_atlas.layer_names():
-        existing: gpd.GeoDataFrame = target_atlas.read(lay)
-        key = s.key
-        if key is not None and len(existing):
-            clash = frame[key].isin(set(existing[key].dropna()))
-            for pos in np.flatnonzero(clash.to_numpy()):
-                result.problems.append(
-                    Problem(
-                        "error",
-                        "duplicate_id",
-                        f"{key} '{frame[key].iloc[pos]}' is already in the atlas; remove the row, or use --mode "
-                        "replace to replace the whole layer",
-                        layer=str(lay),
-                        row=src.rows[pos],
-                        field=key,
-                        file=str(src.path),
-                    )
-                )
-        if result.errors:
-            return result, target_atlas, atlas_path, None
-        extra = [c for c in frame.columns if c not in existing.columns]
-        for c in extra:
-            existing[c] = pd.Series([None] * len(existing), index=existing.index, dtype=frame[c].dtype)
-        combined = pd.concat([existing, frame[[c for c in existing.columns]]], ignore_index=True)
-        to_write = gpd.GeoDataFrame(combined, geometry=existing.geometry.name, crs=target)
-    elif mode == "replace" and target_atlas is not None and str(lay) in target_atlas.layer_names():
-        result.notes.append(f"replaces the {len(target_atlas.read(lay))} feature(s) now in layer '{lay}'")
-    result.layer_rows_after = len(to_write)
+    # 5. append or replace: what the layer would be after the write, checked like validate checks it
+    to_write = _plan_write(result, frame, s, mode, target_atlas, src, strict=strict)
     return result, target_atlas, atlas_path, to_write
+
+
+def _templated(mapping: ColumnMapping, column: str) -> bool:
+    return column in mapping.templates
+
+
+def _constants(layer: Layer, constants: Mapping[str, Any] | None, park: str | None, atlas: Any) -> dict[str, Any]:
+    """``--set COLUMN=VALUE`` and ``--park``, checked against the layer's columns and the atlas's parks."""
+    s = spec(layer)
+    names = [c.name for c in s.columns]
+    out: dict[str, Any] = {}
+    for col, value in (constants or {}).items():
+        if col not in names:
+            raise ImportError_(
+                f"--set {col}=...: '{col}' is not a column of layer '{layer}'; use one of {', '.join(names)}"
+            )
+        out[col] = value
+    if park is not None:
+        if Col.PARK_ID not in names:
+            raise ImportError_(f"--park: layer '{layer}' has no park column")
+        if atlas is not None and Layer.PARKS in atlas.layer_names() and len(atlas.parks):
+            known = set(atlas.parks[Col.PARK_ID].astype(str))
+            if park not in known:
+                raise ImportError_(
+                    f"--park {park}: no such park in {atlas.location}; parks: {', '.join(sorted(known))}"
+                )
+        out[str(Col.PARK_ID)] = park
+    return out
+
+
+def _plan_write(
+    result: ImportResult,
+    frame: gpd.GeoDataFrame,
+    s: Any,
+    mode: str,
+    target_atlas: Any,
+    src: SourceData,
+    *,
+    strict: bool,
+) -> gpd.GeoDataFrame | None:
+    """Check the write ``mode`` would make (ids, scope, consistency of the atlas afterwards); the rows or None.
+
+    Consistency problems of the atlas as it would be after the write are added to
+    ``result.problems`` (only those involving the imported rows); with ``strict`` its
+    warnings are errors.
+    """
+    from kcn_gis.analytics.checks import check_consistency
+
+    lay = s.name
+    key = s.key
+    layer = str(lay)
+    file = str(src.path)
+    has_park = any(c.name == Col.PARK_ID for c in s.columns)
+
+    def error(check: str, message: str, **kw: Any) -> None:
+        result.problems.append(Problem("error", check, message, layer=layer, file=file, **kw))
+
+    if mode in ("replace", "replace_all") and not len(frame):
+        error("empty_input", f"the file has no features; an empty file never replaces anything (mode {mode})")
+        return None
+    if mode == "replace" and not has_park:
+        error(
+            "replace_needs_parks",
+            f"layer '{layer}' has no park_id, so --mode replace cannot tell which rows to replace; "
+            "use --replace-all to replace the whole layer",
+        )
+        return None
+    present = target_atlas is not None and layer in target_atlas.layer_names()
+    existing: gpd.GeoDataFrame | None = target_atlas.read(lay) if present else None
+    parks = sorted({str(v) for v in frame[str(Col.PARK_ID)].dropna()}) if has_park else []
+    kept = existing
+    if existing is not None and mode == "replace":
+        in_scope = existing[str(Col.PARK_ID)].astype(str).isin(parks).to_numpy()
+        kept = existing[~in_scope]
+        result.notes.append(
+            f"replaces the {int(in_scope.sum())} feature(s) of park(s) {', '.join(parks)} in layer '{layer}'; "
+            f"the {len(kept)} feature(s) of other parks are kept"
+        )
+    elif existing is not None and mode == "replace_all":
+        kept = existing.iloc[:0]
+        result.notes.append(f"replaces all {len(existing)} feature(s) now in layer '{layer}' (--replace-all)")
+    if kept is not None and key is not None and len(kept):
+        clash = frame[key].isin(set(kept[key].dropna()))
+        other = " (in another park)" if mode == "replace" else ""
+        for pos in np.flatnonzero(clash.to_numpy()):
+            error(
+                "duplicate_id",
+                f"{key} '{frame[key].iloc[pos]}' is already in the atlas{other}; remove the row from the file or "
+                f"give it a new {key}. To change a stored feature, edit it (QGIS, or kcn_gis Atlas.edit).",
+                row=src.rows[pos],
+                field=key,
+            )
+    if result.errors:
+        return None
+    if kept is not None:
+        extra = [c for c in frame.columns if c not in kept.columns]
+        kept = kept.assign(**{c: pd.Series([None] * len(kept), index=kept.index, dtype=frame[c].dtype) for c in extra})
+        after = gpd.GeoDataFrame(
+            pd.concat([kept, frame[[c for c in kept.columns if c in frame.columns]]], ignore_index=True),
+            geometry=kept.geometry.name,
+            crs=frame.crs,
+        )
+    else:
+        after = frame.reset_index(drop=True)
+    offset = len(after) - len(frame)
+    result.layer_rows_after = len(after)
+    result.problems += _after_write_problems(
+        after, offset, s, target_atlas, src, strict=strict, checks=check_consistency, removes=mode != "append"
+    )
+    return None if result.errors else frame
+
+
+#: The layers whose consistency checks an import into each layer needs.
+_CHECKED_WITH: dict[Layer, tuple[Layer, ...]] = {
+    Layer.PARKS: (Layer.PARKS, Layer.PLOTS, Layer.PARCELS),
+    Layer.PLOTS: (Layer.PARKS, Layer.PLOTS, Layer.PROJECTS),
+    Layer.PARCELS: (Layer.PARKS, Layer.PARCELS, Layer.CLEARANCE_EVENTS),
+}
+
+
+def _after_write_problems(
+    after: gpd.GeoDataFrame,
+    offset: int,
+    s: Any,
+    target_atlas: Any,
+    src: SourceData,
+    *,
+    strict: bool,
+    checks: Any,
+    removes: bool,
+) -> list[Problem]:
+    lay = s.name
+    needed = _CHECKED_WITH.get(lay)
+    if not needed:
+        return []
+    if not removes:  # an append removes no parcel, so no clearance event can lose its parcel
+        needed = tuple(n for n in needed if n != Layer.CLEARANCE_EVENTS)
+    present = set(target_atlas.layer_names()) if target_atlas is not None else set()
+    frames: dict[Layer, Any] = {}
+    for name in needed:
+        if name == lay:
+            frames[name] = after
+        elif str(name) in present:
+            frames[name] = target_atlas.read(name)
+        else:
+            frames[name] = None
+    mask = np.zeros(len(after), dtype=bool)
+    mask[offset:] = True
+    try:
+        found = checks(
+            parks=frames.get(Layer.PARKS),
+            plots=frames.get(Layer.PLOTS),
+            parcels=frames.get(Layer.PARCELS),
+            projects=frames.get(Layer.PROJECTS),
+            clearance_events=frames.get(Layer.CLEARANCE_EVENTS),
+            changed={str(lay): mask},
+        )
+    except KcnGisError as exc:
+        return [Problem("error", "consistency", f"the consistency checks could not run: {exc}", layer=str(lay))]
+    out = []
+    where = None if target_atlas is None else str(target_atlas.location)
+    for p in found:
+        mine = p.layer == str(lay) and p.row is not None and p.row > offset
+        row = src.rows[p.row - 1 - offset] if mine and p.row is not None else None
+        severity, message = p.severity, p.message
+        if strict and severity != "error":
+            severity, message = "error", f"{message} (an error with --strict)"
+        out.append(
+            Problem(
+                severity,
+                p.check,
+                message + ("" if mine else " (after the import, in the atlas)"),
+                layer=p.layer,
+                row=row,
+                field=p.field,
+                ids=p.ids,
+                file=str(src.path) if mine else where,
+            )
+        )
+    return out
 
 
 def _involves_wgs84(source: Any) -> bool:
@@ -604,21 +949,18 @@ def _involves_wgs84(source: Any) -> bool:
 
 
 def _with_layer(p: Problem, layer: Layer) -> Problem:
-    return Problem(
-        p.severity, p.check, p.message, layer=p.layer or str(layer), row=p.row, field=p.field, ids=p.ids, file=p.file
-    )
+    import dataclasses
+
+    return dataclasses.replace(p, layer=p.layer or str(layer))  # keeps a SheetProblem's sheet
 
 
 def _relocate(problems: list[Problem], src: SourceData) -> list[Problem]:
     """Give validation problems the row number the feature has in the file."""
     out = []
     for p in problems:
-        row = src.rows[p.row - 1] if p.row is not None and 0 < p.row <= len(src.rows) else p.row
-        out.append(
-            Problem(
-                p.severity, p.check, p.message, layer=p.layer, row=row, field=p.field, ids=p.ids, file=str(src.path)
-            )
-        )
+        index = p.row - 1 if p.row is not None and 0 < p.row <= len(src.rows) else None
+        where = {"layer": p.layer, "row": p.row, "field": p.field, "ids": p.ids, "file": str(src.path)}
+        out.append(_located(src, index, p.severity, p.check, p.message, **where))
     return out
 
 
@@ -636,6 +978,10 @@ def import_file(
     dry_run: bool = False,
     source_layer: str | None = None,
     xy: str | None = None,
+    park: str | None = None,
+    constants: Mapping[str, Any] | None = None,
+    on_step: Callable[[str], None] | None = None,
+    strict: bool = False,
 ) -> ImportResult:
     """Import one file into one atlas layer, all or nothing.
 
@@ -660,14 +1006,30 @@ def import_file(
         Column mapping (YAML file; see :mod:`kcn_gis.importers.mapping`).
     encoding : str, optional
         ``auto`` (default), ``tcvn3``, ``vni``, ``unicode`` or a code page such as ``cp1258``.
-    mode : {"append", "replace"}
-        Add to the layer (ids must stay unique), or replace it.
+    mode : {"append", "replace", "replace_all"}
+        Add to the layer (ids must stay unique); replace the rows of the parks present in
+        the file (other parks are kept); or replace the whole layer. An empty file never
+        replaces anything, and a replace that would orphan clearance events, plots or
+        parcels is refused.
     dry_run : bool
         Do everything except writing; the result previews the import.
     source_layer : str, optional
         Layer of a multi-layer file, or sheet of a workbook.
     xy : {"vn", "gis"}, optional
         For coordinate tables with X/Y headers: ``vn`` (default) X = northing.
+    park : str, optional
+        The park of every feature (``--park``). Without it, and without a park
+        column, plots and parcels get the park whose boundary holds them (by
+        area share, in EPSG:9209); one straddling two parks or in none is an error.
+    constants : mapping, optional
+        ``{column: value}`` set for every feature (``--set COLUMN=VALUE``), e.g.
+        ``{"commune": "Xã Nam Sơn", "map_sheet": "12"}``.
+    on_step : callable, optional
+        Called with the name of each step (``read``, ``text``, ``columns``,
+        ``crs``, ``model``) as it starts; the CLI shows a progress bar with it.
+    strict : bool
+        Treat the warnings of the consistency checks (run on the atlas as it would be
+        after the import) as errors.
 
     Returns
     -------
@@ -680,6 +1042,10 @@ def import_file(
         On any error (unless ``dry_run``); the message lists each problem with its
         file, layer, row and field, and nothing was written.
     """
+    if not dry_run and atlas is not None:
+        from kcn_gis.store import check_writable
+
+        check_writable(atlas)  # a read-only atlas fails before any work
     result, target_atlas, atlas_path, to_write = prepare_import(
         path,
         layer,
@@ -692,6 +1058,10 @@ def import_file(
         mode=mode,
         source_layer=source_layer,
         xy=xy,
+        park=park,
+        constants=constants,
+        on_step=on_step,
+        strict=strict,
     )
     result.dry_run = dry_run
     if dry_run:
@@ -709,10 +1079,15 @@ def commit_import(
 ) -> ImportResult:
     """Write what :func:`prepare_import` prepared, all or nothing (the second half of :func:`import_file`).
 
+    The rows are written in ONE transaction inside the atlas (see ``docs/write-model.md``):
+    appended (mode ``append``), replacing the rows of their parks (``replace``) or the
+    whole layer (``replace_all``).
+
     Raises
     ------
     ImportError_
-        If the prepared import has errors or nowhere to go; nothing is written.
+        If the prepared import has errors or nowhere to go, another program changed the
+        atlas in a conflicting way meanwhile, or the write would orphan rows; nothing is written.
     """
     path = source
     if result.errors or to_write is None:
@@ -722,7 +1097,14 @@ def commit_import(
     if target_atlas is None and atlas_path is None:
         raise ImportError_("give the atlas to import into (--atlas PATH; a new .gpkg path creates one)")
     try:
-        if target_atlas is not None:
+        if target_atlas is not None and result.layer in target_atlas.layer_names():
+            if result.mode == "append":
+                target_atlas.append(result.layer, to_write)
+            elif result.mode == "replace":
+                target_atlas.replace_parks(result.layer, to_write)
+            else:
+                target_atlas.write({result.layer: to_write})
+        elif target_atlas is not None:
             target_atlas.write({result.layer: to_write})
         else:
             from kcn_gis.store import write_atlas
@@ -731,7 +1113,8 @@ def commit_import(
             write_atlas(atlas_path, {result.layer: to_write}, crs=to_write.crs)
             result.notes.append(f"created the new atlas {atlas_path}")
     except KcnGisError as exc:
-        raise ImportError_(f"{path}: nothing was imported: {exc}", exc.problems) from exc
+        cls = type(exc) if isinstance(exc, ConcurrencyError) else ImportError_
+        raise cls(f"{path}: nothing was imported: {exc}", exc.problems) from exc
     result.written = True
     log.info(
         "imported %d feature(s) from %s into layer '%s'",

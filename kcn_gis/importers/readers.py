@@ -34,6 +34,7 @@ from pyproj import CRS
 
 from kcn_gis.errors import ImportError_, MissingDependencyError, Problem
 from kcn_gis.importers.mapping import SOURCE_LAYER, ColumnMapping, normalize_header
+from kcn_gis.importers.tables import SheetProblem
 
 __all__ = [
     "DXF_XDATA_APP",
@@ -98,6 +99,8 @@ class SourceData:
         What the reader did (e.g. "closed 3 rings").
     encoding_hint : str or None
         ``"legacy"`` when text was read byte for byte from a single-byte code page.
+    sheets : list of str, optional
+        For a workbook read sheet by sheet: the sheet of each feature (its row is in that sheet).
     """
 
     frame: gpd.GeoDataFrame
@@ -108,6 +111,7 @@ class SourceData:
     notes: list[str] = field(default_factory=list)
     encoding_hint: str | None = None
     xy_convention: str | None = None
+    sheets: list[str] | None = None
 
 
 def detect_format(path: str | os.PathLike[str]) -> str:
@@ -314,8 +318,38 @@ def _dxf_texts(msp: Any) -> list[tuple[float, float, str, str]]:
     return out
 
 
-def _ring_points(entity: Any) -> list[tuple[float, float]]:
+def _dxf_attribs(msp: Any) -> list[tuple[float, float, str, str]]:
+    """Block attributes (INSERT + ATTRIB) as labels ``TAG: value`` at the block's insertion point.
+
+    MicroStation/Famis exports often place one block per parcel whose
+    attributes hold the parcel number, land type, area and holder (tags such
+    as ``SOTHUA``, ``LOAIDAT``, ``DIENTICH``); the tag becomes the field name,
+    which the column mapping then recognises like any header.
+    """
+    out = []
+    for ins in msp.query("INSERT"):
+        x, y = float(ins.dxf.insert.x), float(ins.dxf.insert.y)
+        for att in ins.attribs:
+            text = str(att.dxf.text or "").strip()
+            tag = str(att.dxf.tag or "").strip()
+            if text and tag and not re.search(r"[:=]", tag):
+                out.append((x, y, f"{tag}: {text}", str(att.dxf.layer)))
+    return out
+
+
+def _ring_points(entity: Any) -> Any:
+    """The vertices of a polyline as an (n, 2) array, or a list of (x, y) for arcs (flattened to 1 mm).
+
+    A straight LWPOLYLINE in the world plane (the cadastral case) is read straight from ezdxf's
+    vertex array, with no Python loop per vertex.
+    """
     from ezdxf import path as ezpath
+
+    if entity.dxftype() == "LWPOLYLINE":
+        ext = entity.dxf.extrusion
+        arr = np.asarray(entity.lwpoints.values, dtype="float64").reshape(-1, 5)
+        if not arr[:, 4].any() and (abs(ext[0]), abs(ext[1]), ext[2]) == (0.0, 0.0, 1.0):
+            return arr[:, :2].copy()
 
     p = ezpath.make_path(entity)
     return [(v.x, v.y) for v in p.flattening(distance=0.001)]
@@ -447,20 +481,25 @@ def read_dxf(path: Path, *, geometry: str = "polygon") -> SourceData:
         handles.append(str(e.dxf.handle))
     # multi-part features written by kcn_gis share a _feature id: merge them back
     feature_ids = [a.get("_feature") for a in attrs]
-    texts = _dxf_texts(msp)
-    tree = shapely.STRtree(polys) if polys else None
+    plain = _dxf_texts(msp)
+    attribs = _dxf_attribs(msp)
+    texts = plain + attribs
     inside: dict[int, list[tuple[str, str]]] = {}
-    unplaced = 0
-    for x, y, text, layer in texts:
-        if tree is None:
-            unplaced += 1
-            continue
-        hits = [int(i) for i in tree.query(shapely.Point(x, y), predicate="within")]
-        if not hits:
-            unplaced += 1
-            continue
-        i = min(hits, key=lambda k: polys[k].area)
-        inside.setdefault(i, []).append((text, layer))
+    unplaced = len(texts)
+    placed_attribs = 0
+    if polys and texts:
+        # every label at once: the smallest polygon holding its anchor
+        pts = shapely.points(np.array([(t[0], t[1]) for t in texts], dtype="float64"))
+        li, pi = shapely.STRtree(polys).query(pts, predicate="within")
+        areas = shapely.area(np.asarray(polys, dtype=object))
+        order = np.lexsort([areas[pi], li])
+        li, pi = li[order], pi[order]
+        first = np.ones(len(li), dtype=bool)
+        first[1:] = li[1:] != li[:-1]
+        for k, i in zip(li[first].tolist(), pi[first].tolist(), strict=True):
+            inside.setdefault(i, []).append((texts[k][2], texts[k][3]))
+        unplaced = len(texts) - int(first.sum())
+        placed_attribs = int((li[first] >= len(plain)).sum())
     rows: list[dict[str, Any]] = []
     parts: list[list[shapely.Polygon]] = []
     row_numbers: list[int] = []
@@ -496,7 +535,10 @@ def read_dxf(path: Path, *, geometry: str = "polygon") -> SourceData:
     geoms = [p[0] if len(p) == 1 else shapely.MultiPolygon(p) for p in parts]
     frame = gpd.GeoDataFrame(pd.DataFrame(rows), geometry=gpd.GeoSeries(geoms), crs=None)
     src = SourceData(frame=frame, path=path, fmt="dxf", rows=row_numbers, problems=problems)
-    src.notes.append(f"{len(frame)} polygon(s) from closed polylines, {len(texts) - unplaced} label(s) placed")
+    src.notes.append(
+        f"{len(frame)} polygon(s) from closed polylines, {len(texts) - unplaced} label(s) placed"
+        + (f" ({placed_attribs} of them block attributes, INSERT/ATTRIB)" if attribs else "")
+    )
     if open_skipped:
         src.notes.append(f"{open_skipped} open polyline(s) ignored (not boundaries)")
     if unplaced:
@@ -504,7 +546,7 @@ def read_dxf(path: Path, *, geometry: str = "polygon") -> SourceData:
             Problem(
                 "warning",
                 "label_outside",
-                f"{unplaced} TEXT/MTEXT label(s) lie inside no closed polyline and were not used",
+                f"{unplaced} TEXT/MTEXT/ATTRIB label(s) lie inside no closed polyline and were not used",
                 file=str(path),
             )
         )
@@ -584,6 +626,166 @@ def _to_float(v: Any) -> float | None:
         return None
 
 
+def _floats(values: pd.Series) -> np.ndarray:
+    """Coordinates as float64, vectorised: ``1234.5``, ``1234,5``, ``1.234,5``, ``1 234.5`` (NaN when not a number)."""
+    if pd.api.types.is_numeric_dtype(values.dtype):
+        return values.to_numpy(dtype="float64", na_value=np.nan)
+    try:  # the common case, plain numbers: one cast in C
+        return values.astype("float64").to_numpy(dtype="float64", na_value=np.nan)
+    except (ValueError, TypeError):
+        pass
+    s = values.astype("string").str.strip().str.replace("\u00a0", "", regex=False).str.replace(" ", "", regex=False)
+    has_comma = s.str.contains(",", regex=False).fillna(False).to_numpy(bool)
+    if has_comma.any():
+        has_dot = s.str.contains(".", regex=False).fillna(False).to_numpy(bool)
+        last_comma = s.str.rfind(",").fillna(-1).to_numpy()
+        last_dot = s.str.rfind(".").fillna(-1).to_numpy()
+        eu = has_comma & has_dot & (last_comma > last_dot)  # 1.234,5
+        us = has_comma & has_dot & ~eu  # 1,234.5
+        only = has_comma & ~has_dot  # 1234,5
+        s = s.copy()
+        s[eu] = s[eu].str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+        s[us] = s[us].str.replace(",", "", regex=False)
+        s[only] = s[only].str.replace(",", ".", regex=False)
+    return pd.to_numeric(s, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+
+
+def _bad_numbers(
+    table: pd.DataFrame, col: str, values: np.ndarray, rows: np.ndarray, fname: str, problems: list[Problem]
+) -> None:
+    raw = table[col]
+    given = raw.notna().to_numpy() & (raw.astype("string").str.strip().fillna("") != "").to_numpy()
+    for i in np.flatnonzero(np.isnan(values) & given):  # only the bad cells are visited
+        problems.append(
+            Problem(
+                "error",
+                "bad_coordinate",
+                f"'{raw.iat[i]}' is not a number",
+                row=int(rows[i]),
+                field=col,
+                file=fname,
+            )
+        )
+    for i in np.flatnonzero(~given):
+        problems.append(
+            Problem("error", "bad_coordinate", "the coordinate is empty", row=int(rows[i]), field=col, file=fname)
+        )
+
+
+def _table_known(key: str) -> bool:
+    from kcn_gis.importers.mapping import DEFAULT_HEADERS
+
+    geo = _X_HEADERS | _Y_HEADERS | _E_HEADERS | _N_HEADERS | set(_ID_HEADERS) | set(_ORDER_HEADERS)
+    return key in geo or key in _WKT_HEADERS or any(key in t for t in DEFAULT_HEADERS.values())
+
+
+def _csv_frame(path: Path, encoding: str | None, mapping: ColumnMapping) -> tuple[pd.DataFrame, np.ndarray, str | None]:
+    """A CSV as text columns, its header found below title rows; returns (frame, 1-based rows, encoding hint).
+
+    The file is parsed by pandas straight from disk (no decoded copy of it in memory): as UTF-8 when its
+    bytes are valid UTF-8, else byte for byte (ISO-8859-1) for :mod:`kcn_gis.vntext` to repair.
+    """
+    import csv as _csv
+
+    from kcn_gis.importers.tables import RawSheet, find_header_block
+
+    enc = (encoding or "auto").lower()
+    hint = None
+    if enc in ("tcvn3", "vni"):
+        py_enc, hint = "latin-1", "legacy"
+    elif enc in ("auto", "unicode", "utf-8", "utf8"):
+        py_enc = "utf-8-sig"
+    else:
+        py_enc = enc
+    with open(path, "rb") as fh:
+        head_bytes = fh.read(64_000)
+    head = head_bytes.decode("utf-8" if py_enc == "utf-8-sig" else py_enc, errors="replace").lstrip("\ufeff")
+    lines = head.splitlines()[:26]
+    try:
+        delimiter = _csv.Sniffer().sniff(lines[0] if lines else "", delimiters=",;\t").delimiter
+    except _csv.Error:
+        delimiter = ","
+    skip = 0
+    if mapping.header_row is not None:
+        skip = mapping.header_row - 1
+    else:
+        cells = [[v or None for v in r] for r in _csv.reader(lines, delimiter=delimiter)]
+        found = find_header_block(RawSheet(None, cells), _table_known)
+        if found is not None:
+            skip = found[0]
+
+    def parse(text_encoding: str) -> pd.DataFrame:
+        kwargs: dict[str, Any] = {"dtype": str, "keep_default_na": False, "na_values": [""], "sep": delimiter}
+        kwargs["skiprows"] = skip
+        try:  # Arrow's reader: multi-threaded, strings stored once (no Python object per cell)
+            return pd.read_csv(path, engine="pyarrow", encoding=text_encoding.removesuffix("-sig"), **kwargs)
+        except (ValueError, pd.errors.ParserError) as exc:
+            if "utf8" in str(exc).lower().replace("-", ""):
+                raise UnicodeDecodeError("utf-8", b"", 0, 1, str(exc)) from None
+        # ragged rows and other oddities: pandas' own parser, which says where
+        return pd.read_csv(path, encoding=text_encoding, encoding_errors="strict", **kwargs)
+
+    try:
+        try:
+            table = parse(py_enc)
+        except UnicodeDecodeError:
+            if enc != "auto":
+                raise ImportError_(f"{path}: is not {py_enc} text; give its encoding with --encoding") from None
+            table, hint = parse("latin-1"), "legacy"  # not UTF-8: byte for byte, TCVN3/VNI decided per column
+    except LookupError as exc:
+        raise ImportError_(f"{path}: unknown encoding '{enc}': {exc}") from exc
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise ImportError_(f"{path}: cannot be read as csv: {exc}") from exc
+    rows = np.arange(len(table)) + skip + 2
+    return table, rows, hint
+
+
+def _xlsx_frames(
+    path: Path, sheet: str | None, encoding: str | None, mapping: ColumnMapping
+) -> tuple[list[tuple[str, pd.DataFrame, np.ndarray]], CRS | None, list[str]]:
+    """The data sheets of a workbook as frames (header found below title rows, merged headers joined)."""
+    from kcn_gis.importers.tables import cell_text, read_raw_sheets, table_block
+
+    raws = read_raw_sheets(path, encoding=encoding)
+    names = [r.name or "" for r in raws]
+    if sheet is not None and sheet not in names:
+        raise ImportError_(f"{path} has no sheet '{sheet}'; its sheets are: {', '.join(names)}")
+    crs: CRS | None = None
+    notes: list[str] = []
+    out: list[tuple[str, pd.DataFrame, np.ndarray]] = []
+    for raw in raws:
+        name = raw.name or ""
+        if normalize_header(name) == "info":
+            kv = {cell_text(r[0]): cell_text(r[1]) for r in raw.cells[1:] if len(r) >= 2}
+            if kv.get("crs"):
+                crs = CRS.from_user_input(kv["crs"])
+            continue
+        if sheet is not None and name != sheet:
+            continue
+        if sheet is None and raw.hidden:
+            notes.append(f"sheet '{name}' is hidden: not read")
+            continue
+        block = table_block(raw, _table_known, header_row=mapping.header_row)
+        if block is None:
+            notes.append(f"sheet '{name}' has no header row: not read")
+            continue
+        headers: list[str] = []
+        for i, h in enumerate(block.headers):
+            label = h if h is not None else f"column {block.label(i)}"
+            if block.parents[i] and block.parents[i] != h and h is not None and normalize_header(h) in ("", "x", "y"):
+                label = f"{block.parents[i]} {h}"
+            while label in headers:
+                label += "_"
+            headers.append(label)
+        frame = pd.DataFrame(block.data, columns=headers, dtype=object)
+        keep = frame.notna().any(axis=1).to_numpy()
+        rows = np.asarray(block.rows)[keep]
+        frame = frame[keep].reset_index(drop=True)
+        frame = frame.loc[:, [h for h in headers if not (h.startswith("column ") and frame[h].isna().all())]]
+        out.append((name, frame, rows))
+    return out, crs, notes
+
+
 def read_table(
     path: Path,
     *,
@@ -593,7 +795,7 @@ def read_table(
     mapping: ColumnMapping | None = None,
     xy: str | None = None,
 ) -> SourceData:
-    """Read a CSV or XLSX table of geometries.
+    """Read a CSV or XLSX table of geometries, vectorised (no Python loop per row or per polygon).
 
     Three shapes are understood:
 
@@ -607,54 +809,103 @@ def read_table(
     Y = easting) unless ``xy="gis"``; ``E``/``N``, ``Easting``/``Northing``,
     ``lon``/``lat`` are unambiguous. A sheet named ``info`` with ``key``/``value``
     rows (written by kcn-gis export) gives the CRS.
+
+    The header may sit below title rows (it is found by
+    :func:`kcn_gis.importers.tables.find_header_block`). A workbook with
+    several data sheets is read whole, each feature keeping its sheet in
+    ``source_layer``, unless ``sheet`` names one (``--source-layer``).
     """
     mapping = mapping or ColumnMapping()
-    geo = {k.lower(): v for k, v in mapping.geometry.items()}
     crs: CRS | None = None
+    notes: list[str] = []
+    hint = None
+    if fmt == "csv":
+        table, rows, hint = _csv_frame(path, encoding, mapping)
+        parts: list[tuple[str | None, pd.DataFrame, np.ndarray]] = [(None, table, rows)]
+    else:
+        frames, crs, notes = _xlsx_frames(path, sheet, encoding, mapping)
+        if not frames:
+            raise ImportError_(f"{path}: no sheet with a header; " + "; ".join(notes))
+        parts = [(n, t, r) for n, t, r in frames]
+        if len(frames) > 1:
+            notes.append(
+                f"read {len(frames)} sheets: {', '.join(str(n) for n, _, _ in frames)} (each kept in "
+                f"'{SOURCE_LAYER}'); to import one, choose it with --source-layer NAME"
+            )
+    built: list[SourceData] = []
+    names = [(n, None) for n, _, _ in parts]
+    while parts:
+        name, table, rows = parts.pop(0)
+        holder = [table]
+        del table  # _table_geometries drops the vertex rows once it has what it needs
+        src = _table_geometries(path, fmt, holder, rows, mapping, xy, crs)
+        if name is not None and len(parts) > 1:
+            src.frame[SOURCE_LAYER] = name
+            for i, p in enumerate(src.problems):
+                src.problems[i] = SheetProblem(
+                    p.severity, p.check, p.message, row=p.row, field=p.field, file=p.file, sheet=name
+                )
+        built.append(src)
+    if len(built) == 1:
+        out = built[0]
+    else:
+        frame = pd.concat([b.frame for b in built], ignore_index=True)
+        out = SourceData(
+            gpd.GeoDataFrame(frame, geometry="geometry", crs=crs),
+            path,
+            fmt,
+            [r for b in built for r in b.rows],
+            [p for b in built for p in b.problems],
+            [n for b in built for n in b.notes],
+            xy_convention=built[0].xy_convention,
+            sheets=[str(name) for (name, _), b in zip(names, built, strict=True) for _ in b.rows],
+        )
+    out.notes = notes[:0] + out.notes + notes
+    out.encoding_hint = hint
+    return out
+
+
+def _release_arrow_memory() -> None:
+    """Give memory freed by Arrow (pandas' string columns) back to the system, so that the peak stays low."""
     try:
-        if fmt == "csv":
-            enc = encoding if encoding and encoding.lower() not in _LEGACY_NAMES else "utf-8-sig"
-            if encoding and encoding.lower() in ("tcvn3", "vni"):
-                enc = "latin1"
-            table = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding=enc)
-        else:
-            book = pd.read_excel(path, sheet_name=None, dtype=object)
-            names = list(book)
-            if sheet is not None and sheet not in book:
-                raise ImportError_(f"{path} has no sheet '{sheet}'; its sheets are: {', '.join(names)}")
-            data_sheets = [n for n in names if normalize_header(n) != "info"]
-            chosen = sheet or (data_sheets[0] if data_sheets else names[0])
-            table = book[chosen]
-            if "info" in {normalize_header(n) for n in names}:
-                info = book[next(n for n in names if normalize_header(n) == "info")]
-                if {"key", "value"} <= set(info.columns):
-                    kv = dict(zip(info["key"].astype(str), info["value"].astype(str), strict=True))
-                    if kv.get("crs"):
-                        crs = CRS.from_user_input(kv["crs"])
-    except ImportError_:
-        raise
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
-        raise ImportError_(f"{path}: cannot be read as {fmt}: {exc}") from exc
-    table = table.dropna(how="all").reset_index(drop=True)
+        import pyarrow as pa
+
+        pa.default_memory_pool().release_unused()
+    except Exception:  # pragma: no cover - pyarrow is a pandas dependency here; releasing is only an optimisation
+        pass
+
+
+def _table_geometries(
+    path: Path,
+    fmt: str,
+    holder: list[pd.DataFrame],
+    rows: np.ndarray,
+    mapping: ColumnMapping,
+    xy: str | None,
+    crs: CRS | None,
+) -> SourceData:
+    """Features from one table; ``holder`` holds the table and is emptied, so that the vertex rows can be freed."""
+    table = holder.pop()
+    geo = {k.lower(): v for k, v in mapping.geometry.items()}
     headers = [str(c) for c in table.columns]
     table.columns = headers
     problems: list[Problem] = []
     notes: list[str] = []
     fname = str(path)
+    row_list = [int(r) for r in rows]
     wkt_col = geo.get("wkt") or _find(headers, _WKT_HEADERS)
     if wkt_col:
-        geoms = []
-        for i, v in enumerate(table[wkt_col].tolist()):
-            try:
-                geoms.append(shapely.from_wkt(str(v)) if isinstance(v, str) and v.strip() else None)
-            except shapely.errors.GEOSException as exc:
-                geoms.append(None)
-                problems.append(
-                    Problem("error", "bad_wkt", f"not valid WKT: {exc}", row=i + 2, field=wkt_col, file=fname)
+        text = table[wkt_col].astype("string").str.strip()
+        arr = text.fillna("").to_numpy(dtype=object)
+        geoms = shapely.from_wkt(np.where(arr == "", None, arr), on_invalid="ignore")
+        for i in np.flatnonzero(pd.isna(geoms) & (arr != "")):
+            problems.append(
+                Problem(
+                    "error", "bad_wkt", f"not valid WKT: '{arr[i][:40]}'", row=row_list[i], field=wkt_col, file=fname
                 )
+            )
         frame = gpd.GeoDataFrame(table.drop(columns=[wkt_col]), geometry=gpd.GeoSeries(geoms), crs=crs)
-        rows = [i + 2 for i in range(len(table))]  # header is row 1
-        return SourceData(frame, path, fmt, rows, problems, notes)
+        return SourceData(frame, path, fmt, row_list, problems, notes)
     # X/Y columns
     convention = (xy or geo.get("convention") or "vn").lower()
     e_col = geo.get("e") or geo.get("easting") or _find(headers, sorted(_E_HEADERS))
@@ -678,93 +929,135 @@ def read_table(
                 "(Vietnamese convention: X = northing) or E and N, plus a ring id column for polygons; or name "
                 "them in the mapping file's geometry section."
             )
-    east = [_to_float(v) for v in table[e_col].tolist()]
-    north = [_to_float(v) for v in table[n_col].tolist()]
-    for i, (e, n) in enumerate(zip(east, north, strict=True)):
-        for val, col in ((e, e_col), (n, n_col)):
-            if val is None:
-                problems.append(
-                    Problem(
-                        "error",
-                        "bad_coordinate",
-                        f"'{table.at[i, col]}' is not a number",
-                        row=i + 2,
-                        field=col,
-                        file=fname,
-                    )
-                )
+    east = _floats(table[e_col])
+    north = _floats(table[n_col])
+    _bad_numbers(table, e_col, east, rows, fname, problems)
+    _bad_numbers(table, n_col, north, rows, fname, problems)
     id_col = geo.get("id") or _find(headers, _ID_HEADERS)
     coord_cols = {e_col, n_col}
     if id_col is None:
-        pts = [
-            shapely.Point(e, n) if e is not None and n is not None else None for e, n in zip(east, north, strict=True)
-        ]
+        ok = ~(np.isnan(east) | np.isnan(north))
+        pts = np.full(len(table), None, dtype=object)
+        pts[ok] = shapely.points(east[ok], north[ok])
         frame = gpd.GeoDataFrame(table.drop(columns=list(coord_cols)), geometry=gpd.GeoSeries(pts), crs=crs)
-        return SourceData(
-            frame, path, fmt, [i + 2 for i in range(len(table))], problems, notes, xy_convention=convention
-        )
+        return SourceData(frame, path, fmt, row_list, problems, notes, xy_convention=convention)
     order_col = geo.get("order") or _find(headers, _ORDER_HEADERS)
     part_col = geo.get("ring_part") or _find(headers, ("part", "ringpart", "vong", "lo_trong"))
-    work = table.assign(_e=east, _n=north, _row=np.arange(len(table)) + 2)
+    ids = table[id_col].astype("string").fillna("")
+    sheet_col = _find(headers, ("soto", "tobando", "sotobando", "tobandoso", "shbando", "toso"))
+    if normalize_header(id_col) in ("sothua", "sohieuthua", "thuaso", "shthua") and sheet_col and "id" not in geo:
+        # parcel numbers repeat from one map sheet to the next: a ring is one sheet's parcel
+        s_codes, s_uniq = pd.factorize(table[sheet_col].astype("string").fillna(""), sort=False)
+        n_codes, n_uniq = pd.factorize(ids, sort=False)
+        codes, first = pd.factorize(s_codes.astype(np.int64) * (len(n_uniq) + 1) + n_codes, sort=False)
+        width = len(n_uniq) + 1
+        sheets_of = np.asarray(s_uniq, dtype=object)[np.asarray(first) // width]
+        numbers_of = np.asarray(n_uniq, dtype=object)[np.asarray(first) % width]
+        uniques = pd.Index(pd.Series(sheets_of, dtype="string") + "/" + pd.Series(numbers_of, dtype="string"))
+        notes.append(f"vertex rows grouped by '{sheet_col}' and '{id_col}' (parcel numbers repeat per map sheet)")
+    else:
+        codes, uniques = pd.factorize(ids, sort=False)
+    del ids
+    n_poly = len(uniques)
+    if part_col:
+        part_codes = pd.factorize(table[part_col].astype("string").fillna(""), sort=False)[0]
+    else:
+        part_codes = np.zeros(len(table), dtype=np.int64)
+    keys: list[np.ndarray] = [np.arange(len(table))]
     if order_col:
-        work["_ord"] = [_to_float(v) for v in work[order_col].tolist()]
-    ids = work[id_col].astype(str)
+        order_vals = _floats(table[order_col])
+        keys.append(np.where(np.isnan(order_vals), np.inf, order_vals))
+    keys += [part_codes, codes]
+    perm = np.lexsort(keys)  # by polygon, then ring part (in file order of first sight), then order, then file row
+    valid = ~(np.isnan(east) | np.isnan(north))
+    perm = perm[valid[perm]]
+    pc, rc = codes[perm], part_codes[perm]
+    xs, ys = east[perm], north[perm]
+    # ring boundaries: a new ring where polygon or part changes
+    new_ring = np.ones(len(perm), dtype=bool)
+    if len(perm):
+        new_ring[1:] = (pc[1:] != pc[:-1]) | (rc[1:] != rc[:-1])
+    ring_id = np.cumsum(new_ring) - 1
+    n_rings = int(ring_id[-1]) + 1 if len(perm) else 0
+    starts = np.flatnonzero(new_ring)
+    ends = np.append(starts[1:], len(perm)) - 1
+    counts = ends - starts + 1
+    closed = (xs[starts] == xs[ends]) & (ys[starts] == ys[ends]) if n_rings else np.zeros(0, bool)
+    distinct = counts - closed.astype(int)
+    ring_poly = pc[starts] if n_rings else np.zeros(0, np.int64)
+    good_ring = distinct >= 3
+    # the first ring of each polygon is its shell; a polygon whose shell is bad has no geometry
+    first_ring_of_poly = np.full(n_poly, -1, dtype=np.int64)
+    if n_rings:
+        first_ring_of_poly[ring_poly[::-1]] = np.arange(n_rings)[::-1]
+    shell_ok = np.zeros(n_poly, dtype=bool)
+    has_ring = first_ring_of_poly >= 0
+    shell_ok[has_ring] = good_ring[first_ring_of_poly[has_ring]]
+    use_ring = good_ring & shell_ok[ring_poly] if n_rings else good_ring
+    keep_vertex = use_ring[ring_id] if len(perm) else np.zeros(0, bool)
+    n_closed = int((~closed & good_ring).sum())
+    first_pos = np.full(n_poly, len(codes), dtype=np.int64)
+    np.minimum.at(first_pos, codes, np.arange(len(codes)))
+    first_row = rows[first_pos]
+    for k in np.flatnonzero(~shell_ok):
+        problems.append(
+            Problem(
+                "error",
+                "too_few_vertices",
+                f"polygon '{uniques[k]}' has fewer than 3 vertices",
+                row=int(first_row[k]),
+                field=id_col,
+                file=fname,
+            )
+        )
     attr_cols = [c for c in headers if c not in coord_cols and c not in {order_col, part_col}]
-    rows_out: list[dict[str, Any]] = []
-    geoms_out: list[Any] = []
-    row_numbers: list[int] = []
-    closed = 0
-    for fid, grp in work.groupby(ids, sort=False):
-        if order_col:
-            grp = grp.sort_values("_ord", kind="stable")
-        rings: list[list[tuple[float, float]]] = []
-        parts = grp.groupby(grp[part_col].astype(str), sort=False) if part_col else [(None, grp)]
-        for _, part in parts:
-            ring = [
-                (float(e), float(n))
-                for e, n in zip(part["_e"], part["_n"], strict=True)
-                if e is not None and n is not None
-            ]
-            if len(ring) >= 3 and ring[0] != ring[-1]:
-                ring.append(ring[0])
-                closed += 1
-            rings.append(ring)
-        first_row = int(grp["_row"].iloc[0])
-        if not rings or len(rings[0]) < 4:
+    attrs = table[attr_cols]
+    blanks = {}
+    for c in attr_cols:  # cells of spaces only count as empty (no copy unless a column has some)
+        if attrs[c].dtype == object or pd.api.types.is_string_dtype(attrs[c]):
+            col = attrs[c] if pd.api.types.is_string_dtype(attrs[c]) else attrs[c].astype("string")
+            blank = (col.str.strip() == "").fillna(False).to_numpy(bool)
+            if blank.any():
+                blanks[c] = blank
+    if blanks:
+        attrs = attrs.copy()
+        for c, blank in blanks.items():
+            attrs.loc[blank, c] = None
+    grouped = attrs.groupby(codes, sort=True)
+    out = grouped.first().reindex(range(n_poly))
+    counts_distinct = grouped.nunique(dropna=True).reindex(range(n_poly))
+    for c in attr_cols:
+        if c == id_col:
+            continue
+        for k in np.flatnonzero(counts_distinct[c].to_numpy() > 1):  # only the conflicting polygons are visited
+            uniq = pd.unique(attrs[c][codes == k].dropna().astype(str))
             problems.append(
                 Problem(
-                    "error",
-                    "too_few_vertices",
-                    f"polygon '{fid}' has fewer than 3 vertices",
-                    row=first_row,
-                    field=id_col,
+                    "warning",
+                    "conflicting_values",
+                    f"polygon '{uniques[k]}': rows disagree on '{c}' ({', '.join(uniq[:3])}); the first was used",
+                    row=int(first_row[k]),
+                    field=c,
                     file=fname,
                 )
             )
-            geoms_out.append(None)
-        else:
-            geoms_out.append(shapely.Polygon(rings[0], [r for r in rings[1:] if len(r) >= 4]))
-        rec: dict[str, Any] = {}
-        for c in attr_cols:
-            vals = grp[c].dropna()
-            vals = vals[vals.astype(str).str.strip() != ""]
-            uniq = pd.unique(vals.astype(str))
-            rec[c] = vals.iloc[0] if len(vals) else None
-            if len(uniq) > 1 and c != id_col:
-                problems.append(
-                    Problem(
-                        "warning",
-                        "conflicting_values",
-                        f"polygon '{fid}': rows disagree on '{c}' ({', '.join(uniq[:3])}); the first was used",
-                        row=first_row,
-                        field=c,
-                        file=fname,
-                    )
-                )
-        rows_out.append(rec)
-        row_numbers.append(first_row)
-    frame = gpd.GeoDataFrame(pd.DataFrame(rows_out, columns=attr_cols), geometry=gpd.GeoSeries(geoms_out), crs=crs)
+    out = out[attr_cols].reset_index(drop=True)
+    del table, attrs, grouped, counts_distinct  # the vertex rows are no longer needed
+    _release_arrow_memory()
+    geoms = np.full(n_poly, None, dtype=object)
+    if keep_vertex.any():
+        # drop the closing vertex of closed rings; linearrings() closes every ring
+        last_of_ring = np.zeros(len(perm), dtype=bool)
+        last_of_ring[ends[closed]] = True
+        kv = keep_vertex & ~last_of_ring
+        coords = np.column_stack([xs[kv], ys[kv]])
+        rings = shapely.linearrings(coords, indices=np.unique(ring_id[kv], return_inverse=True)[1])
+        used = np.flatnonzero(use_ring)
+        # linearrings numbers its output by the distinct indices in order: map them to polygons
+        polys = shapely.polygons(rings, indices=np.searchsorted(np.unique(ring_poly[used]), ring_poly[used]))
+        geoms[np.unique(ring_poly[used])] = polys
+    frame = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(geoms), crs=crs)
     notes.append(f"built {len(frame)} polygon(s) from vertex rows grouped by '{id_col}'")
-    if closed:
-        notes.append(f"closed {closed} ring(s) whose last vertex did not repeat the first")
-    return SourceData(frame, path, fmt, row_numbers, problems, notes, xy_convention=convention)
+    if n_closed:
+        notes.append(f"closed {n_closed} ring(s) whose last vertex did not repeat the first")
+    return SourceData(frame, path, fmt, [int(r) for r in first_row], problems, notes, xy_convention=convention)

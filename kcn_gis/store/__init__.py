@@ -30,6 +30,7 @@ __all__ = [
     "Atlas",
     "build_bundled_atlas",
     "bundled_atlas_path",
+    "check_writable",
     "copy_atlas",
     "empty_layer",
     "open_atlas",
@@ -54,10 +55,23 @@ def bundled_atlas_path() -> Path:
     when missing. It is reference data: open it to read, write your changes to an
     atlas of your own (``kcn-gis db push``, :func:`copy_atlas`).
     """
-    env = os.environ.get("KCN_GIS_BUNDLED_ATLAS")
-    if env:
-        return Path(env)
-    return bundled.checkout_path() or bundled.cache_path()
+    return bundled.atlas_path()
+
+
+def check_writable(source: str | os.PathLike[str] | Atlas) -> None:
+    """Raise :class:`StoreError` now if ``source`` cannot be written in place.
+
+    A GeoPackage is refused when it is the bundled demo atlas, read-only, or in a
+    read-only folder; a path that does not exist yet needs a writable folder. PostGIS
+    URLs are checked by the server when writing.
+    """
+    if isinstance(source, Atlas):
+        source.check_writable()
+        return
+    text = str(source)
+    if text.startswith(("postgresql://", "postgres://")):
+        return
+    backend_for(text, create=True).check_writable()
 
 
 def open_atlas(source: str | os.PathLike[str] | None = None, *, validate: bool = True) -> Atlas:
@@ -164,8 +178,9 @@ def write_atlas(
     Parameters
     ----------
     target : path or URL
-        GeoPackage path or PostGIS URL. An existing GeoPackage is replaced
-        atomically; its other layers are kept.
+        GeoPackage path or PostGIS URL. In an existing GeoPackage the given
+        layers are replaced in one transaction inside the file (never by
+        replacing the file); its other layers are kept.
     layers : mapping of layer name to frame
         Spatial frames must be in ``crs``; nothing is reprojected.
     crs : CRS-like, default EPSG:9209

@@ -7,6 +7,7 @@ columns, validation and caching happen here, once, for every backend.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Protocol, TypeAlias
@@ -21,7 +22,16 @@ from kcn_gis.errors import Problem, SchemaError, StoreError
 from kcn_gis.schema import ATLAS_LAYERS, SCHEMA_VERSION, Col, Layer, LayerSpec, spec
 from kcn_gis.validation import check_crs, check_layer
 
-__all__ = ["VERSIONED_LAYERS", "Atlas", "Backend", "coerce_layer", "empty_layer", "prepare_for_write"]
+__all__ = [
+    "REFERENCES",
+    "VERSIONED_LAYERS",
+    "Atlas",
+    "Backend",
+    "WriteResult",
+    "coerce_layer",
+    "empty_layer",
+    "prepare_for_write",
+]
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +41,48 @@ Frame: TypeAlias = pd.DataFrame | gpd.GeoDataFrame
 #: :meth:`Atlas.edit` detects edits made by someone else since the rows were read.
 VERSIONED_LAYERS: tuple[Layer, ...] = (Layer.PLOTS,)
 _VERSION = str(Col.VERSION)
+
+#: (child layer, column, parent layer, key): rows of the child refer to the parent's key. A write that
+#: removes a parent row still referred to (an orphan) is refused by the store, inside the transaction.
+REFERENCES: tuple[tuple[Layer, Col, Layer, Col], ...] = (
+    (Layer.CLEARANCE_EVENTS, Col.PARCEL_ID, Layer.PARCELS, Col.PARCEL_ID),
+    (Layer.PLOTS, Col.PARK_ID, Layer.PARKS, Col.PARK_ID),
+    (Layer.PARCELS, Col.PARK_ID, Layer.PARKS, Col.PARK_ID),
+    (Layer.PLOTS, Col.PROJECT_ID, Layer.PROJECTS, Col.PROJECT_ID),
+)
+
+
+def orphan_error(
+    location: str, found: Sequence[tuple[str, int, int, str, str, Sequence[tuple[Any, Any]]]]
+) -> StoreError:
+    """The error for a write that would orphan rows (same wording on every backend).
+
+    ``found``: (child layer, rows, distinct keys, parent layer, key column, examples (child key, key)).
+    """
+    lines = []
+    for child, n, gone, parent, pk, examples in found:
+        ckey = spec(child).key or "fid"
+        lines.append(
+            f"{n} row(s) of '{child}' would point to {gone} {pk} no longer in '{parent}' (e.g. "
+            + ", ".join(f"{ckey} '{a}' -> {pk} '{b}'" for a, b in examples)
+            + ")"
+        )
+    return StoreError(
+        f"refusing to write {location}: the write would orphan rows; nothing was written.\n  - "
+        + "\n  - ".join(lines)
+        + "\nKeep those rows in the file you import (or import the missing ones), or remove the referring "
+        "rows first."
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class WriteResult:
+    """What one write did to one layer: rows inserted and rows deleted (a replace deletes first)."""
+
+    layer: str
+    inserted: int
+    deleted: int
+    stamp_before: str | None = None
 
 
 class Backend(Protocol):
@@ -78,6 +130,11 @@ class Backend(Protocol):
 
     def layer_stamp(self, layer: str) -> str | None:
         """A stamp that changes whenever the layer changes (any writer), or None when the backend has none."""
+
+    # Optional (GeoPackage and PostGIS provide them; the Atlas falls back when absent):
+    #   change_layer(layer, frame, mode="append"|"replace_parks", parks=(), meta=None, validated=True)
+    #       -> WriteResult, one transaction; refuses stored keys on append and orphans (REFERENCES)
+    #   check_writable() -> raise StoreError early for a read-only or protected atlas
 
 
 #: Meta key prefix of the "validated on write" markers, and the value a backend replaces by the layer's stamp.
@@ -397,7 +454,7 @@ class Atlas:
 
     # -- writing ---------------------------------------------------------------------------------------
     def write(self, layers: Mapping[str | Layer, Frame], *, validate: bool = True) -> None:
-        """Replace whole layers atomically: either every layer is written, or none is.
+        """Replace whole layers atomically (one transaction): either every layer is written, or none is.
 
         Parameters
         ----------
@@ -433,21 +490,40 @@ class Atlas:
             self._versions.pop(name, None)
         log.info("wrote layers %s to %s", ", ".join(prepared), self.location)
 
-    def append(self, layer: str | Layer, rows: pd.DataFrame) -> int:
-        """Append rows to an attribute layer (``clearance_events``) in one transaction.
+    def check_writable(self) -> None:
+        """Raise :class:`StoreError` now if this atlas cannot be written (read-only file or folder, bundled atlas).
 
-        Appends are idempotent on the layer key: a row whose key (``event_id``)
-        is already stored is skipped, also when another process stored it a
-        moment ago. Existing rows are never edited.
+        Call it before long work whose result is to be written.
+        """
+        check = getattr(self._backend, "check_writable", None)
+        if check is not None:
+            check()
+
+    def append(self, layer: str | Layer, rows: Frame, *, validate: bool = True) -> int:
+        """Append rows to a layer in one transaction, inside the existing atlas.
+
+        * Attribute tables (``clearance_events``): appends are idempotent on the layer key;
+          a row whose key (``event_id``) is already stored is skipped, also when another
+          process stored it a moment ago. Existing rows are never edited.
+        * Spatial layers (``parks``, ``plots``, ``parcels`` ...): a key already stored is a
+          :class:`~kcn_gis.errors.ConcurrencyError` and nothing is written. Geometries must
+          be in the atlas CRS (metres); nothing is reprojected.
 
         Returns
         -------
         int
             The number of rows actually added.
+
+        Raises
+        ------
+        SchemaError
+            If a row breaks the data model; nothing is written.
+        ConcurrencyError
+            If a spatial row's key was stored by someone else meanwhile.
         """
         s = spec(layer)
         if s.geometry is not None:
-            raise StoreError(f"append() is for attribute tables; use write() for the spatial layer '{s.name}'")
+            return self._change(s, rows, mode="append", parks=(), validate=validate).inserted
         problems = [
             p for p in check_layer(s, rows, file=self.location, checks=("columns", "values")) if p.severity == "error"
         ]
@@ -458,6 +534,58 @@ class Atlas:
             added = self._backend.append_rows(str(s.name), prepare_for_write(s, rows))
         self._cache.pop(str(s.name), None)
         return len(rows) if added is None else int(added)
+
+    def replace_parks(
+        self, layer: str | Layer, rows: Frame, *, parks: Sequence[str] | None = None, validate: bool = True
+    ) -> WriteResult:
+        """Replace the rows of some parks in ``layer`` (one transaction); other parks' rows are untouched.
+
+        Parameters
+        ----------
+        layer : str or Layer
+            A layer with a ``park_id`` column (``parks``, ``plots``, ``parcels``).
+        rows : DataFrame or GeoDataFrame
+            The new rows, in the atlas CRS (metres). Rows of the scoped parks not in here are deleted.
+        parks : sequence of str, optional
+            The park ids whose rows are replaced. Default: the park ids present in ``rows``,
+            so an empty ``rows`` replaces nothing.
+        validate : bool, default True
+            Check the rows against the schema first.
+
+        Raises
+        ------
+        StoreError
+            If the write would orphan clearance events, plots or parcels (with the count and
+            examples); nothing is written.
+        """
+        s = spec(layer)
+        if not any(c.name == Col.PARK_ID for c in s.columns):
+            raise StoreError(f"layer '{s.name}' has no park_id; replace it whole with write()")
+        if parks is None:
+            parks = sorted({str(v) for v in rows[str(Col.PARK_ID)].dropna()}) if len(rows) else []
+        return self._change(s, rows, mode="replace_parks", parks=tuple(parks), validate=validate)
+
+    def _change(self, s: LayerSpec, rows: Frame, *, mode: str, parks: tuple[str, ...], validate: bool) -> WriteResult:
+        change = getattr(self._backend, "change_layer", None)
+        if change is None:
+            raise StoreError(f"{self.location}: this backend cannot append to or partly replace layers")
+        if _VERSION in rows.columns:
+            rows = rows.drop(columns=[_VERSION])  # row versions are the store's, never the caller's
+        if validate:
+            problems = [
+                p for p in check_layer(s, rows, file=self.location, expected_crs=self.crs) if p.severity == "error"
+            ]
+            if problems:
+                raise SchemaError.from_problems(
+                    problems, header=f"refusing to write {self.location} layer '{s.name}'; nothing was written:"
+                )
+        result: WriteResult = change(
+            str(s.name), prepare_for_write(s, rows), mode=mode, parks=parks, meta=_meta(self.crs), validated=validate
+        )
+        self._cache.pop(str(s.name), None)
+        self._versions.pop(str(s.name), None)
+        log.info("%s layer '%s': %d row(s) added, %d removed", self.location, s.name, result.inserted, result.deleted)
+        return result
 
     # -- multi-user editing ------------------------------------------------------------------------------
     def versions(self, layer: str | Layer = Layer.PLOTS) -> pd.Series:

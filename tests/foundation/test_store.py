@@ -128,17 +128,17 @@ def test_failed_write_leaves_previous_atlas_intact(atlas_url, monkeypatch):
 
         monkeypatch.setattr(postgis.PostGISBackend, "_copy", failing_copy)
     else:
-        from kcn_gis.store import gpkg
+        from kcn_gis.store import gpkg_sql
 
-        real = gpkg.GeoPackageBackend._write_one
+        real = gpkg_sql.geometry_blobs
 
-        def failing(target, name, frame):
+        def failing(geoms, srs_id):  # the second layer fails inside the one write transaction
             calls["n"] += 1
             if calls["n"] == 2:
                 raise OSError("disk full (simulated)")
-            real(target, name, frame)
+            return real(geoms, srs_id)
 
-        monkeypatch.setattr(gpkg.GeoPackageBackend, "_write_one", staticmethod(failing))
+        monkeypatch.setattr(gpkg_sql, "geometry_blobs", failing)
     layers = make_layers()
     parks = layers[Layer.PARKS].assign(**{Col.NAME: ["KCN Đổi Tên", "KCN Khác"]})
     with pytest.raises(OSError, match="simulated"):
@@ -174,9 +174,16 @@ _WRITER = textwrap.dedent(
 
 
 def _gpkg_writer_is_midway(path: Path) -> bool:
-    """The writer's temporary copy of the GeoPackage exists and has grown by more than 1 MB."""
-    tmp = list(path.parent.glob(f".{path.stem}.*.tmp.gpkg"))
-    return bool(tmp) and tmp[0].stat().st_size > path.stat().st_size + 1_000_000
+    """The writer's transaction is open inside the GeoPackage and has written more than 1 MB.
+
+    Writes happen in place: an uncommitted transaction shows as SQLite's rollback journal beside
+    the file (deleted at commit) while the file grows with the new, uncommitted pages.
+    """
+    journal = path.with_name(path.name + "-journal")
+    try:
+        return journal.exists() and journal.stat().st_size > 0 and path.stat().st_size > 1_000_000
+    except FileNotFoundError:
+        return False
 
 
 def _pg_writer_is_midway(location: str) -> bool:
@@ -218,6 +225,9 @@ def test_killed_writer_leaves_previous_atlas_intact(atlas_url):
         if proc.stdout is not None:
             proc.stdout.close()
     assert proc.returncode == -signal.SIGKILL
+    # Writes are in place: the killed writer left SQLite's hot rollback journal, which the next opening
+    # of the atlas rolls back (a user's next command does exactly this).
+    open_atlas(atlas_url, validate=False)
     assert atlas_snapshot(atlas_url) == before
     if not is_postgis(atlas_url):
         assert sha256(Path(atlas_url)) == before["file_sha256"]

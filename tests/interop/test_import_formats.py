@@ -53,7 +53,8 @@ def test_legacy_dbf_text_comes_out_as_nfc(tmp_path, encode, cpg):
     assert r.frame["holder_name"].tolist() == HOLDERS
     assert r.frame["commune"].tolist() == [COMMUNE] * 3
     assert all(unicodedata.is_normalized("NFC", t) for t in r.frame["holder_name"])
-    assert r.frame["parcel_id"].tolist() == ["S1-5-101", "S1-5-102", "S1-5-103"]
+    # {park}-{commune code}-{sheet:02}-{parcel:04}: Xã Phượng Mao -> PM, as the bundled atlas numbers parcels
+    assert r.frame["parcel_id"].tolist() == ["S1-PM-05-0101", "S1-PM-05-0102", "S1-PM-05-0103"]
     kinds = {c.how for c in r.text_changes}
     assert kinds == {"tcvn3" if encode is encode_tcvn3 else "vni"}
     assert {(c.field, c.row) for c in r.text_changes if c.field == "CHU_SD"} == {("CHU_SD", i) for i in (1, 2, 3)}
@@ -122,7 +123,7 @@ def test_dxf_cadastral_sheet_gives_parcels_with_numbers(tmp_path):
     assert f["holder_name"].tolist()[2] == "Nguyễn Văn An"  # MTEXT "Chủ sử dụng: ..."
     assert set(f["source_layer"]) == {"THUA"}  # layer names kept
     assert f.geometry.area.round(6).tolist() == [5000.0] * 3
-    assert f["parcel_id"].tolist() == ["S1-5-101", "S1-5-102", "S1-5-103"]
+    assert f["parcel_id"].tolist() == ["S1-PM-05-0101", "S1-PM-05-0102", "S1-PM-05-0103"]
     assert any(p.check == "label_outside" for p in r.warnings)  # the road label
 
 

@@ -59,7 +59,7 @@ def _hang(ready: str) -> None:
 
 def _patch_hang(ready: str) -> None:
     """Make the next append stop after its INSERT and before its COMMIT, on either backend."""
-    import kcn_gis.store.gpkg as gpkg
+    import kcn_gis.store.gpkg_sql as gpkg  # the GeoPackage store opens its write connections here
     import kcn_gis.store.postgis as pg
 
     original = pg.PostGISBackend._insert_new

@@ -502,6 +502,110 @@ class PostGISBackend:
             log.info("%s: %d row(s) of %s were already stored and were skipped", self.location, skipped, layer)
         return inserted
 
+    def change_layer(
+        self,
+        layer: str,
+        frame: pd.DataFrame,
+        *,
+        mode: str,
+        parks: Sequence[str] = (),
+        meta: Mapping[str, str] | None = None,
+        validated: bool = True,
+    ) -> Any:
+        """Append rows, or replace the rows of ``parks``, in one transaction (as the GeoPackage store does).
+
+        ``append`` refuses keys already stored (:class:`ConcurrencyError`); a write that would orphan
+        rows is refused with the count and examples (:class:`StoreError`), before the deferred
+        foreign keys would refuse it at commit.
+        """
+        from kcn_gis.store.base import REFERENCES, WriteResult, orphan_error
+
+        if self._needs_init:
+            self.write_layers({layer: frame}, meta or {})
+            return WriteResult(layer, inserted=len(frame), deleted=0)
+        if mode not in ("append", "replace_parks"):
+            raise StoreError(f"unknown write mode '{mode}'")
+        psycopg = _psycopg()
+        sql = psycopg.sql
+        s = spec(layer)
+        key = s.key
+        t = _qualified(self.schema, layer)
+        srid = self.srid()
+        deleted = 0
+        try:
+            with self._connect() as conn, conn.cursor() as cur:
+                cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"kcn_gis:{self.schema}:write"])
+                self._ensure_columns(cur, layer, frame)
+                incoming = [k for k in frame[key].tolist()] if key and key in frame.columns else []
+                removed: list[Any] = []
+                if mode == "replace_parks":
+                    scope = sql.SQL("{} = ANY(%s)").format(sql.Identifier(str(Col.PARK_ID)))
+                    if key:
+                        cur.execute(
+                            sql.SQL("SELECT {} FROM {} WHERE ").format(sql.Identifier(key), t) + scope, [list(parks)]
+                        )
+                        new_keys = set(incoming)
+                        removed = [r[0] for r in cur.fetchall() if r[0] not in new_keys]
+                    cur.execute(sql.SQL("DELETE FROM {} WHERE ").format(t) + scope, [list(parks)])
+                    deleted = int(cur.rowcount)
+                elif incoming:
+                    cur.execute(
+                        sql.SQL("SELECT {k} FROM {t} WHERE {k} = ANY(%s) LIMIT 11").format(k=sql.Identifier(key), t=t),
+                        [incoming],
+                    )
+                    clash = [r[0] for r in cur.fetchall()]
+                    if clash:
+                        raise ConcurrencyError(
+                            f"{self.location} layer '{layer}': {key} {', '.join(repr(k) for k in clash[:10])}"
+                            f"{' ...' if len(clash) > 10 else ''} already stored; another program added them since "
+                            "this one read the atlas. Nothing was written. Run the command again: it will list them "
+                            "as duplicates."
+                        )
+                self._copy(cur, t, layer, frame, srid)
+                found = []
+                if removed:
+                    present = set(self.list_layers())
+                    for child, fk, parent, pk in REFERENCES:
+                        if str(parent) != layer or str(child) not in present:
+                            continue
+                        ckey = spec(child).key or mig.FID
+                        ct = _qualified(self.schema, str(child))
+                        cond = sql.SQL("{} = ANY(%s)").format(sql.Identifier(str(fk)))
+                        cur.execute(
+                            sql.SQL("SELECT count(*), count(DISTINCT {}) FROM {} WHERE ").format(
+                                sql.Identifier(str(fk)), ct
+                            )
+                            + cond,
+                            [removed],
+                        )
+                        n, gone = cur.fetchone()
+                        if n:
+                            cur.execute(
+                                sql.SQL("SELECT {}, {} FROM {} WHERE ").format(
+                                    sql.Identifier(ckey), sql.Identifier(str(fk)), ct
+                                )
+                                + cond
+                                + sql.SQL(" LIMIT 5"),
+                                [removed],
+                            )
+                            found.append((str(child), int(n), int(gone), str(parent), str(pk), cur.fetchall()))
+                if found:
+                    raise orphan_error(self.location, found)
+                for k, v in (meta or {}).items():
+                    cur.execute(
+                        sql.SQL(
+                            "INSERT INTO {} (key, value) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = "
+                            "EXCLUDED.value"
+                        ).format(_qualified(self.schema, mig.META_TABLE)),
+                        [str(k), str(v)],
+                    )
+                conn.commit()  # deferred foreign keys are checked here
+        except psycopg.Error as exc:
+            raise self._fail(exc, f"writing layer '{layer}'") from exc
+        finally:
+            self._layers = None
+        return WriteResult(layer, inserted=len(frame), deleted=deleted)
+
     def update_rows(self, layer: str, rows: pd.DataFrame, expected: Mapping[Any, int]) -> dict[Any, int]:
         """Update existing rows by key if their stored version still equals ``expected``; one transaction.
 
