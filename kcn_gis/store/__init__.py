@@ -71,7 +71,7 @@ def check_writable(source: str | os.PathLike[str] | Atlas) -> None:
     text = str(source)
     if text.startswith(("postgresql://", "postgres://")):
         return
-    backend_for(text, create=True).check_writable()
+    Atlas(backend_for(text, create=True), validate=False).check_writable()
 
 
 def open_atlas(source: str | os.PathLike[str] | None = None, *, validate: bool = True) -> Atlas:
