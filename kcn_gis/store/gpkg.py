@@ -315,11 +315,7 @@ class GeoPackageBackend:
             self._ensure_layers(changes)
             con = gpkg_sql.connect(self.path)
             try:
-                try:
-                    con.execute("BEGIN IMMEDIATE")
-                except sqlite3.OperationalError as exc:
-                    raise _sqlite_error(self.path, exc) from exc
-                try:
+                with _transaction(self.path, con):
                     stored_meta = {str(k): str(v) for k, v in con.execute(f"SELECT key, value FROM {META_TABLE}")}
                     token = int(stored_meta.get(ROW_VERSION_KEY, 0) or 0) + 1
                     stamp = _now_stamp(con)
@@ -341,13 +337,6 @@ class GeoPackageBackend:
                         markers[mk] = stamp if ch.validated and was and was == res.stamp_before else ""
                     resolved = {k: (stamp if v == VALIDATED_PENDING else v) for k, v in meta.items()}
                     _upsert_meta(con, {**markers, **resolved, ROW_VERSION_KEY: str(token)}, stamp)
-                    con.execute("COMMIT")
-                except BaseException:
-                    with contextlib.suppress(sqlite3.Error):
-                        con.execute("ROLLBACK")
-                    raise
-            except sqlite3.OperationalError as exc:
-                raise _sqlite_error(self.path, exc) from exc
             finally:
                 con.close()
                 self._layers = None
@@ -492,11 +481,7 @@ class GeoPackageBackend:
             records = list(zip(*columns, strict=True)) if columns else []
             placeholders = ", ".join("?" for _ in cols)
             col_sql = ", ".join(f'"{c}"' for c in cols)
-            try:
-                try:
-                    con.execute("BEGIN IMMEDIATE")
-                except sqlite3.OperationalError as exc:
-                    raise _sqlite_error(self.path, exc) from exc
+            with _transaction(self.path, con):
                 if key is not None and key in cols:
                     kpos = cols.index(key)
                     _temp_values(con, "kcn_incoming", [rec[kpos] for rec in records])
@@ -521,15 +506,6 @@ class GeoPackageBackend:
                     "UPDATE gpkg_contents SET last_change = ? WHERE table_name = ?",
                     (_now_stamp(con), layer),
                 )
-                con.execute("COMMIT")
-            except sqlite3.OperationalError as exc:
-                with contextlib.suppress(sqlite3.Error):
-                    con.execute("ROLLBACK")
-                raise _sqlite_error(self.path, exc) from exc
-            except BaseException:
-                with contextlib.suppress(sqlite3.Error):
-                    con.execute("ROLLBACK")
-                raise
         return len(records)
 
     def update_rows(self, layer: str, rows: pd.DataFrame, expected: Mapping[Any, int]) -> dict[Any, int]:
@@ -549,11 +525,7 @@ class GeoPackageBackend:
         with _lock(self.path):
             con = gpkg_sql.connect(self.path)
             try:
-                try:
-                    con.execute("BEGIN IMMEDIATE")
-                except sqlite3.OperationalError as exc:
-                    raise _sqlite_error(self.path, exc) from exc
-                try:
+                with _transaction(self.path, con):
                     decl = {str(r[1]): str(r[2] or "TEXT") for r in con.execute(f"PRAGMA table_info({qt})")}
                     _temp_values(con, "kcn_incoming", keys)
                     has_v = _VERSION in decl
@@ -601,13 +573,6 @@ class GeoPackageBackend:
                     _upsert_meta(
                         con, {ROW_VERSION_KEY: str(token), mk: ""} if before else {ROW_VERSION_KEY: str(token)}, stamp
                     )
-                    con.execute("COMMIT")
-                except BaseException:
-                    with contextlib.suppress(sqlite3.Error):
-                        con.execute("ROLLBACK")
-                    raise
-            except sqlite3.OperationalError as exc:
-                raise _sqlite_error(self.path, exc) from exc
             finally:
                 con.close()
                 self._layers = None
@@ -673,6 +638,24 @@ def _refuse_bundled(path: Path) -> None:
             f"{path} is the bundled demo atlas, which is read-only. Copy it first (cp {path} my_atlas.gpkg) and "
             "pass --atlas my_atlas.gpkg (or open_atlas('my_atlas.gpkg') in Python)."
         )
+
+
+@contextlib.contextmanager
+def _transaction(path: Path, con: sqlite3.Connection) -> Iterator[None]:
+    """``BEGIN IMMEDIATE`` … ``COMMIT`` on ``con``; rolled back on any error, SQLite lock errors as StoreError."""
+    try:
+        con.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        raise _sqlite_error(path, exc) from exc
+    try:
+        yield
+        con.execute("COMMIT")
+    except BaseException as exc:
+        with contextlib.suppress(sqlite3.Error):
+            con.execute("ROLLBACK")
+        if isinstance(exc, sqlite3.OperationalError):
+            raise _sqlite_error(path, exc) from exc
+        raise
 
 
 def _sqlite_error(path: Path, exc: sqlite3.OperationalError) -> StoreError:
