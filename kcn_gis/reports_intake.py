@@ -14,7 +14,7 @@ if there is one. Re-importing the same workbook adds nothing; a row whose
 figures differ from the project's current report for the period is a
 correction and is stored as the next revision (the history is kept).
 
-This module is the reports' own import side (not :mod:`kcn_gis.importers`,
+This module is the reports' own import side (not :mod:`kcn_gis.interop.importers`,
 which reads spatial layers): a reports sheet has no geometry, its rows are
 matched to existing projects, and a re-import yields revisions, not replaced rows.
 """

@@ -129,7 +129,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _run_import(args: argparse.Namespace) -> int:
     from kcn_gis.errors import ImportError_, KcnGisError
-    from kcn_gis.importers.pipeline import commit_import, prepare_import
+    from kcn_gis.interop.importers.pipeline import commit_import, prepare_import
     from kcn_gis.store import check_writable
 
     if args.atlas is None and not args.dry_run:
@@ -243,7 +243,7 @@ class _Steps:
 
 def _run_export(args: argparse.Namespace) -> int:
     from kcn_gis.errors import KcnGisError
-    from kcn_gis.exporters import export_layer
+    from kcn_gis.interop.exporters import export_layer
 
     if args.format != "geoparquet" and not args.layer:
         raise KcnGisError("--layer is required for this format")
@@ -262,7 +262,7 @@ def _run_export(args: argparse.Namespace) -> int:
 
 
 def _run_rasterize(args: argparse.Namespace) -> int:
-    from kcn_gis.raster import rasterize_to_file
+    from kcn_gis.interop.raster import rasterize_to_file
 
     atlas = open_from_args(args)
     events = atlas.clearance_events if args.layer == "parcels" else None
@@ -275,7 +275,7 @@ def _run_rasterize(args: argparse.Namespace) -> int:
 
 def _run_zonal(args: argparse.Namespace) -> int:
     from kcn_gis.errors import KcnGisError
-    from kcn_gis.raster import check_clearance, zonal_stats
+    from kcn_gis.interop.raster import check_clearance, zonal_stats
 
     atlas = open_from_args(args)
     if args.check_clearance:

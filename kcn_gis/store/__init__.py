@@ -1,8 +1,8 @@
 """Reading and writing atlases: every read and write of an atlas (GeoPackage, PostGIS) goes through this package.
 
 Other files are read and written at the edges, never by the pure analytics:
-``kcn_gis.importers`` and the clearance sheet import (``kcn_gis.clearance.sheet``)
-read the files users bring, ``kcn_gis.exporters`` writes exports and charts, and
+``kcn_gis.interop.importers`` and the clearance sheet import (``kcn_gis.interop.clearance_sheets``)
+read the files users bring, ``kcn_gis.interop.exporters`` writes exports and charts, and
 ``kcn_gis.maps`` / the clearance review write HTML pages (see ``docs/architecture.md``).
 
 An atlas is opened with :func:`open_atlas` from a GeoPackage path (the embedded

@@ -1,5 +1,5 @@
 """Spreadsheet import: recognition, row-level validation (atlas unchanged), idempotency,
-dry runs, corrections, mapping files and templates (kcn_gis.clearance.sheet).
+dry runs, corrections, mapping files and templates (kcn_gis.interop.clearance_sheets).
 
 Every test taking ``clearance_atlas_url`` runs on a GeoPackage and on PostGIS. "Unchanged" is
 :func:`tests.conftest.atlas_snapshot`: byte for byte for a GeoPackage; every table, row and
@@ -16,16 +16,10 @@ import openpyxl
 import pytest
 
 from kcn_gis import open_atlas
-from kcn_gis.clearance import (
-    event_id_for,
-    import_sheet,
-    match_stage,
-    parcel_stages,
-    read_sheet,
-    write_template,
-)
+from kcn_gis.clearance import parcel_stages
 from kcn_gis.cli import main
 from kcn_gis.errors import ClearanceError, ImportError_
+from kcn_gis.interop.clearance_sheets import event_id_for, import_sheet, match_stage, read_sheet, write_template
 from tests.conftest import atlas_snapshot
 
 NOW = dt.datetime(2011, 12, 27, 2, 0)  # UTC; 27/12/2011 09:00 in Hà Nội

@@ -13,8 +13,8 @@ import shapely
 
 from kcn_gis.crs import wgs84_transformer
 from kcn_gis.errors import ImportError_
-from kcn_gis.importers import import_file, load_mapping, normalize_header
-from kcn_gis.vntext import encode_tcvn3, encode_vni
+from kcn_gis.interop.importers import import_file, load_mapping, normalize_header
+from kcn_gis.interop.vntext import encode_tcvn3, encode_vni
 from tests.conftest import E0, N0, box
 from tests.interop.conftest import cadastral_dxf, write_legacy_shapefile
 
@@ -233,7 +233,7 @@ def test_known_mistake_found_against_the_atlas_and_repaired(tiny_atlas_path, tmp
     """Parks re-delivered with no datum shift: 224 m off the atlas's parks with the same ids."""
     from pyproj import Transformer
 
-    from kcn_gis.crsdetect import MISTAKES
+    from kcn_gis.interop.crsdetect import MISTAKES
 
     parks = tiny_layers["parks"]
     to_lonlat = wgs84_transformer("EPSG:9209")

@@ -11,8 +11,8 @@ import shapely
 
 from kcn_gis import open_atlas, write_atlas
 from kcn_gis.errors import ImportError_
-from kcn_gis.exporters import export_layer
-from kcn_gis.importers import import_file
+from kcn_gis.interop.exporters import export_layer
+from kcn_gis.interop.importers import import_file
 from kcn_gis.schema import Layer, spec
 from tests.conftest import make_layers
 
@@ -94,7 +94,7 @@ def test_shapefile_has_utf8_cpg(shared_atlas, tmp_path):
 
 
 def test_kml_is_styled_by_status(shared_atlas, tmp_path):
-    from kcn_gis.exporters.kml import kml_color
+    from kcn_gis.interop.exporters.kml import kml_color
     from kcn_gis.style import PLOT_STATUS_COLORS
 
     text = export_layer(shared_atlas, "plots", "kml", tmp_path / "plots.kml", as_of="2008-01-01").read_text("utf-8")

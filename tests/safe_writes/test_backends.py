@@ -76,7 +76,7 @@ def test_import_modes_on_both_backends(atlas_url, tmp_path):
     import pyogrio
 
     from kcn_gis.errors import ImportError_
-    from kcn_gis.importers import import_file
+    from kcn_gis.interop.importers import import_file
 
     atlas = open_atlas(atlas_url)
     n1 = _parcels(atlas, ["N1-9-1"], park="N1").set_geometry([box(1_000, 6_000, 1_100, 6_100)])

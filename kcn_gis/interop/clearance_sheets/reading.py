@@ -26,10 +26,10 @@ Every dated cell is one event. One sheet per commune: without a commune
 column, the sheet name is the commune (``Mão Điền`` = ``Xã Mão Điền``).
 
 Title rows, two-row merged headers and the numbering row ``(1) (2) ...`` are
-handled by :mod:`kcn_gis.importers.tables`. Subtotal (``Cộng xã ...``), total
+handled by :mod:`kcn_gis.interop.importers.tables`. Subtotal (``Cộng xã ...``), total
 (``Tổng cộng``), note (``12 thửa``) and signature rows are recognised,
 skipped and counted (:class:`SheetReport`). Other layouts are read through a
-YAML mapping in the one dialect of :mod:`kcn_gis.importers.mapping`
+YAML mapping in the one dialect of :mod:`kcn_gis.interop.importers.mapping`
 (:func:`load_mapping`).
 """
 
@@ -46,8 +46,8 @@ from pathlib import Path
 from typing import Any
 
 from kcn_gis.errors import ImportError_, Problem
-from kcn_gis.importers.mapping import ColumnMapping
-from kcn_gis.importers.tables import RawSheet, SheetProblem, cell_text, header_key, read_raw_sheets, table_block
+from kcn_gis.interop.importers.mapping import ColumnMapping
+from kcn_gis.interop.importers.tables import RawSheet, SheetProblem, cell_text, header_key, read_raw_sheets, table_block
 from kcn_gis.schema import EVENT_LABELS, Col, Event
 
 __all__ = [
@@ -268,7 +268,7 @@ def _field_name(text: object) -> str | None:
 def load_mapping(mapping: str | os.PathLike[str] | Mapping[str, Any] | ColumnMapping | None) -> ColumnMapping:
     """Read a YAML mapping (or an equivalent dict) for another sheet layout, in the one import dialect.
 
-    The file may hold (see :mod:`kcn_gis.importers.mapping`)::
+    The file may hold (see :mod:`kcn_gis.interop.importers.mapping`)::
 
         columns:            # your header: kcn_gis field
           "Số hiệu thửa": parcel_no
@@ -615,7 +615,7 @@ def read_progress(
     template's drop-down list) and sheets without parcel and stage columns are
     skipped, each with its reason in :attr:`SheetRead.sheets`. Cells keep their
     type: Excel dates stay dates. Legacy TCVN3/VNI text is repaired
-    (:mod:`kcn_gis.importers.tables`).
+    (:mod:`kcn_gis.interop.importers.tables`).
 
     Raises
     ------

@@ -2,11 +2,11 @@
 
 The work is split in three modules; this one ties them to an atlas:
 
-* :mod:`kcn_gis.clearance.reading` - reading XLSX/CSV sheets (long or wide
+* :mod:`kcn_gis.interop.clearance_sheets.reading` - reading XLSX/CSV sheets (long or wide
   layout, title rows, merged headers, subtotals ...) into located rows;
-* :mod:`kcn_gis.clearance.planning` - validating the rows against the atlas
+* :mod:`kcn_gis.interop.clearance_sheets.planning` - validating the rows against the atlas
   and working out the events to append (pure, no I/O);
-* :mod:`kcn_gis.clearance.template` - ready-to-fill templates.
+* :mod:`kcn_gis.interop.clearance_sheets.template` - ready-to-fill templates.
 
 Importing is all-or-nothing: any error and nothing is written. Event ids are
 derived from the content (parcel, event, date, reference and, for corrections,
@@ -22,8 +22,9 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from kcn_gis.clearance.planning import ImportResult, event_id_for, plan_import, problems_table
-from kcn_gis.clearance.reading import (
+from kcn_gis.errors import ClearanceError
+from kcn_gis.interop.clearance_sheets.planning import ImportResult, event_id_for, plan_import, problems_table
+from kcn_gis.interop.clearance_sheets.reading import (
     SHEET_FIELDS,
     SheetProblem,
     SheetRead,
@@ -35,9 +36,8 @@ from kcn_gis.clearance.reading import (
     read_progress,
     read_sheet,
 )
-from kcn_gis.clearance.template import write_template
-from kcn_gis.errors import ClearanceError
-from kcn_gis.importers.mapping import ColumnMapping
+from kcn_gis.interop.clearance_sheets.template import write_template
+from kcn_gis.interop.importers.mapping import ColumnMapping
 from kcn_gis.schema import Col, Layer
 
 if TYPE_CHECKING:

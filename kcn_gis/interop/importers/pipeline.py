@@ -1,8 +1,8 @@
 """The all-or-nothing import of one file into one atlas layer.
 
-:func:`import_file` reads a file (:mod:`kcn_gis.importers.readers`), repairs
-its text (:mod:`kcn_gis.vntext`), maps its columns and values
-(:mod:`kcn_gis.importers.mapping`), settles its CRS (:mod:`kcn_gis.crsdetect`:
+:func:`import_file` reads a file (:mod:`kcn_gis.interop.importers.readers`), repairs
+its text (:mod:`kcn_gis.interop.vntext`), maps its columns and values
+(:mod:`kcn_gis.interop.importers.mapping`), settles its CRS (:mod:`kcn_gis.interop.crsdetect`:
 never guessed, never silently reprojected), validates the result against the
 data model and only then writes the layer with ``atlas.write`` (atomic). Any
 error writes nothing; every problem names the file, row and field.
@@ -25,9 +25,9 @@ import shapely
 from pyproj import CRS
 
 from kcn_gis.crs import same_crs
-from kcn_gis.crsdetect import MISTAKES, CRSDiagnosis, crs_label, diagnose_crs, to_working_frame
 from kcn_gis.errors import ConcurrencyError, ImportError_, KcnGisError, Problem
-from kcn_gis.importers.mapping import (
+from kcn_gis.interop.crsdetect import MISTAKES, CRSDiagnosis, crs_label, diagnose_crs, to_working_frame
+from kcn_gis.interop.importers.mapping import (
     HOLDER_ADDRESS,
     PARK_NAME,
     SOURCE_LAYER,
@@ -35,10 +35,10 @@ from kcn_gis.importers.mapping import (
     load_mapping,
     normalize_header,
 )
-from kcn_gis.importers.readers import SourceData, read_source
+from kcn_gis.interop.importers.readers import SourceData, read_source
+from kcn_gis.interop.vntext import ENCODINGS, TextChange, fix_frame
 from kcn_gis.schema import Col, Layer, spec
 from kcn_gis.validation import check_layer
-from kcn_gis.vntext import ENCODINGS, TextChange, fix_frame
 
 __all__ = ["IMPORTABLE_LAYERS", "MODES", "ImportResult", "commit_import", "import_file", "prepare_import"]
 
@@ -103,8 +103,8 @@ class ImportResult:
         return not self.errors
 
     def problems_frame(self) -> pd.DataFrame:
-        """Problems as the one import problems table (:func:`kcn_gis.importers.tables.problems_table`)."""
-        from kcn_gis.importers.tables import problems_table
+        """Problems as the one import problems table (:func:`kcn_gis.interop.importers.tables.problems_table`)."""
+        from kcn_gis.interop.importers.tables import problems_table
 
         return problems_table(self.problems)
 
@@ -192,7 +192,7 @@ def _located(src: SourceData, index: int | None, severity: str, check: str, mess
     row = src.rows[index] if index is not None and 0 <= index < len(src.rows) else where.pop("row", None)
     where.pop("row", None)
     if src.sheets is not None and index is not None and 0 <= index < len(src.sheets):
-        from kcn_gis.importers.tables import SheetProblem
+        from kcn_gis.interop.importers.tables import SheetProblem
 
         return SheetProblem(severity, check, message, row=row, sheet=src.sheets[index], **where)
     return Problem(severity, check, message, row=row, **where)
@@ -251,7 +251,7 @@ def _padded(values: pd.Series, width: int) -> pd.Series:
 
 def _default_parcel_ids(out: pd.DataFrame) -> pd.Series:
     """``{park_id}-{commune code}-{map_sheet:02}-{parcel_no:04}``, as the bundled atlas numbers its parcels."""
-    from kcn_gis.importers.mapping import COMMUNE_CODE, commune_code
+    from kcn_gis.interop.importers.mapping import COMMUNE_CODE, commune_code
 
     n = len(out)
     if COMMUNE_CODE in out.columns and out[COMMUNE_CODE].notna().any():
@@ -369,7 +369,7 @@ def _map_columns(
                 "datetime64[ms]"
             )
         elif c.kind in ("int", "float"):
-            from kcn_gis.importers.readers import _floats
+            from kcn_gis.interop.importers.readers import _floats
 
             nums = _floats(pd.Series(raw.to_numpy()).astype(object).where(raw.notna().to_numpy(), None))
             given = _text_series(raw).notna().to_numpy()
@@ -387,7 +387,7 @@ def _finish_columns(
     frame: gpd.GeoDataFrame, layer: Layer, mapping: ColumnMapping, result: ImportResult
 ) -> gpd.GeoDataFrame:
     """Build templated columns (default parcel ids) once every column, the park included, is known."""
-    from kcn_gis.importers.mapping import COMMUNE_CODE
+    from kcn_gis.interop.importers.mapping import COMMUNE_CODE
 
     s = spec(layer)
     out = pd.DataFrame(frame.drop(columns=frame.geometry.name))
@@ -998,12 +998,12 @@ def import_file(
         ``.prj``). Must agree with the file's own CRS when it has one.
     assume_crs : CRS-like or mistake alias, optional
         Repair: read the coordinates as this CRS whatever the file says, e.g.
-        ``EPSG:3405`` or ``vn2000-no-datum-shift`` (see :mod:`kcn_gis.crsdetect`).
+        ``EPSG:3405`` or ``vn2000-no-datum-shift`` (see :mod:`kcn_gis.interop.crsdetect`).
         Logged, and reported in ``notes``.
     swap_xy : bool
         With ``assume_crs``: the file stores (northing, easting).
     mapping : path, dict or ColumnMapping, optional
-        Column mapping (YAML file; see :mod:`kcn_gis.importers.mapping`).
+        Column mapping (YAML file; see :mod:`kcn_gis.interop.importers.mapping`).
     encoding : str, optional
         ``auto`` (default), ``tcvn3``, ``vni``, ``unicode`` or a code page such as ``cp1258``.
     mode : {"append", "replace", "replace_all"}

@@ -1,7 +1,7 @@
 """Planning a clearance import (pure): validate sheet rows against the atlas, work out the events to append.
 
 No I/O: :func:`plan_import` takes the rows read by
-:mod:`kcn_gis.clearance.reading` and the atlas's ``parcels`` and
+:mod:`kcn_gis.interop.clearance_sheets.reading` and the atlas's ``parcels`` and
 ``clearance_events`` frames, and returns the new events, the rows already
 recorded and every problem, each located by file, sheet, row and column.
 Event ids are derived from the content (parcel, event, date, reference and,
@@ -21,7 +21,8 @@ from typing import Any
 import pandas as pd
 
 from kcn_gis.clearance.history import STAGE_RANK, stage_label
-from kcn_gis.clearance.reading import (
+from kcn_gis.errors import Problem
+from kcn_gis.interop.clearance_sheets.reading import (
     SheetProblem,
     SheetReport,
     SheetRow,
@@ -36,9 +37,8 @@ from kcn_gis.clearance.reading import (
     load_mapping,
     stage_spellings,
 )
-from kcn_gis.errors import Problem
-from kcn_gis.importers.mapping import ColumnMapping
-from kcn_gis.importers.tables import parse_date, problems_table
+from kcn_gis.interop.importers.mapping import ColumnMapping
+from kcn_gis.interop.importers.tables import parse_date, problems_table
 from kcn_gis.schema import Col, Event, Layer, spec
 
 __all__ = ["ImportResult", "event_id_for", "plan_import", "problems_table"]
@@ -62,7 +62,7 @@ def event_id_for(
 
 
 def _parse_date(value: Any, formats: tuple[str, ...]) -> dt.date | str:
-    """A date, or an error message (day first; see :func:`kcn_gis.importers.tables.parse_date`)."""
+    """A date, or an error message (day first; see :func:`kcn_gis.interop.importers.tables.parse_date`)."""
     return parse_date(value, formats=formats)
 
 
@@ -84,7 +84,7 @@ class _Parsed:
 class ImportResult:
     """What a clearance import did, or would do with ``dry_run``.
 
-    The same shape as :class:`kcn_gis.importers.ImportResult` (``layer``,
+    The same shape as :class:`kcn_gis.interop.importers.ImportResult` (``layer``,
     ``source``, ``frame``, ``problems``, ``errors``, ``warnings``, ``notes``,
     ``written``, ``dry_run``, :meth:`problems_frame`, :meth:`summary`), plus
     what is particular to events.
@@ -153,7 +153,7 @@ class ImportResult:
         return out
 
     def problems_frame(self) -> pd.DataFrame:
-        """Problems as the one import problems table (:func:`kcn_gis.importers.tables.problems_table`)."""
+        """Problems as the one import problems table (:func:`kcn_gis.interop.importers.tables.problems_table`)."""
         return problems_table(self.problems)
 
     def summary(self) -> str:

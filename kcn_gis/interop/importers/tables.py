@@ -13,7 +13,7 @@ Spreadsheets reach the Board as people keep them, not as a database would:
 * a **numbering row** "(1) (2) (3) ..." right below the header, skipped;
 * **dates day first**, as everywhere in Vietnam (:func:`parse_date`): Excel
   dates, ``dd/mm/yyyy`` and a few other day-first spellings, ISO dates;
-* legacy **TCVN3/VNI text** repaired per column (:mod:`kcn_gis.vntext`): for
+* legacy **TCVN3/VNI text** repaired per column (:mod:`kcn_gis.interop.vntext`): for
   a CSV only when its bytes are not valid UTF-8 (or ``encoding`` says so);
   for a workbook when the cells hold only single-byte characters that read as
   TCVN3/VNI Vietnamese (text typed in ``.VnTime``/``VNI-Times`` fonts).
@@ -40,7 +40,7 @@ from typing import Any
 import pandas as pd
 
 from kcn_gis.errors import ImportError_, Problem, locate
-from kcn_gis.importers.mapping import normalize_header
+from kcn_gis.interop.importers.mapping import normalize_header
 
 __all__ = [
     "DATE_FORMATS",
@@ -69,7 +69,7 @@ _NUMBERING = re.compile(r"^\(?\s*(\d{1,3}|[a-zA-Z])\s*\)?(\s*=\s*.*)?$")
 
 
 def header_key(text: object) -> str:
-    """The key headers are compared by: ``"Số thửa"`` -> ``"sothua"`` (see :func:`~kcn_gis.importers.mapping.normalize_header`)."""
+    """The key headers are compared by: ``"Số thửa"`` -> ``"sothua"`` (see :func:`~kcn_gis.interop.importers.mapping.normalize_header`)."""
     return normalize_header(text)
 
 
@@ -171,7 +171,7 @@ def _fill_merged(cells: list[list[Any]], merged: Iterable[tuple[int, int, int, i
 
 def _repair_columns(cells: list[list[Any]], encoding: str) -> int:
     """Convert legacy TCVN3/VNI text to Unicode, deciding per column; returns the number of cells changed."""
-    from kcn_gis.vntext import detect_encoding, fix_text
+    from kcn_gis.interop.vntext import detect_encoding, fix_text
 
     width = max((len(r) for r in cells), default=0)
     changed = 0

@@ -6,7 +6,7 @@ layer) and report row-level problems. Formats:
 
 * GeoPackage, GeoJSON, Shapefile (pyogrio/GDAL). Shapefile text is read byte
   for byte (ISO-8859-1) unless the ``.cpg`` says UTF-8, so that legacy TCVN3
-  and VNI text survives to :mod:`kcn_gis.vntext`.
+  and VNI text survives to :mod:`kcn_gis.interop.vntext`.
 * KML/KMZ (GDAL's LIBKML driver): each folder becomes the ``source_layer`` of
   its placemarks, ``ExtendedData`` fields become columns.
 * DXF (ezdxf): closed polylines become polygons, TEXT/MTEXT inside a polygon
@@ -33,8 +33,8 @@ import shapely
 from pyproj import CRS
 
 from kcn_gis.errors import ImportError_, MissingDependencyError, Problem
-from kcn_gis.importers.mapping import SOURCE_LAYER, ColumnMapping, normalize_header
-from kcn_gis.importers.tables import SheetProblem
+from kcn_gis.interop.importers.mapping import SOURCE_LAYER, ColumnMapping, normalize_header
+from kcn_gis.interop.importers.tables import SheetProblem
 
 __all__ = [
     "DXF_XDATA_APP",
@@ -152,7 +152,7 @@ def read_source(
     encoding : str, optional
         A Python/GDAL code page for the file's text (``"cp1258"``, ``"utf-8"``), or
         ``"tcvn3"``/``"vni"``/``"auto"`` (text is then read byte for byte and
-        converted later by :mod:`kcn_gis.vntext`).
+        converted later by :mod:`kcn_gis.interop.vntext`).
     mapping : ColumnMapping, optional
         Its ``geometry`` section tells the table reader which columns hold X, Y, ids or WKT.
     xy_convention : {"vn", "gis"}, optional
@@ -673,7 +673,7 @@ def _bad_numbers(
 
 
 def _table_known(key: str) -> bool:
-    from kcn_gis.importers.mapping import DEFAULT_HEADERS
+    from kcn_gis.interop.importers.mapping import DEFAULT_HEADERS
 
     geo = _X_HEADERS | _Y_HEADERS | _E_HEADERS | _N_HEADERS | set(_ID_HEADERS) | set(_ORDER_HEADERS)
     return key in geo or key in _WKT_HEADERS or any(key in t for t in DEFAULT_HEADERS.values())
@@ -683,11 +683,11 @@ def _csv_frame(path: Path, encoding: str | None, mapping: ColumnMapping) -> tupl
     """A CSV as text columns, its header found below title rows; returns (frame, 1-based rows, encoding hint).
 
     The file is parsed by pandas straight from disk (no decoded copy of it in memory): as UTF-8 when its
-    bytes are valid UTF-8, else byte for byte (ISO-8859-1) for :mod:`kcn_gis.vntext` to repair.
+    bytes are valid UTF-8, else byte for byte (ISO-8859-1) for :mod:`kcn_gis.interop.vntext` to repair.
     """
     import csv as _csv
 
-    from kcn_gis.importers.tables import RawSheet, find_header_block
+    from kcn_gis.interop.importers.tables import RawSheet, find_header_block
 
     enc = (encoding or "auto").lower()
     hint = None
@@ -744,7 +744,7 @@ def _xlsx_frames(
     path: Path, sheet: str | None, encoding: str | None, mapping: ColumnMapping
 ) -> tuple[list[tuple[str, pd.DataFrame, np.ndarray]], CRS | None, list[str]]:
     """The data sheets of a workbook as frames (header found below title rows, merged headers joined)."""
-    from kcn_gis.importers.tables import cell_text, read_raw_sheets, table_block
+    from kcn_gis.interop.importers.tables import cell_text, read_raw_sheets, table_block
 
     raws = read_raw_sheets(path, encoding=encoding)
     names = [r.name or "" for r in raws]
@@ -811,7 +811,7 @@ def read_table(
     rows (written by kcn-gis export) gives the CRS.
 
     The header may sit below title rows (it is found by
-    :func:`kcn_gis.importers.tables.find_header_block`). A workbook with
+    :func:`kcn_gis.interop.importers.tables.find_header_block`). A workbook with
     several data sheets is read whole, each feature keeping its sheet in
     ``source_layer``, unless ``sheet`` names one (``--source-layer``).
     """
