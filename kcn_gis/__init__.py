@@ -16,7 +16,6 @@ from kcn_gis.errors import (
     ClearanceError,
     ConcurrencyError,
     CRSError,
-    ImportError_,
     InputFileError,
     KcnGisError,
     MissingDependencyError,
@@ -29,7 +28,8 @@ from kcn_gis.store import Atlas, bundled_atlas_path, open_atlas, write_atlas
 
 # name -> module that defines it; imported on first attribute access.
 _LAZY: dict[str, str] = {
-    "ImportResult": "kcn_gis.interop.clearance_sheets",
+    "ImportResult": "kcn_gis.interop.importers",
+    "SheetImportResult": "kcn_gis.interop.clearance_sheets",
     "LeasePaceModel": "kcn_gis.scenario",
     "Scenario": "kcn_gis.scenario",
     "apply_scenario": "kcn_gis.scenario",
@@ -91,7 +91,6 @@ __all__ = [
     "CRSError",
     "ClearanceError",
     "ConcurrencyError",
-    "ImportError_",
     "ImportResult",
     "InputFileError",
     "KcnGisError",
@@ -101,6 +100,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "SchemaError",
+    "SheetImportResult",
     "StoreError",
     "__version__",
     "apply_scenario",

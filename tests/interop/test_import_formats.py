@@ -12,7 +12,7 @@ import pytest
 import shapely
 
 from kcn_gis.crs import wgs84_transformer
-from kcn_gis.errors import ImportError_
+from kcn_gis.errors import InputFileError
 from kcn_gis.interop.importers import import_file, load_mapping, normalize_header
 from kcn_gis.interop.vntext import encode_tcvn3, encode_vni
 from tests.conftest import E0, N0, box
@@ -192,7 +192,7 @@ def test_wkt_table_and_mapping_file(tmp_path):
     r = import_file(tmp_path / "w.csv", "plots", mapping=tmp_path / "map.yaml", dry_run=True)
     assert r.ok, r.summary()
     assert (r.frame["plot_id"].iloc[0], r.frame["land_use"].iloc[0]) == ("X1", "industrial")
-    with pytest.raises(ImportError_, match="unknown section"):
+    with pytest.raises(InputFileError, match="unknown section"):
         load_mapping({"colums": {}})
 
 
@@ -216,7 +216,7 @@ def test_every_row_problem_has_its_place(tmp_path):
     assert ("unknown_value", 4, "land_use") in got
     assert ("bad_date", 3, "acquired_on") in got
     assert all(p.file == str(path) for p in r.errors)
-    with pytest.raises(ImportError_, match=r"lo\.xlsx layer 'plots' row 4 field 'land_use'"):
+    with pytest.raises(InputFileError, match=r"lo\.xlsx layer 'plots' row 4 field 'land_use'"):
         import_file(path, "plots", crs="EPSG:9209", atlas=tmp_path / "new.gpkg")
     assert not (tmp_path / "new.gpkg").exists()
 

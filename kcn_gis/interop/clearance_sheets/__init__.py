@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from kcn_gis.errors import ClearanceError
-from kcn_gis.interop.clearance_sheets.planning import ImportResult, event_id_for, plan_import, problems_table
+from kcn_gis.interop.clearance_sheets.planning import SheetImportResult, event_id_for, plan_import, problems_table
 from kcn_gis.interop.clearance_sheets.reading import (
     SHEET_FIELDS,
     SheetProblem,
@@ -38,6 +38,7 @@ from kcn_gis.interop.clearance_sheets.reading import (
 )
 from kcn_gis.interop.clearance_sheets.template import write_template
 from kcn_gis.interop.importers.mapping import ColumnMapping
+from kcn_gis.interop.importers.result import ImportResult
 from kcn_gis.schema import Col, Layer
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
 __all__ = [
     "SHEET_FIELDS",
     "ImportResult",
+    "SheetImportResult",
     "SheetProblem",
     "SheetRead",
     "SheetReport",
@@ -74,7 +76,7 @@ def import_sheet(
     now: dt.datetime | None = None,
     park: str | None = None,
     encoding: str | None = None,
-) -> ImportResult:
+) -> SheetImportResult:
     """Import a clearance progress sheet (XLSX or CSV) into an atlas: all rows or none.
 
     Parameters
@@ -99,7 +101,7 @@ def import_sheet(
 
     Returns
     -------
-    ImportResult
+    SheetImportResult
         New events, duplicates skipped, warnings, and per sheet what was read or skipped.
 
     Raises
@@ -109,7 +111,7 @@ def import_sheet(
         unparseable or future date, skipped stage without a note, regression
         that is not a correction, duplicate row, ... Each problem (in
         ``.problems``) names the sheet, row and column. Nothing is written.
-    ImportError_
+    InputFileError
         If the file cannot be read.
     """
     if not recorded_by or not str(recorded_by).strip():
@@ -139,7 +141,7 @@ def _import_locked(
     mapping: ColumnMapping,
     now: dt.datetime,
     park: str | None,
-) -> ImportResult:
+) -> SheetImportResult:
     result, problems = plan_import(
         read.rows,
         atlas.parcels,

@@ -38,10 +38,11 @@ from kcn_gis.interop.clearance_sheets.reading import (
     stage_spellings,
 )
 from kcn_gis.interop.importers.mapping import ColumnMapping
+from kcn_gis.interop.importers.result import ImportResult
 from kcn_gis.interop.importers.tables import parse_date, problems_table
 from kcn_gis.schema import Col, Event, Layer, spec
 
-__all__ = ["ImportResult", "event_id_for", "plan_import", "problems_table"]
+__all__ = ["ImportResult", "SheetImportResult", "event_id_for", "plan_import", "problems_table"]
 
 _VN_OFFSET = dt.timedelta(hours=7)  # Asia/Ho_Chi_Minh, no daylight saving
 
@@ -80,19 +81,18 @@ class _Parsed:
     order: int = 0
 
 
-@dataclass
-class ImportResult:
-    """What a clearance import did, or would do with ``dry_run``.
+@dataclass(kw_only=True)
+class SheetImportResult(ImportResult):
+    """What a clearance workbook import did, or would do with ``dry_run``.
 
-    The same shape as :class:`kcn_gis.interop.importers.ImportResult` (``layer``,
-    ``source``, ``frame``, ``problems``, ``errors``, ``warnings``, ``notes``,
-    ``written``, ``dry_run``, :meth:`problems_frame`, :meth:`summary`), plus
-    what is particular to events.
+    An :class:`kcn_gis.interop.importers.ImportResult` (``layer`` = ``clearance_events``, ``source``,
+    ``frame`` = the new events, ``problems``, ``errors``, ``warnings``, ``notes``, ``written``,
+    ``dry_run``, :meth:`problems_frame`, :meth:`summary`), plus what is particular to events.
 
     Attributes
     ----------
     path : str
-        The sheet imported (also ``source``).
+        The workbook imported (the same as ``source``).
     new_events : DataFrame
         The events appended (or that would be), with the ``clearance_events``
         columns plus ``sheet`` and ``row`` (where each came from). Also ``frame``.
@@ -101,47 +101,23 @@ class ImportResult:
         ``parcel_id``, ``event``, ``event_date``.
     problems : list of Problem
         Warnings (an import with errors raises instead).
-    dry_run : bool
-        True when nothing was written on purpose.
     written : int
         Number of events written (0 on a dry run).
     sheets : list of SheetReport
         Per worksheet: imported or skipped, and why.
-    notes : list of str
-        What was done (park restriction, layout per sheet ...).
     """
 
-    path: str
+    layer: str = str(Layer.CLEARANCE_EVENTS)
     new_events: pd.DataFrame
     duplicates: pd.DataFrame
-    problems: list[Problem]
-    dry_run: bool = False
-    written: int = 0
     sheets: list[SheetReport] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    layer: str = str(Layer.CLEARANCE_EVENTS)
-    fmt: str = ""
-    mode: str = "append"
+
+    def __post_init__(self) -> None:
+        self.frame = self.new_events
 
     @property
-    def source(self) -> str:
-        return self.path
-
-    @property
-    def frame(self) -> pd.DataFrame:
-        return self.new_events
-
-    @property
-    def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "error"]
-
-    @property
-    def warnings(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity != "error"]
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
+    def path(self) -> str:
+        return self.source
 
     @property
     def skipped(self) -> dict[str, int]:
@@ -230,7 +206,7 @@ def plan_import(
     mapping: str | os.PathLike[str] | Mapping[str, Any] | ColumnMapping | None = None,
     path: str = "",
     park: str | None = None,
-) -> tuple[ImportResult, list[Problem]]:
+) -> tuple[SheetImportResult, list[Problem]]:
     """Validate sheet rows against the atlas and work out the events to append (pure, no I/O).
 
     Parameters
@@ -255,7 +231,7 @@ def plan_import(
 
     Returns
     -------
-    result : ImportResult
+    result : SheetImportResult
         New events and duplicates (``written`` = 0).
     problems : list of Problem
         Errors and warnings; any error means nothing may be written.
@@ -434,8 +410,8 @@ def plan_import(
     new, dups = _dedupe(parsed, existing, problems)
     _check_sequences(new, existing, problems)
     recorded_at = (now.astimezone(dt.UTC).replace(tzinfo=None) if now.tzinfo else now).replace(microsecond=0)
-    result = ImportResult(
-        path=path,
+    result = SheetImportResult(
+        source=str(path),
         new_events=_new_frame(new, recorded_by=recorded_by, recorded_at=recorded_at),
         duplicates=pd.DataFrame(
             [

@@ -14,7 +14,6 @@ import datetime as dt
 import logging
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
@@ -25,8 +24,8 @@ import shapely
 from pyproj import CRS
 
 from kcn_gis.crs import same_crs
-from kcn_gis.errors import ConcurrencyError, ImportError_, KcnGisError, Problem
-from kcn_gis.interop.crsdetect import MISTAKES, CRSDiagnosis, crs_label, diagnose_crs, to_working_frame
+from kcn_gis.errors import ConcurrencyError, InputFileError, KcnGisError, Problem
+from kcn_gis.interop.crsdetect import MISTAKES, crs_label, diagnose_crs, to_working_frame
 from kcn_gis.interop.importers.mapping import (
     HOLDER_ADDRESS,
     PARK_NAME,
@@ -36,6 +35,7 @@ from kcn_gis.interop.importers.mapping import (
     normalize_header,
 )
 from kcn_gis.interop.importers.readers import SourceData, read_source
+from kcn_gis.interop.importers.result import ImportResult
 from kcn_gis.interop.vntext import ENCODINGS, TextChange, fix_frame
 from kcn_gis.schema import Col, Layer, spec
 from kcn_gis.validation import check_layer
@@ -50,87 +50,6 @@ IMPORTABLE_LAYERS += (Layer.FACILITIES,)  # schema version 2
 #: ``append`` adds the file's features to the layer (ids must stay unique); ``replace`` replaces the rows of
 #: the parks present in the file (other parks are kept); ``replace_all`` replaces the whole layer.
 MODES: tuple[str, ...] = ("append", "replace", "replace_all")
-
-
-@dataclass
-class ImportResult:
-    """What an import did (or, with ``dry_run``, would do).
-
-    Attributes
-    ----------
-    layer : str
-        The atlas layer.
-    source : str
-        The file read.
-    frame : GeoDataFrame
-        The imported features in the data model, in the atlas CRS (EPSG:9209).
-    problems : list of Problem
-        Errors and warnings, each with file, layer, row (1-based, as in the file) and field.
-    text_changes : list of TextChange
-        Every text value converted to Unicode NFC (TCVN3, VNI, NFD), with its row.
-    diagnosis : CRSDiagnosis or None
-        What the coordinates were found to be.
-    notes : list of str
-        What was done: reprojection, repairs, column mapping, closed rings ...
-    written : bool
-        True when the atlas was changed.
-    """
-
-    layer: str
-    source: str
-    fmt: str
-    mode: str
-    dry_run: bool
-    frame: gpd.GeoDataFrame | None = None
-    problems: list[Problem] = field(default_factory=list)
-    text_changes: list[TextChange] = field(default_factory=list)
-    diagnosis: CRSDiagnosis | None = None
-    notes: list[str] = field(default_factory=list)
-    column_map: dict[str, str] = field(default_factory=dict)
-    written: bool = False
-    layer_rows_after: int | None = None
-
-    @property
-    def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "error"]
-
-    @property
-    def warnings(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity != "error"]
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    def problems_frame(self) -> pd.DataFrame:
-        """Problems as the one import problems table (:func:`kcn_gis.interop.importers.tables.problems_table`)."""
-        from kcn_gis.interop.importers.tables import problems_table
-
-        return problems_table(self.problems)
-
-    def summary(self) -> str:
-        """A few lines for people: what was read, converted, reprojected and (would be) written."""
-        n = 0 if self.frame is None else len(self.frame)
-        verb = "would import" if self.dry_run else ("imported" if self.written else "did not import")
-        lines = [f"{self.source}: {verb} {n} feature(s) into layer '{self.layer}' (mode {self.mode})"]
-        if self.column_map:
-            pairs = ", ".join(f"{k} -> {v}" for k, v in self.column_map.items())
-            lines.append(f"  columns: {pairs}")
-        for note in self.notes:
-            lines.append(f"  {note}")
-        if self.text_changes:
-            kinds: dict[str, int] = {}
-            for c in self.text_changes:
-                kinds[c.how] = kinds.get(c.how, 0) + 1
-            txt = ", ".join(f"{v} from {k.upper() if k != 'nfc' else 'NFD/non-NFC'}" for k, v in kinds.items())
-            ex = self.text_changes[0]
-            lines.append(f"  text converted to Unicode NFC: {txt} (e.g. '{ex.before}' -> '{ex.after}')")
-        if self.diagnosis is not None and self.diagnosis.message:
-            lines.append(f"  CRS: {self.diagnosis.message}")
-        if self.layer_rows_after is not None:
-            lines.append(f"  layer '{self.layer}' has {self.layer_rows_after} feature(s) after the import")
-        lines.append(f"  {len(self.errors)} error(s), {len(self.warnings)} warning(s)")
-        return "\n".join(lines)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -149,7 +68,7 @@ def _open_target(atlas: Any) -> tuple[Any, Path | None]:
     if p.exists():
         return open_atlas(p), p
     if p.suffix.lower() != ".gpkg":
-        raise ImportError_(f"{p}: an atlas is a .gpkg file (or a postgresql:// URL)")
+        raise InputFileError(f"{p}: an atlas is a .gpkg file (or a postgresql:// URL)")
     return None, p
 
 
@@ -402,7 +321,7 @@ def _finish_columns(
         try:
             vals = _template_values(template, out, len(out))
         except KeyError as exc:
-            raise ImportError_(
+            raise InputFileError(
                 f"mapping template for '{col}' uses unknown column {exc}; columns: {list(out.columns)}"
             ) from exc
         out[col] = pd.array(vals.to_numpy(dtype=object), dtype="str")
@@ -673,9 +592,9 @@ def prepare_import(
     lay = spec(layer).name
     if lay not in IMPORTABLE_LAYERS:
         names = ", ".join(str(x) for x in IMPORTABLE_LAYERS)
-        raise ImportError_(f"kcn-gis import fills the spatial layers ({names}), not '{lay}'")
+        raise InputFileError(f"kcn-gis import fills the spatial layers ({names}), not '{lay}'")
     if mode not in MODES:
-        raise ImportError_(f"mode '{mode}' is not one of {', '.join(MODES)}")
+        raise InputFileError(f"mode '{mode}' is not one of {', '.join(MODES)}")
     cmap = mapping if isinstance(mapping, ColumnMapping) else load_mapping(mapping)
     enc = encoding or cmap.encoding or "auto"
     crs = crs if crs is not None else cmap.crs
@@ -767,17 +686,17 @@ def _constants(layer: Layer, constants: Mapping[str, Any] | None, park: str | No
     out: dict[str, Any] = {}
     for col, value in (constants or {}).items():
         if col not in names:
-            raise ImportError_(
+            raise InputFileError(
                 f"--set {col}=...: '{col}' is not a column of layer '{layer}'; use one of {', '.join(names)}"
             )
         out[col] = value
     if park is not None:
         if Col.PARK_ID not in names:
-            raise ImportError_(f"--park: layer '{layer}' has no park column")
+            raise InputFileError(f"--park: layer '{layer}' has no park column")
         if atlas is not None and Layer.PARKS in atlas.layer_names() and len(atlas.parks):
             known = set(atlas.parks[Col.PARK_ID].astype(str))
             if park not in known:
-                raise ImportError_(
+                raise InputFileError(
                     f"--park {park}: no such park in {atlas.location}; parks: {', '.join(sorted(known))}"
                 )
         out[str(Col.PARK_ID)] = park
@@ -1038,7 +957,7 @@ def import_file(
 
     Raises
     ------
-    ImportError_
+    InputFileError
         On any error (unless ``dry_run``); the message lists each problem with its
         file, layer, row and field, and nothing was written.
     """
@@ -1085,17 +1004,17 @@ def commit_import(
 
     Raises
     ------
-    ImportError_
+    InputFileError
         If the prepared import has errors or nowhere to go, another program changed the
         atlas in a conflicting way meanwhile, or the write would orphan rows; nothing is written.
     """
     path = source
     if result.errors or to_write is None:
-        raise ImportError_.from_problems(
+        raise InputFileError.from_problems(
             result.errors, header=f"{path}: nothing was imported into layer '{result.layer}':"
         )
     if target_atlas is None and atlas_path is None:
-        raise ImportError_("give the atlas to import into (--atlas PATH; a new .gpkg path creates one)")
+        raise InputFileError("give the atlas to import into (--atlas PATH; a new .gpkg path creates one)")
     try:
         if target_atlas is not None and result.layer in target_atlas.layer_names():
             if result.mode == "append":
@@ -1113,9 +1032,9 @@ def commit_import(
             write_atlas(atlas_path, {result.layer: to_write}, crs=to_write.crs)
             result.notes.append(f"created the new atlas {atlas_path}")
     except KcnGisError as exc:
-        cls = type(exc) if isinstance(exc, ConcurrencyError) else ImportError_
+        cls = type(exc) if isinstance(exc, ConcurrencyError) else InputFileError
         raise cls(f"{path}: nothing was imported: {exc}", exc.problems) from exc
-    result.written = True
+    result.written = len(result.frame) if result.frame is not None else 0
     log.info(
         "imported %d feature(s) from %s into layer '%s'",
         0 if result.frame is None else len(result.frame),

@@ -32,7 +32,7 @@ import pyogrio
 import shapely
 from pyproj import CRS
 
-from kcn_gis.errors import ImportError_, MissingDependencyError, Problem
+from kcn_gis.errors import InputFileError, MissingDependencyError, Problem
 from kcn_gis.interop.importers.mapping import SOURCE_LAYER, ColumnMapping, normalize_header
 from kcn_gis.interop.importers.tables import SheetProblem
 
@@ -119,7 +119,7 @@ def detect_format(path: str | os.PathLike[str]) -> str:
 
     Raises
     ------
-    ImportError_
+    InputFileError
         For an unknown suffix; the message lists the formats.
     """
     suffix = Path(path).suffix.lower()
@@ -127,7 +127,7 @@ def detect_format(path: str | os.PathLike[str]) -> str:
         if suffix in suffixes:
             return name
     known = ", ".join(s for v in FORMATS.values() for s in v)
-    raise ImportError_(f"{path}: unknown file type '{suffix}'; kcn-gis import reads {known}")
+    raise InputFileError(f"{path}: unknown file type '{suffix}'; kcn-gis import reads {known}")
 
 
 def read_source(
@@ -162,12 +162,12 @@ def read_source(
 
     Raises
     ------
-    ImportError_
+    InputFileError
         When the file cannot be read at all.
     """
     p = Path(path)
     if not p.exists():
-        raise ImportError_(f"{p}: file not found")
+        raise InputFileError(f"{p}: file not found")
     fmt = fmt or detect_format(p)
     if fmt == "dxf":
         return read_dxf(p, geometry=geometry)
@@ -208,7 +208,7 @@ def read_vector(path: Path, *, fmt: str, source_layer: str | None = None, encodi
     try:
         layers = [str(n) for n, _ in pyogrio.list_layers(path)]
     except Exception as exc:
-        raise ImportError_(f"{path}: cannot be opened as {fmt}: {exc}") from exc
+        raise InputFileError(f"{path}: cannot be opened as {fmt}: {exc}") from exc
     if fmt in ("kml", "kmz"):
         chosen = [source_layer] if source_layer else layers
     elif source_layer:
@@ -216,12 +216,12 @@ def read_vector(path: Path, *, fmt: str, source_layer: str | None = None, encodi
     elif len(layers) == 1:
         chosen = layers
     else:
-        raise ImportError_(
+        raise InputFileError(
             f"{path} has {len(layers)} layers ({', '.join(layers)}); choose one with --source-layer NAME"
         )
     missing = [n for n in chosen if n not in layers]
     if missing:
-        raise ImportError_(f"{path} has no layer '{missing[0]}'; its layers are: {', '.join(layers)}")
+        raise InputFileError(f"{path} has no layer '{missing[0]}'; its layers are: {', '.join(layers)}")
     frames: list[gpd.GeoDataFrame] = []
     for name in chosen:
         try:
@@ -229,7 +229,7 @@ def read_vector(path: Path, *, fmt: str, source_layer: str | None = None, encodi
                 warnings.simplefilter("ignore", RuntimeWarning)
                 df = pyogrio.read_dataframe(path, layer=name, **kwargs)
         except Exception as exc:
-            raise ImportError_(f"{path} layer '{name}' cannot be read: {exc}") from exc
+            raise InputFileError(f"{path} layer '{name}' cannot be read: {exc}") from exc
         if not isinstance(df, gpd.GeoDataFrame):
             df = gpd.GeoDataFrame(df, geometry=gpd.GeoSeries([None] * len(df)))
         if fmt in ("kml", "kmz"):
@@ -440,7 +440,7 @@ def read_dxf(path: Path, *, geometry: str = "polygon") -> SourceData:
     try:
         doc = ezdxf.readfile(path)
     except (OSError, ezdxf.DXFStructureError) as exc:
-        raise ImportError_(f"{path}: cannot be read as DXF: {exc}") from exc
+        raise InputFileError(f"{path}: cannot be read as DXF: {exc}") from exc
     msp = doc.modelspace()
     problems: list[Problem] = []
     polys: list[shapely.Polygon] = []
@@ -559,7 +559,7 @@ def _read_dxf_lines(path: Path) -> SourceData:
     try:
         doc = ezdxf.readfile(path)
     except (OSError, ezdxf.DXFStructureError) as exc:
-        raise ImportError_(f"{path}: cannot be read as DXF: {exc}") from exc
+        raise InputFileError(f"{path}: cannot be read as DXF: {exc}") from exc
     rows: list[dict[str, Any]] = []
     parts: list[list[shapely.LineString]] = []
     numbers: list[int] = []
@@ -730,12 +730,12 @@ def _csv_frame(path: Path, encoding: str | None, mapping: ColumnMapping) -> tupl
             table = parse(py_enc)
         except UnicodeDecodeError:
             if enc != "auto":
-                raise ImportError_(f"{path}: is not {py_enc} text; give its encoding with --encoding") from None
+                raise InputFileError(f"{path}: is not {py_enc} text; give its encoding with --encoding") from None
             table, hint = parse("latin-1"), "legacy"  # not UTF-8: byte for byte, TCVN3/VNI decided per column
     except LookupError as exc:
-        raise ImportError_(f"{path}: unknown encoding '{enc}': {exc}") from exc
+        raise InputFileError(f"{path}: unknown encoding '{enc}': {exc}") from exc
     except (ValueError, pd.errors.ParserError) as exc:
-        raise ImportError_(f"{path}: cannot be read as csv: {exc}") from exc
+        raise InputFileError(f"{path}: cannot be read as csv: {exc}") from exc
     rows = np.arange(len(table)) + skip + 2
     return table, rows, hint
 
@@ -749,7 +749,7 @@ def _xlsx_frames(
     raws = read_raw_sheets(path, encoding=encoding)
     names = [r.name or "" for r in raws]
     if sheet is not None and sheet not in names:
-        raise ImportError_(f"{path} has no sheet '{sheet}'; its sheets are: {', '.join(names)}")
+        raise InputFileError(f"{path} has no sheet '{sheet}'; its sheets are: {', '.join(names)}")
     crs: CRS | None = None
     notes: list[str] = []
     out: list[tuple[str, pd.DataFrame, np.ndarray]] = []
@@ -825,7 +825,7 @@ def read_table(
     else:
         frames, crs, notes = _xlsx_frames(path, sheet, encoding, mapping)
         if not frames:
-            raise ImportError_(f"{path}: no sheet with a header; " + "; ".join(notes))
+            raise InputFileError(f"{path}: no sheet with a header; " + "; ".join(notes))
         parts = [(n, t, r) for n, t, r in frames]
         if len(frames) > 1:
             notes.append(
@@ -924,7 +924,7 @@ def _table_geometries(
                     "Y = easting (use --xy gis if X is the easting)"
                 )
         else:
-            raise ImportError_(
+            raise InputFileError(
                 f"{path}: no geometry found. Give a WKT column (wkt), or coordinate columns X and Y "
                 "(Vietnamese convention: X = northing) or E and N, plus a ring id column for polygons; or name "
                 "them in the mapping file's geometry section."
