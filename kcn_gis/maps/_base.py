@@ -149,13 +149,17 @@ def filter_park(frame: Any, park: str | None) -> Any:
     return frame[frame[Col.PARK_ID].astype(str) == str(park)]
 
 
-def check_park(parks: Any, park: str | None) -> None:
+def check_park(parks: Any, park: str | None) -> str | None:
+    """The park id ``park`` means (id without case, or name without diacritics); raises UnknownNameError."""
     if park is None:
-        return
-    ids = parks[Col.PARK_ID].astype(str)
-    if str(park) not in set(ids):
-        shown = ", ".join(sorted(ids)[:30])
-        raise KcnGisError(f"park_id '{park}' is not in layer 'parks'; use one of: {shown}")
+        return None
+    from kcn_gis.names import resolve_park_ids
+
+    ids = parks[Col.PARK_ID].astype(object).tolist()
+    cols = [parks[c].astype(object).tolist() for c in (Col.NAME, Col.NAME_EN) if c in parks.columns]
+    names = {str(i): [c[k] for c in cols] for k, i in enumerate(ids)}
+    found = resolve_park_ids(park, ids, names=names)
+    return found[0] if found else None
 
 
 def park_names(parks: Any) -> dict[str, dict[str, str]]:

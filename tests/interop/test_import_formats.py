@@ -263,3 +263,32 @@ def test_known_mistake_found_against_the_atlas_and_repaired(tiny_atlas_path, tmp
 def test_headers_normalise():
     assert normalize_header("Số thửa") == normalize_header("SO_THUA") == "sothua"
     assert normalize_header("Tờ bản đồ số") == "tobandoso"
+
+
+def test_future_dates_on_plots_are_refused_with_their_row(tmp_path):
+    """A lease recorded for 2030 is refused like a future clearance event: row, field, nothing written."""
+    import datetime as dt
+
+    future = dt.date.today() + dt.timedelta(days=400)
+    plots = gpd.GeoDataFrame(
+        {
+            "plot_id": ["P1", "P2"],
+            "park_id": ["N1", "N1"],
+            "land_use": ["industrial", "industrial"],
+            "acquired_on": [pd.Timestamp("2005-06-01"), pd.Timestamp("2005-06-01")],
+            "leased_on": [pd.Timestamp("2008-01-01"), pd.Timestamp(future)],
+        },
+        geometry=[box(0, 0, 100, 100), box(100, 0, 200, 100)],
+        crs="EPSG:9209",
+    )
+    path = tmp_path / "plots.gpkg"
+    plots.to_file(path, layer="plots")
+    r = import_file(path, "plots", crs="EPSG:9209", dry_run=True)
+    assert not r.written and [(p.check, p.row, p.field) for p in r.errors] == [("future_date", 2, "leased_on")]
+    assert f"{future:%d/%m/%Y} is in the future" in r.errors[0].message
+    with pytest.raises(InputFileError, match="row 2 field 'leased_on'"):
+        import_file(path, "plots", crs="EPSG:9209", atlas=tmp_path / "a.gpkg")
+    assert not (tmp_path / "a.gpkg").exists()
+    plots.loc[1, "leased_on"] = pd.Timestamp("2009-01-01")
+    plots.to_file(path, layer="plots")
+    assert import_file(path, "plots", crs="EPSG:9209", dry_run=True).ok

@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from kcn_gis.clearance.history import STAGE_RANK, stage_label
+from kcn_gis.dates import vietnam_today
 from kcn_gis.errors import Problem
 from kcn_gis.interop.clearance_sheets.reading import (
     SheetProblem,
@@ -44,7 +45,6 @@ from kcn_gis.schema import Col, Event, Layer, spec
 
 __all__ = ["ImportResult", "SheetImportResult", "event_id_for", "plan_import", "problems_table"]
 
-_VN_OFFSET = dt.timedelta(hours=7)  # Asia/Ho_Chi_Minh, no daylight saving
 
 
 def event_id_for(
@@ -192,8 +192,7 @@ def _problem(row: SheetRow, f: str | None, check: str, message: str, severity: s
 
 
 def _today_vn(now: dt.datetime) -> dt.date:
-    utc = now.astimezone(dt.UTC).replace(tzinfo=None) if now.tzinfo else now
-    return (utc + _VN_OFFSET).date()
+    return vietnam_today(now)
 
 
 def plan_import(

@@ -48,6 +48,7 @@ from typing import Any
 from kcn_gis.errors import InputFileError, Problem
 from kcn_gis.interop.importers.mapping import ColumnMapping
 from kcn_gis.interop.importers.tables import RawSheet, SheetProblem, cell_text, header_key, read_raw_sheets, table_block
+from kcn_gis.names import fold
 from kcn_gis.schema import EVENT_LABELS, Col, Event
 
 __all__ = [
@@ -173,9 +174,7 @@ def _exact_key(text: str) -> str:
 
 def _loose_key(text: str) -> str:
     """Like :func:`_exact_key` but also without diacritics and punctuation (``Bàn giao`` -> ``ban giao``)."""
-    t = unicodedata.normalize("NFD", _exact_key(text)).replace("đ", "d")
-    t = "".join(ch for ch in t if unicodedata.category(ch) != "Mn")
-    return " ".join(re.sub(r"[^0-9a-z]+", " ", t).split())
+    return " ".join(re.sub(r"[^0-9a-z]+", " ", fold(text)).split())
 
 
 _cell_text = cell_text

@@ -43,13 +43,13 @@ from __future__ import annotations
 
 import os
 import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from kcn_gis.errors import InputFileError
+from kcn_gis.names import fold
 from kcn_gis.schema import (
     ATLAS_LAYERS,
     CAPACITY_UNIT_LABELS,
@@ -91,9 +91,7 @@ HOLDER_ADDRESS = "_address"
 
 def normalize_header(text: object) -> str:
     """``"Số thửa"`` -> ``"sothua"``: NFD, no combining marks, đ -> d, lower case, letters and digits only."""
-    s = unicodedata.normalize("NFD", str(text)).replace("đ", "d").replace("Đ", "D")
-    s = "".join(c for c in s if not unicodedata.combining(c)).lower()
-    return re.sub(r"[^0-9a-z]", "", s)
+    return re.sub(r"[^0-9a-z]", "", fold(text))
 
 
 _COMMUNE_PREFIXES = ("xa", "phuong", "thitran")

@@ -24,6 +24,7 @@ import shapely
 from pyproj import CRS
 
 from kcn_gis.crs import same_crs
+from kcn_gis.dates import vietnam_today
 from kcn_gis.errors import ConcurrencyError, InputFileError, KcnGisError, Problem
 from kcn_gis.interop.crsdetect import MISTAKES, crs_label, diagnose_crs, to_working_frame
 from kcn_gis.interop.importers.mapping import (
@@ -667,12 +668,38 @@ def prepare_import(
     for p in _relocate(check_layer(s, frame, file=str(src.path), expected_crs=target), src):
         if (p.check, p.row, p.field) not in seen:  # already reported, with more help, while mapping values
             result.problems.append(p)
+    result.problems += _future_dates(frame, s, src)
     result.frame = frame
     if result.errors:
         return result, target_atlas, atlas_path, None
     # 5. append or replace: what the layer would be after the write, checked like validate checks it
     to_write = _plan_write(result, frame, s, mode, target_atlas, src, strict=strict)
     return result, target_atlas, atlas_path, to_write
+
+
+#: Layers whose dates record what happened (acquired, leased, licensed ...): none may lie after today.
+#: Facilities keep planned dates, which may.
+_NO_FUTURE = (Layer.PLOTS, Layer.PROJECTS)
+
+
+def _future_dates(frame: pd.DataFrame, s: Any, src: SourceData, *, now: dt.datetime | None = None) -> list[Problem]:
+    """An error for every date after today (Vietnam time) on plots and projects, as on clearance events."""
+    if s.name not in _NO_FUTURE:
+        return []
+    today = pd.Timestamp(vietnam_today(now))
+    out: list[Problem] = []
+    for c in s.columns:
+        if c.kind not in ("date", "datetime") or c.name not in frame.columns:
+            continue
+        values = pd.to_datetime(frame[c.name], errors="coerce")
+        for k in np.flatnonzero((values.dt.normalize() > today).fillna(False).to_numpy(dtype=bool)):
+            d = values.iloc[k]
+            msg = (
+                f"{c.name} {d:%d/%m/%Y} is in the future (today is {today:%d/%m/%Y}); "
+                "record it once it has happened (plans belong in a scenario, see docs/scenarios.md)"
+            )
+            out.append(_located(src, int(k), "error", "future_date", msg, layer=str(s.name), field=c.name))
+    return out
 
 
 def _templated(mapping: ColumnMapping, column: str) -> bool:
