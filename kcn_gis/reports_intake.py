@@ -28,7 +28,7 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -36,6 +36,9 @@ import pandas as pd
 from kcn_gis.analytics.reporting import current_reports, due_projects, period_bounds
 from kcn_gis.errors import InputFileError, KcnGisError, Problem
 from kcn_gis.schema import Col, Layer, spec
+
+if TYPE_CHECKING:
+    from kcn_gis.store.base import Atlas
 
 __all__ = ["HEADERS", "ImportSummary", "import_reports", "read_report_workbook", "write_template"]
 
@@ -281,7 +284,7 @@ def _same(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
 
 
 def import_reports(
-    atlas: Any,
+    atlas: Atlas,
     path: str | Path,
     *,
     today: Any = None,

@@ -31,7 +31,7 @@ from kcn_gis.interop.clearance_sheets.reading import (
     SheetReport,
     SheetRow,
     _nfc,
-    load_mapping,
+    load_sheet_mapping,
     match_stage,
     read_progress,
     read_sheet,
@@ -54,7 +54,7 @@ __all__ = [
     "SheetRow",
     "event_id_for",
     "import_sheet",
-    "load_mapping",
+    "load_sheet_mapping",
     "match_stage",
     "plan_import",
     "problems_table",
@@ -90,7 +90,7 @@ def import_sheet(
     dry_run : bool, default False
         Validate and report what would be added, write nothing.
     mapping : path or dict, optional
-        A YAML mapping for other layouts (see :func:`load_mapping`).
+        A YAML mapping for other layouts (see :func:`load_sheet_mapping`).
     now : datetime, optional
         The recording time (``recorded_at``; naive = UTC). Default: now.
         Event dates after today (Vietnam time) are refused.
@@ -117,7 +117,7 @@ def import_sheet(
     if not recorded_by or not str(recorded_by).strip():
         raise ClearanceError("recorded_by is empty; say who records these events (--recorded-by NAME)")
     now = now or dt.datetime.now(dt.UTC)
-    m = load_mapping(mapping)
+    m = load_sheet_mapping(mapping)
     if park is not None and park not in set(atlas.parcels[Col.PARK_ID].astype(str)):
         have = ", ".join(sorted(set(atlas.parcels[Col.PARK_ID].dropna().astype(str)))) or "none"
         raise ClearanceError(f"park '{park}' has no parcels in {atlas.location}; parks with parcels: {have}")

@@ -35,7 +35,7 @@ from kcn_gis.interop.clearance_sheets.reading import (
     _nfc,
     _number_key,
     _stage_tables,
-    load_mapping,
+    load_sheet_mapping,
     stage_spellings,
 )
 from kcn_gis.interop.importers.mapping import ColumnMapping
@@ -235,7 +235,7 @@ def plan_import(
     problems : list of Problem
         Errors and warnings; any error means nothing may be written.
     """
-    m = load_mapping(mapping)
+    m = load_sheet_mapping(mapping)
     problems: list[Problem] = []
     if park is not None:
         parcels = parcels[(parcels[Col.PARK_ID].astype(object) == park).to_numpy()]

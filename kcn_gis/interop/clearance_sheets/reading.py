@@ -30,7 +30,7 @@ handled by :mod:`kcn_gis.interop.importers.tables`. Subtotal (``Cộng xã ...``
 (``Tổng cộng``), note (``12 thửa``) and signature rows are recognised,
 skipped and counted (:class:`SheetReport`). Other layouts are read through a
 YAML mapping in the one dialect of :mod:`kcn_gis.interop.importers.mapping`
-(:func:`load_mapping`).
+(:func:`load_sheet_mapping`).
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ __all__ = [
     "SheetRead",
     "SheetReport",
     "SheetRow",
-    "load_mapping",
+    "load_sheet_mapping",
     "match_stage",
     "read_progress",
     "read_sheet",
@@ -264,10 +264,11 @@ def _field_name(text: object) -> str | None:
     return name if name in SHEET_FIELDS else None
 
 
-def load_mapping(mapping: str | os.PathLike[str] | Mapping[str, Any] | ColumnMapping | None) -> ColumnMapping:
+def load_sheet_mapping(mapping: str | os.PathLike[str] | Mapping[str, Any] | ColumnMapping | None) -> ColumnMapping:
     """Read a YAML mapping (or an equivalent dict) for another sheet layout, in the one import dialect.
 
-    The file may hold (see :mod:`kcn_gis.interop.importers.mapping`)::
+    The file may hold (the dialect of :mod:`kcn_gis.interop.importers.mapping`, here with the
+    fields of a progress sheet, :data:`SHEET_FIELDS`, instead of a layer's columns)::
 
         columns:            # your header: kcn_gis field
           "Số hiệu thửa": parcel_no
@@ -622,7 +623,7 @@ def read_progress(
         If the file cannot be read.
     """
     p = Path(path)
-    m = load_mapping(mapping)
+    m = load_sheet_mapping(mapping)
     if not p.exists():
         raise InputFileError(f"{p}: no such file")
     if p.suffix.lower() not in (".xlsx", ".xlsm", ".csv", ".txt"):

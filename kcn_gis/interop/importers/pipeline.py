@@ -15,7 +15,7 @@ import logging
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 import geopandas as gpd
 import numpy as np
@@ -38,8 +38,14 @@ from kcn_gis.interop.importers.mapping import (
 from kcn_gis.interop.importers.readers import SourceData, read_source
 from kcn_gis.interop.importers.result import ImportResult
 from kcn_gis.interop.vntext import ENCODINGS, TextChange, fix_frame
-from kcn_gis.schema import Col, Layer, spec
+from kcn_gis.schema import Col, Layer, LayerSpec, spec
 from kcn_gis.validation import check_layer
+
+if TYPE_CHECKING:
+    from kcn_gis.store.base import Atlas
+
+#: Where an import goes: an open Atlas, a GeoPackage path or a PostGIS URL (None: beside the file).
+AtlasSpec: TypeAlias = "Atlas | str | os.PathLike[str] | None"
 
 __all__ = ["IMPORTABLE_LAYERS", "MODES", "ImportResult", "commit_import", "import_file", "prepare_import"]
 
@@ -54,7 +60,7 @@ MODES: tuple[str, ...] = ("append", "replace", "replace_all")
 
 
 # ---------------------------------------------------------------------------------------------------
-def _open_target(atlas: Any) -> tuple[Any, Path | None]:
+def _open_target(atlas: AtlasSpec) -> tuple[Atlas | None, Path | None]:
     """Return (Atlas or None, path). A path that does not exist yet is a new atlas."""
     from kcn_gis.store import Atlas, open_atlas
 
@@ -190,7 +196,7 @@ def _map_columns(
     src: SourceData,
     layer: Layer,
     mapping: ColumnMapping,
-    atlas: Any,
+    atlas: Atlas | None,
     result: ImportResult,
     *,
     constants: dict[str, Any] | None = None,
@@ -339,7 +345,7 @@ def _finish_columns(
     return gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(frame.geometry.to_numpy(), crs=frame.crs), crs=frame.crs)
 
 
-def _assign_parks(frame: gpd.GeoDataFrame, atlas: Any, src: SourceData, layer: Layer, result: ImportResult) -> None:
+def _assign_parks(frame: gpd.GeoDataFrame, atlas: Atlas | None, src: SourceData, layer: Layer, result: ImportResult) -> None:
     """Give each feature the park whose boundary holds it, by area share (in the atlas CRS); problems otherwise."""
     fname = str(src.path)
     if atlas is None or Layer.PARKS not in atlas.layer_names() or not len(atlas.parks):
@@ -429,7 +435,7 @@ def _spec_has(s: Any, name: str) -> bool:
     return any(c.name == name for c in s.columns)
 
 
-def _park_ids_from_names(names: pd.Series, atlas: Any, src: SourceData, layer: Layer, result: ImportResult) -> list:
+def _park_ids_from_names(names: pd.Series, atlas: Atlas | None, src: SourceData, layer: Layer, result: ImportResult) -> list:
     if atlas is None or Layer.PARKS not in atlas.layer_names():
         result.problems.append(
             Problem(
@@ -493,7 +499,7 @@ def _decide_crs(
     crs: Any,
     assume_crs: Any,
     swap_xy: bool,
-    atlas: Any,
+    atlas: Atlas | None,
     target: CRS,
     result: ImportResult,
 ) -> tuple[Any, bool] | None:
@@ -568,7 +574,7 @@ def prepare_import(
     path: str | os.PathLike[str],
     layer: str | Layer,
     *,
-    atlas: Any = None,
+    atlas: AtlasSpec = None,
     crs: Any = None,
     assume_crs: Any = None,
     swap_xy: bool = False,
@@ -682,7 +688,7 @@ def prepare_import(
 _NO_FUTURE = (Layer.PLOTS, Layer.PROJECTS)
 
 
-def _future_dates(frame: pd.DataFrame, s: Any, src: SourceData, *, now: dt.datetime | None = None) -> list[Problem]:
+def _future_dates(frame: pd.DataFrame, s: LayerSpec, src: SourceData, *, now: dt.datetime | None = None) -> list[Problem]:
     """An error for every date after today (Vietnam time) on plots and projects, as on clearance events."""
     if s.name not in _NO_FUTURE:
         return []
@@ -706,7 +712,7 @@ def _templated(mapping: ColumnMapping, column: str) -> bool:
     return column in mapping.templates
 
 
-def _constants(layer: Layer, constants: Mapping[str, Any] | None, park: str | None, atlas: Any) -> dict[str, Any]:
+def _constants(layer: Layer, constants: Mapping[str, Any] | None, park: str | None, atlas: Atlas | None) -> dict[str, Any]:
     """``--set COLUMN=VALUE`` and ``--park``, checked against the layer's columns and the atlas's parks."""
     s = spec(layer)
     names = [c.name for c in s.columns]
@@ -733,9 +739,9 @@ def _constants(layer: Layer, constants: Mapping[str, Any] | None, park: str | No
 def _plan_write(
     result: ImportResult,
     frame: gpd.GeoDataFrame,
-    s: Any,
+    s: LayerSpec,
     mode: str,
-    target_atlas: Any,
+    target_atlas: Atlas | None,
     src: SourceData,
     *,
     strict: bool,
@@ -768,7 +774,7 @@ def _plan_write(
         )
         return None
     present = target_atlas is not None and layer in target_atlas.layer_names()
-    existing: gpd.GeoDataFrame | None = target_atlas.read(lay) if present else None
+    existing: gpd.GeoDataFrame | None = target_atlas.read(lay) if present and target_atlas is not None else None
     parks = sorted({str(v) for v in frame[str(Col.PARK_ID)].dropna()}) if has_park else []
     kept = existing
     if existing is not None and mode == "replace":
@@ -824,7 +830,7 @@ def _after_write_problems(
     after: gpd.GeoDataFrame,
     offset: int,
     s: Any,
-    target_atlas: Any,
+    target_atlas: Atlas | None,
     src: SourceData,
     *,
     strict: bool,
@@ -842,7 +848,7 @@ def _after_write_problems(
     for name in needed:
         if name == lay:
             frames[name] = after
-        elif str(name) in present:
+        elif str(name) in present and target_atlas is not None:
             frames[name] = target_atlas.read(name)
         else:
             frames[name] = None
@@ -914,7 +920,7 @@ def import_file(
     path: str | os.PathLike[str],
     layer: str | Layer,
     *,
-    atlas: Any = None,
+    atlas: AtlasSpec = None,
     crs: Any = None,
     assume_crs: Any = None,
     swap_xy: bool = False,
@@ -1017,7 +1023,7 @@ def import_file(
 
 def commit_import(
     result: ImportResult,
-    target_atlas: Any,
+    target_atlas: Atlas | None,
     atlas_path: Path | None,
     to_write: gpd.GeoDataFrame | None,
     *,
