@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import datetime as dt
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -194,15 +194,15 @@ def _reached(column: str, day: str) -> str:
     return f"({_q(column)} IS NOT NULL AND to_date({_q(column)}) <= {day})"
 
 
-def _plot_expression(as_of: dt.date | None) -> str:
+def _plot_expression(as_of: dt.date | None, col: Callable[[str], str]) -> str:
     day = "to_date(now())" if as_of is None else f"to_date({_lit(as_of.isoformat())})"
-    lu = _q(str(Col.LAND_USE))
+    lu = _q(col(str(Col.LAND_USE)))
     others = ", ".join(_lit(str(u)) for u in LandUse if u not in (LandUse.INDUSTRIAL, LandUse.OTHER))
     return (
         f"CASE WHEN {lu} = {_lit(str(LandUse.INDUSTRIAL))} THEN CASE "
-        f"WHEN {_reached(str(Col.LEASED_ON), day)} AND NOT {_reached(str(Col.LEASE_ENDED_ON), day)} "
+        f"WHEN {_reached(col(str(Col.LEASED_ON)), day)} AND NOT {_reached(col(str(Col.LEASE_ENDED_ON)), day)} "
         f"THEN 'industrial:leased' "
-        f"WHEN {_reached(str(Col.ACQUIRED_ON), day)} THEN 'industrial:acquired' "
+        f"WHEN {_reached(col(str(Col.ACQUIRED_ON)), day)} THEN 'industrial:acquired' "
         f"ELSE 'industrial:planned' END "
         f"WHEN {lu} IN ({others}) THEN {lu} "
         f"ELSE {_lit(str(LandUse.OTHER))} END"
@@ -214,7 +214,9 @@ def _title(layer: Layer) -> dict[str, str]:
     return {"vi": s.label_vi, "en": s.label_en}
 
 
-def layer_style(layer: str | Layer, *, as_of: dt.date | None = None) -> LayerStyle:
+def layer_style(
+    layer: str | Layer, *, as_of: dt.date | None = None, fields: Mapping[str, str] | None = None
+) -> LayerStyle:
     """The style of ``layer`` (an atlas layer or ``banks`` / ``clearance``).
 
     Parameters
@@ -223,6 +225,9 @@ def layer_style(layer: str | Layer, *, as_of: dt.date | None = None) -> LayerSty
         One of :data:`STYLED_LAYERS`.
     as_of : datetime.date, optional
         Date of the plots' lease state in the QML; default QGIS's today (``now()``).
+    fields : mapping of str to str, optional
+        Column names as stored, when they differ from the data model's (a Shapefile's
+        10-character DBF names, :func:`kcn_gis.exporters.vector.shapefile_names`).
 
     Raises
     ------
@@ -230,6 +235,11 @@ def layer_style(layer: str | Layer, *, as_of: dt.date | None = None) -> LayerSty
         For a layer without a style (attribute tables, facilities).
     """
     name = str(layer)
+    rename = dict(fields or {})
+
+    def col(column: str) -> str:
+        return rename.get(column, column)
+
     if name == Layer.PROVINCE:
         return LayerStyle(name, "polygon", tuple(province_classes()), title=_title(Layer.PROVINCE))
     if name == Layer.RIVERS:
@@ -238,9 +248,9 @@ def layer_style(layer: str | Layer, *, as_of: dt.date | None = None) -> LayerSty
             name,
             "line",
             classes,
-            classify=f"CASE WHEN {_q(str(Col.NAME))} = {_lit(DUONG)} THEN 'duong' ELSE 'river' END",
-            filters=(_eq(str(Col.NAME), DUONG), _ELSE),
-            label_field=str(Col.NAME),
+            classify=f"CASE WHEN {_q(col(str(Col.NAME)))} = {_lit(DUONG)} THEN 'duong' ELSE 'river' END",
+            filters=(_eq(col(str(Col.NAME)), DUONG), _ELSE),
+            label_field=col(str(Col.NAME)),
             title=_title(Layer.RIVERS),
         )
     if name == Layer.PARKS:
@@ -249,23 +259,23 @@ def layer_style(layer: str | Layer, *, as_of: dt.date | None = None) -> LayerSty
             name,
             "polygon",
             classes,
-            classify=str(Col.STATUS),
-            filters=tuple(_eq(str(Col.STATUS), c.key) for c in classes),
-            label_field=str(Col.NAME),
+            classify=col(str(Col.STATUS)),
+            filters=tuple(_eq(col(str(Col.STATUS)), c.key) for c in classes),
+            label_field=col(str(Col.NAME)),
             title=_title(Layer.PARKS),
         )
     if name == Layer.PLOTS:
         classes = tuple(investor_plot_classes())
-        lu = str(Col.LAND_USE)
+        lu = col(str(Col.LAND_USE))
         ind = _eq(lu, str(LandUse.INDUSTRIAL))
-        lease_runs = _and(_not(_null(str(Col.LEASED_ON))), _null(str(Col.LEASE_ENDED_ON)))
+        lease_runs = _and(_not(_null(col(str(Col.LEASED_ON)))), _null(col(str(Col.LEASE_ENDED_ON))))
         leased = _and(ind, lease_runs)
-        acquired = _and(ind, _not(_null(str(Col.ACQUIRED_ON))), _not(lease_runs))
-        planned = _and(ind, _null(str(Col.ACQUIRED_ON)), _not(lease_runs))
+        acquired = _and(ind, _not(_null(col(str(Col.ACQUIRED_ON)))), _not(lease_runs))
+        planned = _and(ind, _null(col(str(Col.ACQUIRED_ON))), _not(lease_runs))
         by_key = {"industrial:planned": planned, "industrial:acquired": acquired, "industrial:leased": leased}
         filters = tuple(by_key.get(c.key, _ELSE if c.key == LandUse.OTHER else _eq(lu, c.key)) for c in classes)
         return LayerStyle(
-            name, "polygon", classes, classify=_plot_expression(as_of), filters=filters, title=_title(Layer.PLOTS)
+            name, "polygon", classes, classify=_plot_expression(as_of, col), filters=filters, title=_title(Layer.PLOTS)
         )
     if name == Layer.PARCELS:
         return LayerStyle(name, "polygon", tuple(parcel_classes()), title=_title(Layer.PARCELS))
@@ -275,26 +285,27 @@ def layer_style(layer: str | Layer, *, as_of: dt.date | None = None) -> LayerSty
             name,
             "polygon",
             classes,
-            classify="bank",
-            filters=tuple(_eq("bank", c.key) for c in classes),
+            classify=col("bank"),
+            filters=tuple(_eq(col("bank"), c.key) for c in classes),
             title={"vi": "Bờ Bắc, bờ Nam sông Đuống", "en": "North and south banks of the Đuống"},
         )
     if name == CLEARANCE_LAYER:
         classes = tuple(stage_classes())
         n = len(classes) // 2
-        filters = []
+        stage_filters: list[_F] = []
         for c in classes:
             stage, _, complaint = c.key.partition(":")
-            f_stage = _null("stage") if stage == "not_started" else _eq("stage", stage)
-            f_c = _eq("open_complaint", "1") if complaint else _not(_eq("open_complaint", "1"))
-            filters.append(_and(f_stage, f_c))
-        assert len(filters) == 2 * n
+            f_stage = _null(col("stage")) if stage == "not_started" else _eq(col("stage"), stage)
+            f_c = _eq(col("open_complaint"), "1") if complaint else _not(_eq(col("open_complaint"), "1"))
+            stage_filters.append(_and(f_stage, f_c))
+        assert len(stage_filters) == 2 * n
         return LayerStyle(
             name,
             "polygon",
             classes,
-            classify="coalesce(\"stage\", 'not_started') || CASE WHEN \"open_complaint\" THEN ':complaint' ELSE '' END",
-            filters=tuple(filters),
+            classify=f"coalesce({_q(col('stage'))}, 'not_started') || "
+            f"CASE WHEN {_q(col('open_complaint'))} THEN ':complaint' ELSE '' END",
+            filters=tuple(stage_filters),
             title={"vi": "Tiến độ giải phóng mặt bằng theo thửa", "en": "Land clearance by parcel"},
         )
     raise KeyError(f"layer '{name}' has no kcn_gis style; styled layers: {', '.join(STYLED_LAYERS)}")

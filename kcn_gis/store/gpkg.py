@@ -261,7 +261,7 @@ class GeoPackageBackend:
                 if name in {str(x) for x in VERSIONED_LAYERS}:
                     frame = _with_versions(frame, np.full(len(frame), token, dtype="int64"))
                 # the first write creates the file: in the GeoPackage version asked for (1.2 by default)
-                extra = {} if i else {"dataset_options": {"VERSION": self.gpkg_version}}
+                extra: dict[str, Any] = {} if i else {"dataset_options": {"VERSION": self.gpkg_version}}
                 self._write_one(tmp, name, frame, **extra)
             self._write_meta(tmp, {**meta, ROW_VERSION_KEY: str(token)})
             with contextlib.closing(sqlite3.connect(tmp)) as con:
