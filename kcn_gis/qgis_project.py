@@ -77,8 +77,13 @@ def _derived_layers(atlas: Atlas, day: pd.Timestamp) -> dict[str, gpd.GeoDataFra
 
     out: dict[str, gpd.GeoDataFrame] = {}
     province, rivers = atlas.province, atlas.rivers
+    banks = None
     if len(province) and len(rivers):
-        banks = split_banks(province, rivers)
+        try:
+            banks = split_banks(province, rivers)
+        except KcnGisError as exc:  # e.g. the Đuống does not cross this atlas's province: no banks layer
+            log.warning("QGIS project without the banks layer: %s", exc)
+    if banks is not None:
         out[BANKS_LAYER] = gpd.GeoDataFrame(
             {"bank": banks["bank"].astype(str).to_numpy()}, geometry=banks.geometry.values, crs=banks.crs
         )

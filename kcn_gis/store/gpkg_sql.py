@@ -42,7 +42,6 @@ __all__ = [
     "gpkg_version",
     "locked_error",
     "sql_type",
-    "stored_version",
 ]
 
 #: Seconds a writer waits for another program's write lock before giving up (``KCN_GIS_BUSY_TIMEOUT``).
@@ -242,13 +241,6 @@ def gpkg_version(requested: str | None = None) -> str:
             f"(default {DEFAULT_GPKG_VERSION}, which QGIS 3.22 / GDAL 3.6 read without a warning)"
         )
     return value
-
-
-def stored_version(con: sqlite3.Connection) -> tuple[int, int]:
-    """``(application_id, user_version)`` of an open GeoPackage (``0x47504B47`` and e.g. 10200 for 1.2)."""
-    return int(con.execute("PRAGMA application_id").fetchone()[0]), int(
-        con.execute("PRAGMA user_version").fetchone()[0]
-    )
 
 
 _LAYER_STYLES_DDL = (
