@@ -124,7 +124,8 @@ class GeoPackageBackend:
     """
 
     def __init__(self, path: str | os.PathLike[str], *, create: bool = False, gpkg_version: str | None = None) -> None:
-        self.gpkg_version = gpkg_sql.gpkg_version(gpkg_version)
+        # checked now when this backend may create the file; reads never look at it
+        self.gpkg_version = gpkg_sql.gpkg_version(gpkg_version) if create or gpkg_version is not None else None
         self.path = Path(path)
         self.location = str(self.path)
         if not create and not self.path.exists():
@@ -261,7 +262,8 @@ class GeoPackageBackend:
                 if name in {str(x) for x in VERSIONED_LAYERS}:
                     frame = _with_versions(frame, np.full(len(frame), token, dtype="int64"))
                 # the first write creates the file: in the GeoPackage version asked for (1.2 by default)
-                extra: dict[str, Any] = {} if i else {"dataset_options": {"VERSION": self.gpkg_version}}
+                version = self.gpkg_version or gpkg_sql.gpkg_version()
+                extra: dict[str, Any] = {} if i else {"dataset_options": {"VERSION": version}}
                 self._write_one(tmp, name, frame, **extra)
             self._write_meta(tmp, {**meta, ROW_VERSION_KEY: str(token)})
             with contextlib.closing(sqlite3.connect(tmp)) as con:
