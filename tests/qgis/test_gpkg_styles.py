@@ -167,3 +167,23 @@ def test_the_project_needs_a_qgz_and_a_geopackage(styled_atlas, tmp_path):
         write_qgis_project(open_atlas(styled_atlas), tmp_path / "x.qgs")
     with pytest.raises(KcnGisError, match="language 'fr'"):
         write_qgis_project(open_atlas(styled_atlas), tmp_path / "x.qgz", lang="fr")
+
+
+def test_the_bundled_atlas_is_built_as_geopackage_1_2_with_its_styles(tmp_path):
+    from kcn_gis.store import build_bundled_atlas
+
+    path = build_bundled_atlas(tmp_path / "bundled.gpkg")
+    assert _version(path) == (GPKG_ID, 10200)
+    assert [r[0] for r in _q(path, "SELECT f_table_name FROM layer_styles ORDER BY f_table_name")] == SPATIAL
+
+
+def test_a_checkout_atlas_built_before_the_styles_is_rebuilt(styled_atlas, monkeypatch):
+    import kcn_gis.store as store
+
+    monkeypatch.setattr(store.bundled, "checkout_path", lambda: styled_atlas)
+    assert not store._bundled_is_stale(styled_atlas)
+    with contextlib.closing(sqlite3.connect(styled_atlas)) as con:
+        con.execute("DROP TABLE layer_styles")
+        con.execute("DELETE FROM gpkg_contents WHERE table_name = 'layer_styles'")
+        con.commit()
+    assert store._bundled_is_stale(styled_atlas)
