@@ -196,7 +196,7 @@ def write_qgis_project(
     if not isinstance(backend, GeoPackageBackend):
         raise KcnGisError(
             f"{atlas.location}: a QGIS project is written for a GeoPackage atlas. Pull the PostGIS atlas into one "
-            "first (kcn-gis db pull URL --to atlas.gpkg); QGIS reads a PostGIS atlas's styles from public.layer_styles."
+            "first (kcn-gis db pull --from URL --to atlas.gpkg); QGIS reads a PostGIS atlas's styles from public.layer_styles."
         )
     day = as_of_date(as_of)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -74,3 +74,16 @@ def test_qgis_loads_the_default_style_of_a_postgis_layer(pg_url, run_qgis):
     assert [c[1] for c in parks["categories"]] == [c.label["vi"] for c in park_status_classes()]
     assert plots["renderer"] == "categorizedSymbol" and len(plots["categories"]) == 7
     assert to_qml(layer_style("parks")).count("<category ") == len(parks["categories"])
+
+
+def test_a_project_of_a_postgis_atlas_asks_for_a_pull_first(pg_url, tmp_path):
+    from kcn_gis import open_atlas, write_atlas
+    from kcn_gis.errors import KcnGisError
+    from kcn_gis.qgis_project import write_qgis_project
+
+    from .conftest import make_styled_layers
+
+    write_atlas(pg_url, make_styled_layers())
+    with pytest.raises(KcnGisError, match=r"kcn-gis db pull --from URL --to atlas\.gpkg"):
+        write_qgis_project(open_atlas(pg_url), tmp_path / "x.qgz")
+    assert not (tmp_path / "x.qgz").exists()
