@@ -87,3 +87,35 @@ def test_a_project_of_a_postgis_atlas_asks_for_a_pull_first(pg_url, tmp_path):
     with pytest.raises(KcnGisError, match=r"kcn-gis db pull --from URL --to atlas\.gpkg"):
         write_qgis_project(open_atlas(pg_url), tmp_path / "x.qgz")
     assert not (tmp_path / "x.qgz").exists()
+
+
+def test_the_atlas_roles_may_read_the_styles(pg_url, postgis_server):
+    import uuid
+
+    import psycopg
+    from psycopg import sql
+
+    from kcn_gis.cli import main
+    from kcn_gis.store.postgis import init_database
+    from kcn_gis.store.postgis.roles import role_names
+
+    init_database(pg_url)
+    prefix = f"s{uuid.uuid4().hex[:6]}_"
+    assert main(["db", "roles", pg_url, "--prefix", prefix]) == 0
+    roles = list(role_names(prefix).values())
+    try:
+        with psycopg.connect(postgis_server.url()) as conn:
+            can = [
+                conn.execute("SELECT has_table_privilege(%s, 'public.layer_styles', 'SELECT')", [r]).fetchone()[0]
+                for r in roles
+            ]
+            writes = [
+                conn.execute("SELECT has_table_privilege(%s, 'public.layer_styles', 'INSERT')", [r]).fetchone()[0]
+                for r in roles
+            ]
+        assert can == [True] * len(roles) and writes == [False] * len(roles)
+    finally:
+        with psycopg.connect(postgis_server.url(), autocommit=True) as conn:
+            for role in roles:
+                conn.execute(sql.SQL("DROP OWNED BY {}").format(sql.Identifier(role)))
+                conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
