@@ -120,13 +120,17 @@ def open_atlas(source: str | os.PathLike[str] | None = None, *, validate: bool =
 
 
 def _bundled_is_stale(path: Path) -> bool:
-    """True when the built bundled atlas predates this data model (rebuild it from the committed tables)."""
+    """True when the built bundled atlas predates this data model or its QGIS styles (rebuild it from the tables)."""
+    from kcn_gis.layer_styles import LAYER_STYLES_TABLE
     from kcn_gis.schema import SCHEMA_VERSION
 
     if path != bundled.checkout_path():  # the checkout's atlas is rebuilt; cache files are named by digest,
         return False  # and KCN_GIS_BUNDLED_ATLAS is the user's own
     try:
-        return int(backend_for(path).read_meta().get("schema_version", SCHEMA_VERSION)) < SCHEMA_VERSION
+        backend = backend_for(path)
+        if LAYER_STYLES_TABLE not in backend.list_layers():  # built before atlases carried their QGIS styles
+            return True
+        return int(backend.read_meta().get("schema_version", SCHEMA_VERSION)) < SCHEMA_VERSION
     except Exception:  # an unreadable file: let opening it report the problem
         return False
 

@@ -206,7 +206,8 @@ def read_vector(path: Path, *, fmt: str, source_layer: str | None = None, encodi
     elif encoding and encoding.lower() not in _LEGACY_NAMES:
         kwargs["encoding"] = encoding
     try:
-        layers = [str(n) for n, _ in pyogrio.list_layers(path)]
+        # QGIS's (and kcn_gis's) style table is not data: a GeoPackage with styles is still one layer
+        layers = [str(n) for n, _ in pyogrio.list_layers(path) if str(n) != "layer_styles"]
     except Exception as exc:
         raise InputFileError(f"{path}: cannot be opened as {fmt}: {exc}") from exc
     if fmt in ("kml", "kmz"):
