@@ -234,14 +234,29 @@ def plain_clearance(inp: dict[str, Any]) -> dict[str, float]:
 
 # -- validate ---------------------------------------------------------------------------------------------------
 def kcn_validate(inp: dict[str, Any]) -> dict[str, float]:
-    import kcn_gis
+    """``kcn-gis validate`` in this process: every schema check, then every consistency check between
+    layers (overlapping parks, plots and parcels, plots and parcels outside their park, orphan events,
+    dates, projects, facilities and reports), with the problems table written as CSV."""
+    import contextlib
+    import io
+    import re
 
-    problems = kcn_gis.open_atlas(inp["path"]).validate()
-    return {"errors": float(sum(p.severity == "error" for p in problems))}
+    from kcn_gis.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        main(["validate", "--atlas", str(inp["path"]), "--format", "csv"])
+    found = re.search(r"(\d+) error\(s\)", err.getvalue())
+    if found is None:
+        raise RuntimeError(f"kcn-gis validate printed no summary: {err.getvalue()[-300:]}")
+    return {"errors": float(found.group(1))}
 
 
 def plain_validate(inp: dict[str, Any]) -> dict[str, float]:
-    """Schema checks a careful user would script: columns, nulls, enums, unique ids, CRS, geometry."""
+    """Schema checks a careful user would script: columns, nulls, enums, unique ids, CRS, geometry.
+
+    Only the schema checks: no consistency check between layers (kcn_gis's step runs those too).
+    """
     errors = 0
     for layer, s in ATLAS_LAYERS.items():
         df = gpd.read_file(inp["path"], layer=str(layer))

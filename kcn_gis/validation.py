@@ -10,7 +10,9 @@ raises on bad data, so a user sees every problem at once.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import geopandas as gpd
 import numpy as np
@@ -154,7 +156,8 @@ def _row_problems(
 def _not_nfc(s: pd.Series) -> np.ndarray:
     """Positional mask of text values that are not Unicode NFC, computed in Arrow (no Python loop).
 
-    ASCII text is always NFC, so only the non-ASCII values are normalised and compared.
+    ASCII text is always NFC, so only the non-ASCII values are normalised and compared; when they
+    repeat (communes, agencies, names), each distinct value is normalised once.
     """
     if s.dtype == object and not s.dropna().map(type).eq(str).all():
         s = s.astype("str")
@@ -165,8 +168,44 @@ def _not_nfc(s: pd.Series) -> np.ndarray:
     mask = np.zeros(len(s), dtype=bool)
     if candidates.size:
         sub = arr.take(pa.array(candidates))
-        differs = pc.not_equal(pc.utf8_normalize(sub, form="NFC"), sub).fill_null(False)
-        mask[candidates[differs.to_numpy(zero_copy_only=False)]] = True
+        distinct = pc.unique(sub)
+        if len(distinct) * 2 <= len(sub):
+            bad = pc.not_equal(pc.utf8_normalize(distinct, form="NFC"), distinct).fill_null(False)
+            differs = bad.to_numpy(zero_copy_only=False)[pc.index_in(sub, value_set=distinct).to_numpy()]
+        else:
+            differs = (
+                pc.not_equal(pc.utf8_normalize(sub, form="NFC"), sub).fill_null(False).to_numpy(zero_copy_only=False)
+            )
+        mask[candidates[differs]] = True
+    return mask
+
+
+def _duplicated(s: pd.Series, isna: np.ndarray) -> np.ndarray:
+    """Positional mask of the non-null values that occur more than once (every occurrence).
+
+    Text and integer columns are sorted in Arrow and equal neighbours marked, which is several times
+    cheaper than hashing millions of distinct ids (``duplicated``); other types take the pandas path.
+    """
+    if not (~isna).any():
+        return np.zeros(len(s), dtype=bool)
+    try:
+        arr = pa.array(s, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        arr = None
+    exact = (pa.types.is_string, pa.types.is_large_string, pa.types.is_integer)
+    if arr is None or not any(t(arr.type) for t in exact) or len(arr) < 2:
+        return (~isna) & s.duplicated(keep=False).to_numpy()
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    order = pc.sort_indices(arr)  # nulls last; a null never equals its neighbour
+    ranked = arr.take(order)
+    same = pc.equal(ranked.slice(1), ranked.slice(0, len(ranked) - 1)).fill_null(False)
+    k = np.flatnonzero(same.to_numpy(zero_copy_only=False))
+    mask = np.zeros(len(s), dtype=bool)
+    if k.size:
+        pos = order.to_numpy()
+        mask[pos[k]] = True
+        mask[pos[k + 1]] = True
     return mask
 
 
@@ -197,7 +236,7 @@ def _check_column(frame: pd.DataFrame, layer_spec: LayerSpec, col, file: str | N
             message=lambda p: f"{col.name} '{s.iat[p]}' is not one of {', '.join(allowed)}",
         )
     if col.unique:
-        dup = (~isna) & s.duplicated(keep=False).to_numpy()
+        dup = _duplicated(s, isna)
         out += _row_problems(
             frame,
             layer_spec,
@@ -249,6 +288,16 @@ def _check_column(frame: pd.DataFrame, layer_spec: LayerSpec, col, file: str | N
     return out
 
 
+def _is_valid(geoms: np.ndarray) -> np.ndarray:
+    """``shapely.is_valid``, over two threads for large layers (GEOS releases the GIL)."""
+    if len(geoms) < 50_000 or (os.cpu_count() or 1) < 2:
+        return shapely.is_valid(geoms)
+    half = len(geoms) // 2
+    with ThreadPoolExecutor(2) as pool:
+        parts = list(pool.map(shapely.is_valid, (geoms[:half], geoms[half:])))
+    return np.concatenate(parts)
+
+
 def _check_geometry(frame: gpd.GeoDataFrame, layer_spec: LayerSpec, file: str | None) -> list[Problem]:
     geoms = np.asarray(frame.geometry.values)
     out: list[Problem] = []
@@ -294,7 +343,7 @@ def _check_geometry(frame: gpd.GeoDataFrame, layer_spec: LayerSpec, file: str | 
             f"the geometry is a {shapely.get_type_id(geoms[p])} type '{_geom_type(geoms[p])}', expected {kind}"
         ),
     )
-    invalid = present & ~wrong & ~shapely.is_valid(geoms)
+    invalid = present & ~wrong & ~_is_valid(geoms)
     out += _row_problems(
         frame,
         layer_spec,

@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import shapely
 
 from kcn_gis.analytics._common import (
@@ -25,6 +27,7 @@ from kcn_gis.analytics._common import (
     require_columns,
     require_same_crs,
 )
+from kcn_gis.analytics._overlaps import MIN_TOLERANCE_M2, candidate_pairs, parallel
 from kcn_gis.analytics.environment import ENVIRONMENT_CHECKS, environment_problems
 from kcn_gis.analytics.pieces import covered as _covered
 from kcn_gis.analytics.pieces import park_lookup
@@ -81,7 +84,7 @@ def _prepared(frame: gpd.GeoDataFrame, focus: np.ndarray | None = None) -> tuple
     present = ~shapely.is_missing(g) & ~shapely.is_empty(g)
     bad = present.copy()
     if focus is None:
-        bad &= ~shapely.is_valid(g)
+        bad &= ~parallel(shapely.is_valid, g)
     else:
         bad &= focus
         bad[bad] = ~shapely.is_valid(g[bad])
@@ -178,6 +181,11 @@ def _overlap_pairs(
     With ``focus`` (a boolean mask), only pairs with at least one focused polygon: the focused
     polygons are queried against an STRtree of all of them (cost grows with the focused rows).
     """
+    if focus is None and tolerance_m2 >= MIN_TOLERANCE_M2:
+        i, j = _whole_layer_overlaps(g)
+        area = shapely.area(parallel(shapely.intersection, g[i], g[j]))
+        big = area >= tolerance_m2
+        return i[big], j[big], area[big]
     tree = shapely.STRtree(g)
     if focus is None:
         a = tree.query(g, predicate="overlaps")
@@ -203,6 +211,22 @@ def _overlap_pairs(
         swap = ~focus[i] & focus[j]
         i, j = np.where(swap, j, i), np.where(swap, i, j)
     return i, j, area
+
+
+def _whole_layer_overlaps(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (i < j, sorted) with ``overlaps(g[i], g[j])`` or one containing the other: the same pairs as
+    the STRtree queries with those predicates, found faster.
+
+    Touching neighbours are ruled out by separating lines in numpy (:mod:`kcn_gis.analytics._overlaps`);
+    GEOS decides the rest: first whether the interiors meet (which each of the three predicates requires),
+    then the three predicates themselves on the few pairs left.
+    """
+    i, j = candidate_pairs(g)
+    meet = parallel(lambda a, b: shapely.relate_pattern(a, b, "T********"), g[i], g[j])
+    i, j = i[meet], j[meet]
+    gi, gj = g[i], g[j]
+    hit = shapely.overlaps(gi, gj) | shapely.contains(gi, gj) | shapely.contains(gj, gi)
+    return i[hit], j[hit]
 
 
 def _plot_overlaps(
@@ -271,22 +295,42 @@ def _parcel_overlaps(
     return out
 
 
+def _unknown(values: pd.Series, known: pd.Series) -> np.ndarray:
+    """Positions of the non-null ``values`` that are not among the ``known`` values (``isin`` semantics).
+
+    Text columns are compared by hashing in Arrow, without copying millions of ids to Python objects;
+    other types take the pandas path.
+    """
+    try:
+        v = pa.array(values, from_pandas=True)
+        k = pa.array(known, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        v = k = None
+    text = (pa.types.is_string, pa.types.is_large_string)
+    if v is not None and k is not None and any(t(v.type) for t in text) and any(t(k.type) for t in text):
+        inside = pc.is_in(v, value_set=pc.unique(k.cast(v.type)).drop_null())
+        found = inside.fill_null(False).to_numpy(zero_copy_only=False)
+        return np.flatnonzero(~found & ~values.isna().to_numpy())
+    known_ids = pd.Index(known.dropna().astype(object).unique())
+    obj = values.astype(object)
+    return np.flatnonzero((obj.notna() & ~obj.isin(known_ids)).to_numpy())
+
+
 def _event_orphans(events: pd.DataFrame, parcels: pd.DataFrame) -> list[Problem]:
-    known = pd.Index(parcels[Col.PARCEL_ID].dropna().astype(object).unique())
-    pid = events[Col.PARCEL_ID].astype(object)
-    eid = events[Col.EVENT_ID].astype(object).to_numpy()
-    bad = np.flatnonzero((pid.notna() & ~pid.isin(known)).to_numpy())
+    bad = _unknown(events[Col.PARCEL_ID], parcels[Col.PARCEL_ID])
+    pid = events[Col.PARCEL_ID].iloc[bad].astype(object).to_numpy()
+    eid = events[Col.EVENT_ID].iloc[bad].astype(object).to_numpy()
     return [
         _problem(
             "event_unknown_parcel",
-            f"clearance event '{eid[p]}' refers to parcel_id '{pid.iloc[p]}', which is not in the parcels layer; "
+            f"clearance event '{e}' refers to parcel_id '{q}', which is not in the parcels layer; "
             "its history is lost from every report. Restore the parcel (import it again) or correct the parcel_id.",
             layer=Layer.CLEARANCE_EVENTS,
             row=int(p) + 1,
-            ids=(_ident(str(Col.EVENT_ID), eid[p]), _ident(str(Col.PARCEL_ID), pid.iloc[p])),
+            ids=(_ident(str(Col.EVENT_ID), e), _ident(str(Col.PARCEL_ID), q)),
             field=str(Col.PARCEL_ID),
         )
-        for p in bad
+        for p, e, q in zip(bad, eid, pid, strict=True)
     ]
 
 

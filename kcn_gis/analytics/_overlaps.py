@@ -1,0 +1,359 @@
+"""Candidate pairs of overlapping polygons, with touching neighbours ruled out in numpy first.
+
+A cadastre is a tessellation: every parcel touches its eight or so neighbours and overlaps none.
+Asking GEOS ``overlaps``/``contains`` about every pair of neighbouring bounding boxes costs
+microseconds per pair (minutes at a million parcels). Here a pair is dropped only when a *separating
+line* is found: the line through an edge of one polygon with every vertex of that polygon on its
+inner closed side and every vertex of the other polygon on its outer closed side. A polygon lies in
+the convex hull of its vertices, so such a pair has disjoint interiors (it may touch along the line):
+the test never drops a pair that overlaps. Two convex polygons that share an edge or a corner are
+always separated by one of their edges. A non-convex polygon is covered by the positively oriented
+triangles of a fan from one of its vertices (the winding number of its ring is the signed sum of the
+fan's triangles, so every interior point lies in a positive one), and its pairs are tested triangle
+by triangle. Everything not proven separated (multipolygons, polygons with more than
+:data:`MAX_VERTICES` vertices, near-degenerate cases) is left to the caller's exact GEOS test.
+
+Arithmetic: the test evaluates ``(v - p) · n`` with ``p`` a vertex of the edge and ``n`` its normal;
+for a vertex shared by both polygons this is exactly 0, so touching neighbours are separated exactly.
+Elsewhere a wrong sign needs the vertex within about 1e-12 m of the line, so a dropped pair could
+overlap by far less than a square millimetre; callers use the test only with a sliver tolerance of
+at least :data:`MIN_TOLERANCE_M2`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+
+__all__ = ["MAX_VERTICES", "MIN_TOLERANCE_M2", "candidate_pairs", "parallel"]
+
+#: Polygons with more distinct vertices than this go to GEOS (the test costs vertices² per pair).
+MAX_VERTICES = 12
+#: The separating-line test is used only for sliver tolerances of at least this many m².
+MIN_TOLERANCE_M2 = 1e-6
+#: Pairs per numpy block (bounded memory: a block holds a few arrays of block x vertices floats).
+_BLOCK = 16_384
+#: Below this many pairs the test runs in one thread.
+_PARALLEL_MIN = 4 * _BLOCK
+
+
+@dataclass
+class _Rings:
+    """Rings padded to ``k`` vertices (padding repeats vertex 0), one column per ring.
+
+    Vertex-major ``(k, p)`` arrays, so that reductions over a ring's vertices run along the outer axis.
+    """
+
+    x: np.ndarray  # (k, p) vertex coordinates
+    y: np.ndarray
+    nx: np.ndarray  # (k, p) outward normal of edge v_k -> v_k+1 (not normalised; 0 for padding)
+    ny: np.ndarray
+    support: np.ndarray  # (k, p) edge k is a supporting line: every vertex on its inner closed side
+    cx: np.ndarray  # (p,) mean of the distinct vertices
+    cy: np.ndarray
+    m: np.ndarray  # (p,) distinct vertices
+    side: np.ndarray  # (p,) +1 counter-clockwise, -1 clockwise, 0 no area
+    _rows: np.ndarray | None = None
+
+    _PER_VERTEX = ("x", "y", "nx", "ny", "support")
+
+    @property
+    def rows(self) -> np.ndarray:
+        """(p, 2k): each ring's x then y coordinates in one row (built once, for gathers)."""
+        if self._rows is None:
+            self._rows = np.ascontiguousarray(np.concatenate([self.x, self.y]).T)
+        return self._rows
+
+    def take(self, cols: np.ndarray) -> _Rings:
+        return _Rings(
+            *(getattr(self, f)[:, cols] if f in self._PER_VERTEX else getattr(self, f)[cols] for f in _FIELDS)
+        )
+
+
+_FIELDS = ("x", "y", "nx", "ny", "support", "cx", "cy", "m", "side")
+
+
+def _concat(parts: list[_Rings], empty: _Rings) -> _Rings:
+    if not parts:
+        return empty
+    if len(parts) == 1:
+        return parts[0]
+    return _Rings(
+        *(np.concatenate([getattr(p, f) for p in parts], axis=1 if f in _Rings._PER_VERTEX else 0) for f in _FIELDS)
+    )
+
+
+def _spans(n: int) -> list[slice]:
+    return [slice(s, s + _BLOCK) for s in range(0, n, _BLOCK)]
+
+
+def _padded(x: np.ndarray, y: np.ndarray, m: np.ndarray) -> _Rings:
+    """Normals, supporting edges and centres of rings given as padded vertex arrays ``(k, p)``."""
+    k = x.shape[0]
+    # the next vertex: padding repeats vertex 0, so a roll closes every ring (padding edges have length 0)
+    ex, ey = np.roll(x, -1, axis=0) - x, np.roll(y, -1, axis=0) - y
+    rx, ry = x - x[0], y - y[0]
+    side = np.sign(np.sum(rx * (ry + ey) - ry * (rx + ex), axis=0))
+    nx, ny = ey * side, -ex * side
+    support = ((ex != 0) | (ey != 0)) & (side != 0)
+    for e in range(k):
+        d = (x - x[e]) * nx[e] + (y - y[e]) * ny[e]
+        support[e] &= np.all(d <= 0, axis=0)
+    live = np.arange(k)[:, None] < m
+    cx = np.sum(np.where(live, x, 0.0), axis=0) / m
+    cy = np.sum(np.where(live, y, 0.0), axis=0) / m
+    return _Rings(x, y, nx, ny, support, cx, cy, m, side)
+
+
+def _rings(g: np.ndarray) -> tuple[_Rings, np.ndarray]:
+    """Padded exterior rings of the polygons of ``g`` with 3..MAX_VERTICES distinct vertices and an area.
+
+    Returns the rings and, per geometry of ``g``, its column (-1 where the test does not apply).
+    """
+    polygon = shapely.get_type_id(g) == 3
+    holes = np.zeros(len(g), dtype=bool)
+    holes[polygon] = shapely.get_num_interior_rings(g[polygon]) > 0
+    pos = np.flatnonzero(polygon)
+    rings = g[pos]
+    if holes.any():
+        rings = rings.copy()
+        rings[holes[pos]] = shapely.get_exterior_ring(rings[holes[pos]])  # a polygon lies within its shell
+    m = shapely.get_num_coordinates(rings) - 1  # the closing vertex repeats the first
+    keep = (m >= 3) & (m <= MAX_VERTICES)
+    pos, rings, m = pos[keep], rings[keep], m[keep]
+    k = int(m.max()) if m.size else 3
+    coords = shapely.get_coordinates(rings)
+    start = np.zeros(m.size, dtype=np.int64)
+    start[1:] = np.cumsum(m + 1)[:-1]
+    kk = np.arange(k)[:, None]
+    idx = start + np.where(kk < m, kk, 0)
+    # in blocks: a few dozen temporaries of (k, block) floats stay in cache instead of faulting in fresh pages
+    r = _concat(
+        [_padded(coords[idx[:, b], 0], coords[idx[:, b], 1], m[b]) for b in _spans(m.size)],
+        _Rings(*(np.zeros((k, 0)) if f in _Rings._PER_VERTEX else np.zeros(0) for f in _FIELDS)),
+    )
+    ok = r.side != 0
+    col = np.full(len(g), -1, dtype=np.int64)
+    col[pos[ok]] = np.arange(int(ok.sum()))
+    return (r if ok.all() else r.take(np.flatnonzero(ok))), col
+
+
+def _outside(r: _Rings, a: np.ndarray, b: np.ndarray, e: np.ndarray | int) -> np.ndarray:
+    """Rings ``b`` lie on the outer closed side of edge ``e`` of rings ``a``, a supporting edge."""
+    px, py, nx, ny = r.x[e, a], r.y[e, a], r.nx[e, a], r.ny[e, a]
+    k = r.x.shape[0]
+    v = np.ascontiguousarray(r.rows[b].T)  # one contiguous gather per ring, then vertex-major
+    t = (v[:k] - px) * nx + (v[k:] - py) * ny
+    return r.support[e, a] & (np.min(t, axis=0) >= 0)
+
+
+def _separated_guess(r: _Rings, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The edge of one ring that faces the other (by their centres) separates them."""
+    dx, dy = r.cx[b] - r.cx[a], r.cy[b] - r.cy[a]
+    out = np.zeros(a.size, dtype=bool)
+    for x, y, s in ((a, b, 1.0), (b, a, -1.0)):
+        todo = np.flatnonzero(~out)
+        xt, yt = x[todo], y[todo]
+        ux, uy = s * dx[todo], s * dy[todo]
+        best = np.full(todo.size, -np.inf)
+        edge = np.zeros(todo.size, dtype=np.int64)
+        for e in range(r.x.shape[0]):
+            score = np.where(r.support[e, xt], r.nx[e, xt] * ux + r.ny[e, xt] * uy, -np.inf)
+            better = score > best
+            best = np.where(better, score, best)
+            edge[better] = e
+        out[todo] = _outside(r, xt, yt, edge)
+    return out
+
+
+def _separated_full(r: _Rings, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Some supporting edge of either ring separates them (the separating-axis test)."""
+    out = np.zeros(a.size, dtype=bool)
+    for x, y in ((a, b), (b, a)):
+        for e in range(r.x.shape[0]):
+            todo = np.flatnonzero(~out & r.support[e, x])
+            if todo.size:
+                out[todo] = _outside(r, x[todo], y[todo], e)
+    return out
+
+
+def _blocks(
+    fn: Callable[[_Rings, np.ndarray, np.ndarray], np.ndarray],
+    r: _Rings,
+    a: np.ndarray,
+    b: np.ndarray,
+    pool: ThreadPoolExecutor | None,
+) -> np.ndarray:
+    """``fn(r, a, b)`` block by block (bounded temporaries), in a thread pool when one is given."""
+    if a.size == 0:
+        return np.zeros(0, dtype=bool)
+    spans = _spans(a.size)
+
+    def run(span: slice) -> np.ndarray:
+        return fn(r, a[span], b[span])
+
+    parts = list(pool.map(run, spans)) if pool is not None and a.size >= _PARALLEL_MIN else [run(s) for s in spans]
+    return np.concatenate(parts)
+
+
+def _fan_pieces(r: _Rings) -> tuple[_Rings, np.ndarray]:
+    """Convex pieces covering each ring: itself when convex, else runs of positive triangles of a vertex fan.
+
+    The fan from apex ``c`` has triangles ``(c, v_e, v_e+1)``; the positively oriented ones cover the
+    ring (its winding number is their signed sum). Consecutive ones are merged while the piece stays
+    convex (the shared vertex is convex in the ring and the piece's angle at ``c`` stays below 180°), so
+    a hexagon with one reflex vertex becomes two pieces, not four triangles. Each triangle's vertices
+    are among its piece's vertices, so a line with the piece on one side has the triangle there too:
+    the test stays sound whatever the merge.
+
+    Returns the pieces and the ring each piece belongs to (sorted by ring).
+    """
+    k = r.x.shape[0]
+    live_edge = (r.nx != 0) | (r.ny != 0)
+    convex = np.all(r.support | ~live_edge, axis=0)
+    concave = np.flatnonzero(~convex)
+    x, y, m, side = r.x[:, concave], r.y[:, concave], r.m[concave], r.side[concave]
+    nq = concave.size
+    cols = np.arange(nq)
+    kk = np.arange(k)[:, None]
+    x2, y2 = np.roll(x, -1, axis=0), np.roll(y, -1, axis=0)  # next vertex (padding repeats vertex 0)
+    prv = np.where(kk > 0, kk - 1, m - 1)
+    x0, y0 = np.take_along_axis(x, prv, axis=0), np.take_along_axis(y, prv, axis=0)
+    live = kk < m
+    turn = ((x - x0) * (y2 - y) - (y - y0) * (x2 - x)) * side  # > 0: convex vertex, < 0: reflex
+    # apex: a vertex the ring is star-shaped from (no negative fan triangle), preferably a reflex one
+    score = np.full((k, nq), 2 * k + 2, dtype=np.int64)
+    for c in range(k):
+        area = ((x - x[c]) * (y2 - y[c]) - (y - y[c]) * (x2 - x[c])) * side
+        score[c] = 2 * np.sum((area < 0) & live, axis=0) + (turn[c] >= 0)
+    score[~live] = 2 * k + 2  # padding is no apex
+    c = np.argmin(score, axis=0)
+    xc, yc = x[c, cols], y[c, cols]
+    pieces_q: list[np.ndarray] = []
+    pieces_s: list[np.ndarray] = []
+    pieces_n: list[np.ndarray] = []  # triangles in the piece
+    start = np.full(nq, -1)
+    count = np.zeros(nq, dtype=np.int64)
+    for t in range(k):
+        e = (c + 1 + t) % m
+        xe, ye, xn, yn = x[e, cols], y[e, cols], x2[e, cols], y2[e, cols]
+        tri = (t < m - 2) & (((xe - xc) * (yn - yc) - (ye - yc) * (xn - xc)) * side > 0)
+        open_ = start >= 0
+        s_ = np.where(open_, start, 0)
+        xs, ys = x[s_, cols], y[s_, cols]
+        below_180 = ((xs - xc) * (yn - yc) - (ys - yc) * (xn - xc)) * side > 0
+        extend = open_ & tri & (turn[e, cols] >= 0) & below_180
+        done = np.flatnonzero(open_ & ~extend)
+        pieces_q.append(done)
+        pieces_s.append(start[done])
+        pieces_n.append(count[done])
+        start[done] = -1
+        count[extend] += 1
+        begin = tri & ~extend
+        start[begin] = e[begin]
+        count[begin] = 1
+    done = np.flatnonzero(start >= 0)
+    pieces_q.append(done)
+    pieces_s.append(start[done])
+    pieces_n.append(count[done])
+    q, s0, nt = np.concatenate(pieces_q), np.concatenate(pieces_s), np.concatenate(pieces_n)
+    # piece vertices: c, v_s, v_s+1, ..., v_s+nt (mod m), padded with c
+    j = np.arange(k)[:, None]
+    idx = np.where((j >= 1) & (j <= nt + 1), (s0 + j - 1) % m[q], c[q])
+    made = _padded(x[idx, q], y[idx, q], nt + 2)
+    whole = np.flatnonzero(convex)
+    pieces = _concat([r.take(whole), made], made)
+    owner = np.concatenate([whole, concave[q]])
+    order = np.argsort(owner, kind="stable")
+    return pieces.take(order), owner[order]
+
+
+def _separated_by_pieces(r: _Rings, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Pairs of rings all of whose convex pieces are pairwise separated."""
+    if a.size == 0:
+        return np.zeros(0, dtype=bool)
+    used = np.unique(np.concatenate([a, b]))
+    blocks = [(span.start, _fan_pieces(r.take(used[span]))) for span in _spans(used.size)]
+    pieces = _concat([p for _, (p, _) in blocks], r.take(used[:0]))
+    owner = np.concatenate([start + o for start, (_, o) in blocks])  # positions in ``used``, sorted
+    first = np.searchsorted(owner, np.arange(used.size))
+    count = np.searchsorted(owner, np.arange(used.size), side="right") - first
+    ua, ub = np.searchsorted(used, a), np.searchsorted(used, b)
+    fa, ca, fb, cb = first[ua], count[ua], first[ub], count[ub]
+    n = ca * cb
+    rep = np.repeat(np.arange(a.size), n)
+    local = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
+    pa = fa[rep] + local // cb[rep]
+    pb = fb[rep] + local % cb[rep]
+    sep = _blocks(_separated_guess, pieces, pa, pb, None)
+    rest = np.flatnonzero(~sep)
+    sep[rest] = _blocks(_separated_full, pieces, pa[rest], pb[rest], None)
+    failed = np.bincount(rep[~sep], minlength=a.size)
+    return (failed == 0) & (n > 0)
+
+
+def candidate_pairs(g: np.ndarray, *, threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs ``(i, j)``, ``i < j``, of geometries of ``g`` whose interiors may intersect.
+
+    Every pair whose interiors intersect is returned; pairs that only touch, or whose bounding
+    boxes merely overlap, mostly are not. Coordinates in a projected CRS (metres); ``None`` and
+    empty geometries take part in no pair.
+
+    Parameters
+    ----------
+    g : ndarray of shapely geometries
+        Valid geometries (repair invalid ones first).
+    threads : int, optional
+        Threads for the numpy blocks (default 1: on two cores, two threads were slower, as numpy's
+        gathers hold the GIL).
+
+    Returns
+    -------
+    i, j : ndarray of int64
+        Positions in ``g``, sorted by ``i`` then ``j``.
+    """
+    pairs = shapely.STRtree(g).query(g)
+    keep = pairs[0] < pairs[1]
+    i, j = pairs[0][keep], pairs[1][keep]
+    order = np.lexsort((j, i))
+    i, j = i[order], j[order]
+    if i.size == 0:
+        return i, j
+    r, row = _rings(g)
+    ri, rj = row[i], row[j]
+    sep = np.zeros(i.size, dtype=bool)
+    both = np.flatnonzero((ri >= 0) & (rj >= 0))
+    n_threads = threads if threads is not None else 1  # two threads measured slower: fancy indexing holds the GIL
+    pool = ThreadPoolExecutor(n_threads) if n_threads > 1 else None
+    try:
+        sep[both] = _blocks(_separated_guess, r, ri[both], rj[both], pool)
+        rest = both[~sep[both]]
+        sep[rest] = _blocks(_separated_full, r, ri[rest], rj[rest], pool)
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    rest = both[~sep[both]]
+    sep[rest] = _separated_by_pieces(r, ri[rest], rj[rest])
+    return i[~sep], j[~sep]
+
+
+def parallel(fn: Callable[..., np.ndarray], *arrays: np.ndarray, threads: int | None = None) -> np.ndarray:
+    """``fn(*arrays)`` for a vectorised shapely function, split over up to two threads (GEOS releases the GIL).
+
+    Prepared geometries build their indexes lazily and are not shared between threads: with any
+    prepared input the call runs in one thread.
+    """
+    n = len(arrays[0]) if arrays else 0
+    n_threads = threads if threads is not None else min(2, os.cpu_count() or 1)
+    if n_threads < 2 or n < 20_000 or any(shapely.is_prepared(a).any() for a in arrays):
+        return fn(*arrays)
+    cuts = np.linspace(0, n, n_threads + 1).astype(int)
+    with ThreadPoolExecutor(n_threads) as pool:
+        parts = list(pool.map(lambda s: fn(*(a[s[0] : s[1]] for a in arrays)), itertools.pairwise(cuts)))
+    return np.concatenate(parts)
