@@ -9,8 +9,19 @@ import sys
 
 import pandas as pd
 
-from kcn_gis.cli._common import add_as_of, add_atlas, add_format, emit, open_from_args, parse_date
-from kcn_gis.errors import ClearanceError, KcnGisError
+from kcn_gis.cli._common import (
+    UsageError,
+    add_as_of,
+    add_atlas,
+    add_format,
+    emit,
+    note,
+    open_from_args,
+    parse_date,
+    resolve_as_of,
+)
+from kcn_gis.errors import ClearanceError
+from kcn_gis.progress import steps
 
 __all__ = ["register"]
 
@@ -116,7 +127,7 @@ def _import(args: argparse.Namespace) -> int:
     from kcn_gis.interop.clearance_sheets import import_sheet
 
     if args.atlas is None and not args.dry_run:
-        raise ClearanceError(
+        raise UsageError(
             "give the atlas to import into with --atlas PATH (a GeoPackage or postgresql:// URL); the bundled "
             "atlas is read-only. Use --dry-run to only check the sheet."
         )
@@ -163,7 +174,7 @@ def _template(args: argparse.Namespace) -> int:
 
     atlas = open_from_args(args)
     out = write_template(atlas, args.park, args.out)
-    print(f"wrote {out}", file=sys.stderr)
+    note(f"wrote {out}")
     return 0
 
 
@@ -174,11 +185,16 @@ def _progress(args: argparse.Namespace) -> int:
         from kcn_gis.dask_engine import clearance_progress_dask
 
         if not args.atlas:
-            raise KcnGisError(
+            raise UsageError(
                 "--engine dask needs --atlas DIR, a partitioned GeoParquet atlas "
-                "(kcn-gis export --format geoparquet --partitions K)"
+                "(kcn-gis export --to geoparquet --partitions K)"
             )
-        frame = clearance_progress_dask(args.atlas, as_of=args.as_of, park=args.park, scheduler=args.scheduler)
+        from kcn_gis.cli.analytics import dask_latest
+
+        resolve_as_of(args, latest=lambda: dask_latest(str(args.atlas)))
+        with steps("kcn-gis clearance progress (dask)", ["compute"]) as step:
+            step("compute")
+            frame = clearance_progress_dask(args.atlas, as_of=args.as_of, park=args.park, scheduler=args.scheduler)
         emit(frame, args.format, args.out, json_records=progress_records(frame))
         return 0
 
@@ -249,6 +265,8 @@ def _report(args: argparse.Namespace) -> int:
     from kcn_gis.clearance import write_review_report
 
     atlas = open_from_args(args)
-    out = write_review_report(atlas, args.park, args.out, as_of=args.as_of, since=args.since, days=args.days)
-    print(f"wrote {out}", file=sys.stderr)
+    with steps("kcn-gis clearance report", ["report"]) as step:
+        step("report")
+        out = write_review_report(atlas, args.park, args.out, as_of=args.as_of, since=args.since, days=args.days)
+    note(f"wrote {out}")
     return 0

@@ -86,7 +86,7 @@ def test_investor_export_refuses_parcels(tiny_atlas_path, tmp_path, capsys):
             "investor",
         ]
     )
-    assert code == 2 and "internal" in capsys.readouterr().err
+    assert code == 1 and "internal" in capsys.readouterr().err  # refused by the data rules: exit 1
     assert not (tmp_path / "p.geojson").exists()
 
 

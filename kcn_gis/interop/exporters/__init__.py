@@ -169,7 +169,7 @@ def export_frame(
     elif fmt == "xlsx":
         from kcn_gis.interop.exporters.tables import write_xlsx
 
-        write_xlsx(shown, s.name, path, audience=audience)
+        write_xlsx(shown, s.name, path, audience=audience, as_of=as_of)
     elif fmt == "dxf":
         from kcn_gis.interop.exporters.dxf import write_dxf
 
