@@ -23,6 +23,7 @@ import os
 import sys
 import traceback
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from types import ModuleType
 
 from kcn_gis.errors import ConcurrencyError, KcnGisError, MissingDependencyError, StoreError
@@ -54,12 +55,9 @@ def _modules() -> tuple[ModuleType, ...]:
         interop,
         db,
     ]
-    try:  # written in parallel (issue 15, QGIS); registered when present
+    if (Path(__file__).parent / "qgis.py").exists():  # ``qgis-project`` (issue 15), when installed
         from kcn_gis.cli import qgis  # type: ignore[attr-defined, unused-ignore]
-    except ImportError as exc:
-        if exc.name not in ("kcn_gis.cli.qgis", None):
-            raise
-    else:
+
         mods.append(qgis)
     return tuple(mods)
 
