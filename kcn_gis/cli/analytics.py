@@ -96,7 +96,7 @@ def _add_engine(p: argparse.ArgumentParser) -> None:
         choices=("memory", "dask"),
         default="memory",
         help="memory (default): the atlas in one process; dask: a partitioned GeoParquet atlas "
-        "(--atlas DIR written by kcn-gis export --format geoparquet --partitions K) on a Dask cluster",
+        "(--atlas DIR written by kcn-gis export --to geoparquet --partitions K) on a Dask cluster",
     )
     p.add_argument(
         "--scheduler",
