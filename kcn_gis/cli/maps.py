@@ -17,13 +17,14 @@ def _run(args: argparse.Namespace) -> int:
 
     atlas = open_from_args(args)
     common = {"lang": args.lang, "as_of": args.as_of, "park": args.park}
-    if args.kind == "investor":
-        m = investor_map(atlas, **common)
-    elif args.kind == "planning":
-        m = planning_map(atlas, **common)
-    else:
-        m = clearance_map(atlas, time_slider=args.time_slider, **common)
-    with steps(f"kcn-gis map {args.kind}", ["save"]) as step:
+    with steps(f"kcn-gis map {args.kind}", ["build", "save"]) as step:
+        step("build")
+        if args.kind == "investor":
+            m = investor_map(atlas, **common)
+        elif args.kind == "planning":
+            m = planning_map(atlas, **common)
+        else:
+            m = clearance_map(atlas, time_slider=args.time_slider, **common)
         step("save")
         out = save_map(m, args.out, offline=args.offline)
     note(f"wrote {out} ({'offline' if args.offline else 'online'} {args.kind} map)")

@@ -7,6 +7,7 @@ import argparse
 import pandas as pd
 
 from kcn_gis.cli._common import UsageError, add_atlas, add_format, emit, note, open_from_args, parse_date
+from kcn_gis.progress import steps
 
 __all__ = ["register"]
 
@@ -47,7 +48,9 @@ def _compare(args: argparse.Namespace) -> int:
     from kcn_gis.scenario import compare_scenarios
 
     atlas = open_from_args(args)
-    frame = compare_scenarios(atlas, args.scenarios, years=args.years, history_end=args.history_end)
+    with steps("kcn-gis scenario compare", ["project"]) as step:
+        step("project")
+        frame = compare_scenarios(atlas, args.scenarios, years=args.years, history_end=args.history_end)
     emit(_for_table(frame, args.format), args.format, args.out)
     return 0
 
