@@ -163,7 +163,7 @@ def _run_import(args: argparse.Namespace) -> int:
         source_layer=args.source_layer,
         xy=args.xy,
         park=args.park,
-        constants=_parse_set(args.set_values),
+        constants=_parse_set(args.set_values, args.layer),
         on_step=import_steps,
         strict=args.strict,
     )
@@ -214,13 +214,24 @@ def _run_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def _parse_set(items: list[str]) -> dict[str, str]:
-    """``["commune=Xã Nam Sơn", "map_sheet=12"]`` -> ``{"commune": "Xã Nam Sơn", "map_sheet": "12"}``."""
+def _parse_set(items: list[str], layer: str) -> dict[str, str]:
+    """``["commune=Xã Nam Sơn", "map_sheet=12"]`` -> ``{"commune": "Xã Nam Sơn", "map_sheet": "12"}``.
+
+    A column the layer's data model does not have is a usage mistake (exit 2), whatever the file holds.
+    """
+    from kcn_gis.schema import spec
+
+    names = [c.name for c in spec(layer).columns]
     out: dict[str, str] = {}
     for item in items:
         col, sep, value = item.partition("=")
         if not sep or not col.strip():
             raise UsageError(f'--set {item}: write it as COLUMN=VALUE, e.g. --set commune="Xã Nam Sơn"')
+        if col.strip() not in names:
+            raise UsageError(
+                f"--set {col.strip()}=...: '{col.strip()}' is not a column of layer '{layer}'; use one of "
+                f"{', '.join(names)}"
+            )
         out[col.strip()] = value.strip()
     return out
 

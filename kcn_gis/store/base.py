@@ -279,7 +279,7 @@ class Atlas:
                     Problem(
                         "error",
                         "missing_layer",
-                        f"missing ({s.label_vi}); add it (it may be empty) with {how_to_add(name)}",
+                        f"is missing ({s.label_vi}); add it (it may be empty) with {how_to_add(name)}",
                         layer=str(name),
                         file=self.location,
                     )
