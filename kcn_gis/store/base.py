@@ -332,9 +332,7 @@ class Atlas:
                 self._cache[name] = empty
             return empty
         if name not in self._backend.list_layers():
-            raise SchemaError(
-                f"{self.location}: layer '{name}' is missing; add it with {how_to_add(name)}"
-            )
+            raise SchemaError(f"{self.location}: layer '{name}' is missing; add it with {how_to_add(name)}")
         raw = self._backend.read_layer(name, bbox=bbox, where=where, columns=columns, filters=filters or None)
         raw = self._take_versions(s, raw)
         frame = coerce_layer(s, raw)

@@ -20,9 +20,7 @@ def sha256(path) -> str:
 
 def test_export_then_import_via_cli(tiny_atlas_path, tmp_path, capsys):
     out = tmp_path / "parks.kml"
-    assert (
-        main(["export", "--atlas", str(tiny_atlas_path), "--layer", "parks", "--to", "kml", "--out", str(out)]) == 0
-    )
+    assert main(["export", "--atlas", str(tiny_atlas_path), "--layer", "parks", "--to", "kml", "--out", str(out)]) == 0
     target = tmp_path / "new.gpkg"
     assert main(["import", str(out), "--layer", "parks", "--atlas", str(target), "--dry-run"]) == 0
     assert not target.exists()
