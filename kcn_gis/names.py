@@ -103,8 +103,9 @@ def resolve_park_ids(
             unknown.append(w)
     if unknown:
         shown = ", ".join(sorted(known)[:40]) or "none"
+        typed = ", ".join(f"'{u}'" for u in unknown)
         raise UnknownNameError(
-            f"unknown park id(s) {', '.join(repr(u) for u in unknown)}; parks: {shown} "
+            f"unknown park id(s) {typed}; parks: {shown} "
             "(ids match without case; names without diacritics)"
         )
     return list(dict.fromkeys(out))

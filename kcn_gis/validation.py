@@ -340,7 +340,8 @@ def _check_geometry(frame: gpd.GeoDataFrame, layer_spec: LayerSpec, file: str | 
         field="geometry",
         file=file,
         message=lambda p: (
-            f"the geometry is a {shapely.get_type_id(geoms[p])} type '{_geom_type(geoms[p])}', expected {kind}"
+            f"the geometry is a {_geom_type(geoms[p])}, but layer '{layer_spec.name}' holds {kind}; "
+            "import the file into the layer that matches its geometry, or redraw the feature"
         ),
     )
     invalid = present & ~wrong & ~_is_valid(geoms)

@@ -15,7 +15,7 @@ from kcn_gis.schema import Col
 @pytest.fixture(scope="module")
 def outputs(tmp_path_factory):
     out = tmp_path_factory.mktemp("main")
-    assert main(["run", "--out-dir", str(out), "--quiet"]) == 0
+    assert main(["run", "--out-dir", str(out), "--as-of", "2011-12-26", "--quiet"]) == 0
     return out
 
 

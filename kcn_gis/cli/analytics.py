@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 import pandas as pd
 
-from kcn_gis.cli._common import add_as_of, add_atlas, add_format, emit, open_from_args
-from kcn_gis.errors import KcnGisError
+from kcn_gis.cli._common import (
+    UsageError,
+    add_as_of,
+    add_atlas,
+    add_format,
+    emit,
+    last_recorded_date,
+    note,
+    open_from_args,
+    resolve_as_of,
+)
+from kcn_gis.progress import steps
 from kcn_gis.schema import DUONG
 
 __all__ = ["register"]
@@ -87,7 +96,7 @@ def _add_engine(p: argparse.ArgumentParser) -> None:
         choices=("memory", "dask"),
         default="memory",
         help="memory (default): the atlas in one process; dask: a partitioned GeoParquet atlas "
-        "(--atlas DIR written by kcn-gis export --format geoparquet --partitions K) on a Dask cluster",
+        "(--atlas DIR written by kcn-gis export --to geoparquet --partitions K) on a Dask cluster",
     )
     p.add_argument(
         "--scheduler",
@@ -98,11 +107,27 @@ def _add_engine(p: argparse.ArgumentParser) -> None:
 
 def _dask_atlas(args: argparse.Namespace) -> str:
     if not args.atlas:
-        raise KcnGisError(
+        raise UsageError(
             "--engine dask needs --atlas DIR, a partitioned GeoParquet atlas "
-            "(write one with kcn-gis export --format geoparquet --partitions K)"
+            "(write one with kcn-gis export --to geoparquet --partitions K)"
         )
-    return str(args.atlas)
+    path = str(args.atlas)
+    resolve_as_of(args, latest=lambda: dask_latest(path))
+    return path
+
+
+def dask_latest(path: str) -> pd.Timestamp | None:
+    """``--as-of latest`` for a partitioned GeoParquet atlas: the last date recorded in any of its layers."""
+    from kcn_gis.store.geoparquet import read_layer
+
+    class _Layers:
+        def read(self, name: str) -> pd.DataFrame:
+            try:
+                return read_layer(path, name)
+            except Exception:  # a layer the partitioned atlas does not hold holds no date
+                return pd.DataFrame()
+
+    return last_recorded_date(_Layers())
 
 
 def _options(args: argparse.Namespace) -> dict:
@@ -148,15 +173,17 @@ def _fill_rates(args: argparse.Namespace) -> int:
         if args.by == "province":
             names = [str(n) for n in read_layer(path, Layer.PROVINCE)[Col.NAME].dropna().unique()]
             name = ", ".join(names) if names else None
-        frame = fill_rates_dask(
-            path,
-            as_of=args.as_of,
-            by=args.by,
-            river=args.river,
-            province_name=name,
-            scheduler=args.scheduler,
-            **_options(args),
-        )
+        with steps("kcn-gis fill-rates (dask)", ["compute"]) as step:
+            step("compute")
+            frame = fill_rates_dask(
+                path,
+                as_of=args.as_of,
+                by=args.by,
+                river=args.river,
+                province_name=name,
+                scheduler=args.scheduler,
+                **_options(args),
+            )
         _emit(frame, args)
         return 0
 
@@ -176,9 +203,12 @@ def _balance(args: argparse.Namespace) -> int:
     if args.engine == "dask":
         from kcn_gis.dask_engine import river_balance_dask
 
-        frame = river_balance_dask(
-            _dask_atlas(args), as_of=args.as_of, river=args.river, scheduler=args.scheduler, **_options(args)
-        )
+        path = _dask_atlas(args)
+        with steps("kcn-gis balance (dask)", ["compute"]) as step:
+            step("compute")
+            frame = river_balance_dask(
+                path, as_of=args.as_of, river=args.river, scheduler=args.scheduler, **_options(args)
+            )
         _emit(frame, args)
         return 0
 
@@ -217,6 +247,6 @@ def _trend(args: argparse.Namespace) -> int:
         from kcn_gis.interop.exporters.charts import write_chart
 
         write_chart(plot_trend(frame, value=args.value, title=f"{args.value} {args.start}-{args.end}"), args.chart)
-        print(f"wrote {args.chart}", file=sys.stderr)
+        note(f"wrote {args.chart}")
     _emit(frame, args)
     return 0

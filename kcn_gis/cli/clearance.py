@@ -6,11 +6,26 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from kcn_gis.cli._common import add_as_of, add_atlas, add_format, emit, open_from_args, parse_date
-from kcn_gis.errors import ClearanceError, KcnGisError
+from kcn_gis.cli._common import (
+    UsageError,
+    add_as_of,
+    add_atlas,
+    add_format,
+    emit,
+    note,
+    open_from_args,
+    parse_date,
+    resolve_as_of,
+)
+from kcn_gis.errors import ClearanceError
+from kcn_gis.progress import steps
+
+if TYPE_CHECKING:
+    from kcn_gis.store.base import Atlas
 
 __all__ = ["register"]
 
@@ -103,20 +118,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     rep.set_defaults(func=_report)
 
 
-def _check_parks(atlas: object, parks: list[str] | None) -> None:
+def _check_parks(atlas: Atlas, parks: list[str] | None) -> list[str] | None:
+    """The park ids ``--park`` means (ids without case, names without diacritics), as the Python API resolves them."""
+    from kcn_gis.clearance.progress import requested_parks
+
     if not parks:
-        return
-    known = set(map(str, atlas.parks["park_id"]))  # type: ignore[attr-defined]
-    unknown = [p for p in parks if p not in known]
-    if unknown:
-        raise ClearanceError(f"unknown park id(s) {', '.join(unknown)}; parks: {', '.join(sorted(known))}")
+        return parks
+    return requested_parks(parks, pd.Index([]), atlas.parks)
 
 
 def _import(args: argparse.Namespace) -> int:
     from kcn_gis.interop.clearance_sheets import import_sheet
 
     if args.atlas is None and not args.dry_run:
-        raise ClearanceError(
+        raise UsageError(
             "give the atlas to import into with --atlas PATH (a GeoPackage or postgresql:// URL); the bundled "
             "atlas is read-only. Use --dry-run to only check the sheet."
         )
@@ -163,7 +178,7 @@ def _template(args: argparse.Namespace) -> int:
 
     atlas = open_from_args(args)
     out = write_template(atlas, args.park, args.out)
-    print(f"wrote {out}", file=sys.stderr)
+    note(f"wrote {out}")
     return 0
 
 
@@ -174,17 +189,24 @@ def _progress(args: argparse.Namespace) -> int:
         from kcn_gis.dask_engine import clearance_progress_dask
 
         if not args.atlas:
-            raise KcnGisError(
+            raise UsageError(
                 "--engine dask needs --atlas DIR, a partitioned GeoParquet atlas "
-                "(kcn-gis export --format geoparquet --partitions K)"
+                "(kcn-gis export --to geoparquet --partitions K)"
             )
-        frame = clearance_progress_dask(args.atlas, as_of=args.as_of, park=args.park, scheduler=args.scheduler)
+        from kcn_gis.cli.analytics import dask_latest
+
+        resolve_as_of(args, latest=lambda: dask_latest(str(args.atlas)))
+        with steps("kcn-gis clearance progress (dask)", ["compute"]) as step:
+            step("compute")
+            frame = clearance_progress_dask(args.atlas, as_of=args.as_of, park=args.park, scheduler=args.scheduler)
         emit(frame, args.format, args.out, json_records=progress_records(frame))
         return 0
 
     atlas = open_from_args(args)
-    _check_parks(atlas, args.park)
-    frame = clearance_progress(atlas.clearance_events, atlas.parcels, as_of=args.as_of, park=args.park)
+    args.park = _check_parks(atlas, args.park)
+    frame = clearance_progress(
+        atlas.clearance_events, atlas.parcels, as_of=args.as_of, park=args.park, parks=atlas.parks
+    )
     emit(frame, args.format, args.out, json_records=progress_records(frame))
     return 0
 
@@ -193,7 +215,7 @@ def _stalls(args: argparse.Namespace) -> int:
     from kcn_gis.clearance import disputed_parcels, stalled_parcels
 
     atlas = open_from_args(args)
-    _check_parks(atlas, args.park)
+    args.park = _check_parks(atlas, args.park)
     parcels = atlas.parcels
     if args.park:
         parcels = parcels[parcels["park_id"].isin(args.park).to_numpy()]
@@ -209,9 +231,14 @@ def _forecast(args: argparse.Namespace) -> int:
     from kcn_gis.clearance import clearance_forecast
 
     atlas = open_from_args(args)
-    _check_parks(atlas, args.park)
+    args.park = _check_parks(atlas, args.park)
     frame = clearance_forecast(
-        atlas.clearance_events, atlas.parcels, as_of=args.as_of, window_days=args.window_days, park=args.park
+        atlas.clearance_events,
+        atlas.parcels,
+        as_of=args.as_of,
+        window_days=args.window_days,
+        park=args.park,
+        parks=atlas.parks,
     )
     if args.format == "table" and not args.out:
         for rec in frame.to_dict(orient="records"):
@@ -249,6 +276,8 @@ def _report(args: argparse.Namespace) -> int:
     from kcn_gis.clearance import write_review_report
 
     atlas = open_from_args(args)
-    out = write_review_report(atlas, args.park, args.out, as_of=args.as_of, since=args.since, days=args.days)
-    print(f"wrote {out}", file=sys.stderr)
+    with steps("kcn-gis clearance report", ["report"]) as step:
+        step("report")
+        out = write_review_report(atlas, args.park, args.out, as_of=args.as_of, since=args.since, days=args.days)
+    note(f"wrote {out}")
     return 0

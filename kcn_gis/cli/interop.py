@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from kcn_gis.cli._common import add_as_of, add_atlas, add_format, emit, open_from_args
+from kcn_gis.cli._common import UsageError, add_as_of, add_atlas, add_format, emit, note, open_from_args
+from kcn_gis.interop.exporters import EXPORT_FORMATS
+from kcn_gis.progress import steps
 
 __all__ = ["register"]
 
@@ -89,8 +91,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_atlas(e)
     e.add_argument("--layer", choices=_LAYERS, help="the layer (not needed for geoparquet)")
     e.add_argument(
-        "--format", required=True, choices=("gpkg", "geojson", "kml", "kmz", "shp", "xlsx", "dxf", "geoparquet")
+        "--to",
+        choices=EXPORT_FORMATS,
+        help="file format (default: from the --out extension: .gpkg .geojson .kml .kmz .shp .xlsx .dxf; "
+        "geoparquet for a directory)",
     )
+    # the file format was --format before kcn_gis 0.x; still accepted, with a warning (docs/cli.md)
+    e.add_argument("--format", dest="legacy_format", choices=EXPORT_FORMATS, help=argparse.SUPPRESS)
     e.add_argument("--out", required=True, metavar="FILE", help="file to write (a directory for geoparquet)")
     e.add_argument("--audience", choices=("internal", "investor"), default="internal")
     e.add_argument("--partitions", type=int, metavar="K", help="geoparquet: number of spatial partitions")
@@ -128,21 +135,21 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_import(args: argparse.Namespace) -> int:
-    from kcn_gis.errors import InputFileError, KcnGisError
+    from kcn_gis.errors import KcnGisError
     from kcn_gis.interop.importers.pipeline import commit_import, prepare_import
     from kcn_gis.store import check_writable
 
     if args.atlas is None and not args.dry_run:
-        raise InputFileError(
+        raise UsageError(
             "give the atlas to import into with --atlas PATH (a new .gpkg path creates an atlas); the bundled "
             "atlas is read-only. Use --dry-run to only check the file."
         )
     if args.replace_all and args.mode == "append" and "--mode" in sys.argv:
-        raise InputFileError("--replace-all replaces the whole layer; it cannot be combined with --mode append")
+        raise UsageError("--replace-all replaces the whole layer; it cannot be combined with --mode append")
     mode = "replace_all" if args.replace_all else args.mode
     if args.atlas is not None and not args.dry_run:
         check_writable(args.atlas)  # read-only file or folder, bundled atlas: fail before reading anything
-    steps = _Steps()
+    import_steps = _Steps()
     result, target_atlas, atlas_path, to_write = prepare_import(
         args.file,
         args.layer,
@@ -156,11 +163,11 @@ def _run_import(args: argparse.Namespace) -> int:
         source_layer=args.source_layer,
         xy=args.xy,
         park=args.park,
-        constants=_parse_set(args.set_values),
-        on_step=steps,
+        constants=_parse_set(args.set_values, args.layer),
+        on_step=import_steps,
         strict=args.strict,
     )
-    steps.close()
+    import_steps.close()
     result.dry_run = args.dry_run
 
     def report() -> None:
@@ -169,7 +176,9 @@ def _run_import(args: argparse.Namespace) -> int:
             table = result.problems_frame()
             print(table.to_string(index=False), file=sys.stderr)
             if args.problems:
-                table.to_csv(args.problems, index=False)
+                from kcn_gis.interop.exporters.tables import write_table
+
+                write_table(table, args.problems, fmt="csv")
 
     if args.dry_run or result.errors:
         report()
@@ -181,16 +190,21 @@ def _run_import(args: argparse.Namespace) -> int:
         print("nothing was written.", file=sys.stderr)
         return 1
     try:
-        done = commit_import(result, target_atlas, atlas_path, to_write, source=args.file)
+        with steps("kcn-gis import (write)", ["write"]) as step:
+            step("write")
+            done = commit_import(result, target_atlas, atlas_path, to_write, source=args.file)
     except KcnGisError as exc:
         # refused at write time (a conflict with another program, the atlas locked, rows it would orphan):
-        # the command ran and found a problem, so exit 1
+        # nothing was written; the command ran and found a problem, so exit 1
+        result.written = 0
         report()
-        print(f"kcn-gis import: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"kcn-gis import: error: {exc}", file=sys.stderr)
+        print("nothing was written.", file=sys.stderr)
         return 1
-    # the summary and this line are printed only once the transaction is committed
+    # the summary and this line are printed only once the transaction is committed, and say what was written
+    result = done
     report()
-    n = 0 if done.frame is None else len(done.frame)
+    n = done.written if done.written else (0 if done.frame is None else len(done.frame))
     how = {
         "append": "appended",
         "replace": "replaced the features of their park(s) with",
@@ -200,64 +214,104 @@ def _run_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def _parse_set(items: list[str]) -> dict[str, str]:
-    """``["commune=Xã Nam Sơn", "map_sheet=12"]`` -> ``{"commune": "Xã Nam Sơn", "map_sheet": "12"}``."""
-    from kcn_gis.errors import InputFileError
+def _parse_set(items: list[str], layer: str) -> dict[str, str]:
+    """``["commune=Xã Nam Sơn", "map_sheet=12"]`` -> ``{"commune": "Xã Nam Sơn", "map_sheet": "12"}``.
 
+    A column the layer's data model does not have is a usage mistake (exit 2), whatever the file holds.
+    """
+    from kcn_gis.schema import spec
+
+    names = [c.name for c in spec(layer).columns]
     out: dict[str, str] = {}
     for item in items:
         col, sep, value = item.partition("=")
         if not sep or not col.strip():
-            raise InputFileError(f'--set {item}: write it as COLUMN=VALUE, e.g. --set commune="Xã Nam Sơn"')
+            raise UsageError(f'--set {item}: write it as COLUMN=VALUE, e.g. --set commune="Xã Nam Sơn"')
+        if col.strip() not in names:
+            raise UsageError(
+                f"--set {col.strip()}=...: '{col.strip()}' is not a column of layer '{layer}'; use one of "
+                f"{', '.join(names)}"
+            )
         out[col.strip()] = value.strip()
     return out
 
 
 class _Steps:
-    """A progress bar over the import steps: on a terminal only, and only once the import takes over 2 s."""
+    """The import steps as a progress bar (:mod:`kcn_gis.progress`: on a terminal, after 2 s, not with --quiet)."""
 
     _NAMES = ("read", "text", "columns", "crs", "model")
 
     def __init__(self) -> None:
-        from tqdm import tqdm
+        from kcn_gis.progress import Steps as Bar
 
-        self.bar = tqdm(
-            total=len(self._NAMES),
-            desc="kcn-gis import",
-            unit="step",
-            file=sys.stderr,
-            disable=not sys.stderr.isatty(),
-            delay=2.0,
-            leave=False,
-        )
+        self.bar = Bar("kcn-gis import", self._NAMES)
 
     def __call__(self, name: str) -> None:
-        if name != self._NAMES[0]:
-            self.bar.update(1)
-        self.bar.set_postfix_str(name, refresh=False)  # drawn by update(), after the delay
+        self.bar(name)
 
     def close(self) -> None:
-        self.bar.update(self.bar.total - self.bar.n)
         self.bar.close()
 
 
+#: ``kcn-gis export --out`` extension -> file format.
+_EXPORT_SUFFIXES = {
+    ".gpkg": "gpkg",
+    ".geojson": "geojson",
+    ".json": "geojson",
+    ".kml": "kml",
+    ".kmz": "kmz",
+    ".shp": "shp",
+    ".xlsx": "xlsx",
+    ".dxf": "dxf",
+    ".parquet": "geoparquet",
+}
+
+
+def export_format(args: argparse.Namespace) -> str:
+    """The file format of ``export``: ``--to``, else the deprecated ``--format``, else the ``--out`` extension."""
+    from pathlib import Path
+
+    if args.legacy_format:
+        if args.to and args.to != args.legacy_format:
+            raise UsageError(f"--format {args.legacy_format} and --to {args.to} disagree; give --to only")
+        print(
+            f"kcn-gis export: warning: --format {args.legacy_format} is deprecated for the file format; "
+            f"use --to {args.legacy_format} (--format means the output table format everywhere else)",
+            file=sys.stderr,
+        )
+        return str(args.legacy_format)
+    if args.to:
+        return str(args.to)
+    suffix = Path(args.out).suffix.lower()
+    if suffix in _EXPORT_SUFFIXES:
+        return _EXPORT_SUFFIXES[suffix]
+    if not suffix:
+        return "geoparquet"
+    raise UsageError(
+        f"--out {args.out}: cannot tell the file format from '{suffix}'; give --to "
+        f"({', '.join(EXPORT_FORMATS)}) or an extension such as .gpkg, .shp, .kml, .xlsx"
+    )
+
+
 def _run_export(args: argparse.Namespace) -> int:
-    from kcn_gis.errors import KcnGisError
     from kcn_gis.interop.exporters import export_layer
 
-    if args.format != "geoparquet" and not args.layer:
-        raise KcnGisError("--layer is required for this format")
+    fmt = export_format(args)
+    if fmt != "geoparquet" and not args.layer:
+        raise UsageError(f"--layer is required for --to {fmt} (only geoparquet exports the whole atlas)")
     atlas = open_from_args(args)
-    path = export_layer(
-        atlas,
-        args.layer,
-        args.format,
-        args.out,
-        audience=args.audience,
-        as_of=args.as_of,
-        partitions=args.partitions,
-    )
-    print(f"wrote {path}", file=sys.stderr)
+    with steps(f"kcn-gis export ({fmt})", ["write"]) as step:
+        step("write")
+        path = export_layer(
+            atlas,
+            args.layer,
+            fmt,
+            args.out,
+            audience=args.audience,
+            as_of=args.as_of,
+            partitions=args.partitions,
+        )
+    note(f"wrote {path}")
     return 0
 
 
@@ -266,21 +320,22 @@ def _run_rasterize(args: argparse.Namespace) -> int:
 
     atlas = open_from_args(args)
     events = atlas.clearance_events if args.layer == "parcels" else None
-    path = rasterize_to_file(
-        atlas.read(args.layer), args.layer, args.value, args.out, res=args.res, as_of=args.as_of, events=events
-    )
-    print(f"wrote {path}", file=sys.stderr)
+    with steps("kcn-gis raster rasterize", ["rasterize"]) as step:
+        step("rasterize")
+        path = rasterize_to_file(
+            atlas.read(args.layer), args.layer, args.value, args.out, res=args.res, as_of=args.as_of, events=events
+        )
+    note(f"wrote {path}")
     return 0
 
 
 def _run_zonal(args: argparse.Namespace) -> int:
-    from kcn_gis.errors import KcnGisError
     from kcn_gis.interop.raster import check_clearance, zonal_stats
 
     atlas = open_from_args(args)
     if args.check_clearance:
         if args.layer != "parcels":
-            raise KcnGisError("--check-clearance works on --layer parcels")
+            raise UsageError("--check-clearance works on --layer parcels")
         table = check_clearance(
             atlas.parcels,
             atlas.clearance_events,
@@ -293,7 +348,7 @@ def _run_zonal(args: argparse.Namespace) -> int:
         )
         emit(table.reset_index(drop=True), args.format, args.out)
         flagged = int((table["flag"] != "").sum())
-        print(f"{flagged} parcel(s) flagged", file=sys.stderr)
+        note(f"{flagged} parcel(s) flagged")
         return 1 if flagged else 0
     table = zonal_stats(atlas.read(args.layer), args.raster, band=args.band, method=args.method)
     emit(table.reset_index(drop=True), args.format, args.out)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-from kcn_gis.cli._common import add_as_of, add_atlas, open_from_args
+from kcn_gis.cli._common import add_as_of, add_atlas, note, open_from_args
+from kcn_gis.progress import steps
 
 __all__ = ["register"]
 
@@ -17,15 +17,17 @@ def _run(args: argparse.Namespace) -> int:
 
     atlas = open_from_args(args)
     common = {"lang": args.lang, "as_of": args.as_of, "park": args.park}
-    if args.kind == "investor":
-        m = investor_map(atlas, **common)
-    elif args.kind == "planning":
-        m = planning_map(atlas, **common)
-    else:
-        m = clearance_map(atlas, time_slider=args.time_slider, **common)
-    out = save_map(m, args.out, offline=args.offline)
-    if not args.quiet:
-        print(f"wrote {out} ({'offline' if args.offline else 'online'} {args.kind} map)", file=sys.stderr)
+    with steps(f"kcn-gis map {args.kind}", ["build", "save"]) as step:
+        step("build")
+        if args.kind == "investor":
+            m = investor_map(atlas, **common)
+        elif args.kind == "planning":
+            m = planning_map(atlas, **common)
+        else:
+            m = clearance_map(atlas, time_slider=args.time_slider, **common)
+        step("save")
+        out = save_map(m, args.out, offline=args.offline)
+    note(f"wrote {out} ({'offline' if args.offline else 'online'} {args.kind} map)")
     return 0
 
 
@@ -49,5 +51,4 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--park", metavar="PARK_ID", help="only this park")
     p.add_argument("--time-slider", action="store_true", help="clearance map: add a slider over the event dates")
     p.add_argument("--out", metavar="FILE.html", required=True, help="output HTML file")
-    p.add_argument("--quiet", action="store_true", help="print nothing on success")
     p.set_defaults(func=_run)

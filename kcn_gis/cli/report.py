@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 
 import pandas as pd
 
-from kcn_gis.cli._common import add_as_of, add_atlas, add_format, emit, open_from_args, records
+from kcn_gis.cli._common import add_as_of, add_atlas, add_format, emit, note, open_from_args, records
 
 __all__ = ["register"]
 
@@ -58,9 +57,7 @@ def _run(args: argparse.Namespace) -> int:
         parks=atlas.parks, plots=atlas.plots, projects=atlas.projects, as_of=as_of, reports=atlas.enterprise_reports
     )
     if args.format == "table":
-        if not args.quiet:
-            print(f"{atlas.location}: reconciliation with the Board's report of 2011-12-26, as of {as_of.date()}",
-                  file=sys.stderr)  # fmt: skip
+        note(f"{atlas.location}: reconciliation with the Board's report of 2011-12-26, as of {as_of.date()}")
         emit(display_table(table), "table", args.out)
     else:
         emit(table, args.format, args.out, json_records=records(table) if args.format == "json" else None)

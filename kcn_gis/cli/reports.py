@@ -5,9 +5,22 @@ from __future__ import annotations
 import argparse
 import sys
 
-from kcn_gis.cli._common import add_atlas, add_format, emit, open_from_args, records
+from kcn_gis.cli._common import add_atlas, add_format, emit, note, open_from_args, records
 
 __all__ = ["register"]
+
+
+def _period(text: str) -> str:
+    """``--period``: checked when parsed, so a misspelt period is a usage mistake (exit 2)."""
+    from kcn_gis.analytics.reporting import period_bounds
+    from kcn_gis.errors import KcnGisError
+
+    try:
+        period_bounds(text)
+    except KcnGisError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text.strip()
+
 
 #: Record fields of ``reports status`` (the issue's contract).
 STATUS_FIELDS = ("park_id", "due", "filed_on_time", "filed_late", "not_filed", "filed_share", "missing")
@@ -21,12 +34,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     inner = p.add_subparsers(dest="reports_command", metavar="WHAT", required=True)
     s = inner.add_parser("status", help="per park and province: due, filed on time, late, not filed, share filed")
     add_atlas(s)
-    s.add_argument("--period", required=True, help="YYYY, YYYY-Qn or YYYY-MM")
+    s.add_argument("--period", required=True, type=_period, help="YYYY, YYYY-Qn or YYYY-MM")
     add_format(s)
     s.set_defaults(func=_status)
     m = inner.add_parser("missing", help="the projects that did not file for the period, with their investor")
     add_atlas(m)
-    m.add_argument("--period", required=True, help="YYYY, YYYY-Qn or YYYY-MM")
+    m.add_argument("--period", required=True, type=_period, help="YYYY, YYYY-Qn or YYYY-MM")
     add_format(m)
     m.set_defaults(func=_missing)
     i = inner.add_parser(
@@ -41,7 +54,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     i.set_defaults(func=_import)
     t = inner.add_parser("template", help="write a fill-in workbook listing the projects that must report")
     add_atlas(t)
-    t.add_argument("--period", required=True, action="append", help="YYYY, YYYY-Qn or YYYY-MM (repeatable)")
+    t.add_argument(
+        "--period", required=True, type=_period, action="append", help="YYYY, YYYY-Qn or YYYY-MM (repeatable)"
+    )
     t.add_argument("--out", required=True, metavar="FILE.xlsx", help="the workbook to write")
     t.set_defaults(func=_template)
 
@@ -86,5 +101,5 @@ def _template(args: argparse.Namespace) -> int:
 
     atlas = open_from_args(args)
     n = write_template(args.out, atlas.projects, periods=args.period)
-    print(f"wrote {args.out}: {n} project row(s) to fill in", file=sys.stderr)
+    note(f"wrote {args.out}: {n} project row(s) to fill in")
     return 0

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from kcn_gis.cli._common import add_atlas, open_from_args, parse_date, progress, records
+from kcn_gis.cli._common import add_as_of, add_atlas, open_from_args, progress, records
 from kcn_gis.schema import Col
 
 __all__ = ["register"]
 
 log = logging.getLogger(__name__)
 
-#: The date of the Board's report that the bundled atlas reconstructs.
+#: The date of the Board's report that the bundled atlas reconstructs (scripts/main.sh passes it as --as-of).
 REPORT_DATE = pd.Timestamp("2011-12-26")
 
 
@@ -32,25 +32,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     add_atlas(p)
     p.add_argument("--out-dir", default="maps", metavar="DIR", help="output folder (default: maps)")
-    p.add_argument(
-        "--as-of",
-        type=parse_date,
-        default=REPORT_DATE,
-        metavar="YYYY-MM-DD",
-        help="reference date (default: 2011-12-26, the date of the Board's report)",
-    )
+    add_as_of(p, default_help="today; scripts/main.sh passes 2011-12-26, the date of the Board's report")
     p.add_argument(
         "--online",
         action="store_true",
         help="maps load Leaflet and tiles from the internet (default: self-contained offline maps)",
     )
-    p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
     from kcn_gis import analytics, clearance, maps
     from kcn_gis.interop.exporters.charts import write_chart
+    from kcn_gis.interop.exporters.tables import write_table
     from kcn_gis.reconcile import reconcile
 
     out = Path(args.out_dir)
@@ -66,7 +60,7 @@ def _run(args: argparse.Namespace) -> int:
         written.append(path)
 
     steps = ["validate", "report", "analytics", "maps", "clearance"]
-    for step in progress(steps, desc="kcn-gis run", quiet=args.quiet):
+    for step in progress(steps, desc="kcn-gis run"):
         if step == "validate":
             problems = atlas.validate()
             if not any(p.severity == "error" for p in problems):  # the layers are usable: check them together
@@ -103,12 +97,12 @@ def _run(args: argparse.Namespace) -> int:
         elif step == "analytics":
             banks = analytics.split_banks(atlas.province, atlas.rivers)
             rates = analytics.fill_rates(atlas.plots, atlas.parks, as_of=as_of, by="park")
-            rates.to_csv(out / "fill_rates.csv", index=False)
+            write_table(rates, out / "fill_rates.csv")
             written.append(out / "fill_rates.csv")
             balance = analytics.river_balance(
                 atlas.province, atlas.rivers, atlas.parks, atlas.plots, atlas.projects, as_of=as_of
             )
-            balance.to_csv(out / "balance.csv", index=False)
+            write_table(balance, out / "balance.csv")
             written.append(out / "balance.csv")
             trend = analytics.fill_rate_trend(
                 atlas.plots, atlas.parks, start=2000, end=as_of.year, by="bank", banks=banks
@@ -150,6 +144,7 @@ def _run(args: argparse.Namespace) -> int:
 def _around_parks_lines(atlas, as_of: pd.Timestamp, out: Path, written: list[Path]) -> str:
     """Write housing.csv, environment.csv and reporting.csv; return their summary lines for report.txt."""
     from kcn_gis.analytics import environment_status, housing_coverage, reporting_status
+    from kcn_gis.interop.exporters.tables import write_table
 
     housing = housing_coverage(atlas.parks, atlas.projects, atlas.facilities, plots=atlas.plots, as_of=as_of)
     env = environment_status(atlas.parks, atlas.facilities, as_of=as_of, projects=atlas.projects, plots=atlas.plots)
@@ -159,7 +154,7 @@ def _around_parks_lines(atlas, as_of: pd.Timestamp, out: Path, written: list[Pat
     )
     for name, frame in (("housing.csv", housing), ("environment.csv", env), ("reporting.csv", rep)):
         frame = frame.assign(missing=frame["missing"].map(" ".join)) if "missing" in frame else frame
-        frame.to_csv(out / name, index=False)
+        write_table(frame, out / name)
         written.append(out / name)
     prov = housing[housing["park_id"] == "province"].iloc[0]
     op = env[env["status"] == "operating"]

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 import pandas as pd
 
-from kcn_gis.cli._common import add_atlas, add_format, emit, open_from_args, parse_date
-from kcn_gis.errors import KcnGisError
+from kcn_gis.cli._common import UsageError, add_atlas, add_format, emit, note, open_from_args, parse_date
+from kcn_gis.progress import steps
 
 __all__ = ["register"]
 
@@ -49,7 +48,9 @@ def _compare(args: argparse.Namespace) -> int:
     from kcn_gis.scenario import compare_scenarios
 
     atlas = open_from_args(args)
-    frame = compare_scenarios(atlas, args.scenarios, years=args.years, history_end=args.history_end)
+    with steps("kcn-gis scenario compare", ["project"]) as step:
+        step("project")
+        frame = compare_scenarios(atlas, args.scenarios, years=args.years, history_end=args.history_end)
     emit(_for_table(frame, args.format), args.format, args.out)
     return 0
 
@@ -84,10 +85,9 @@ def _map(args: argparse.Namespace) -> int:
     out = save_map(m, args.out, offline=args.offline)
     if args.chart:
         plot_scenarios(series, args.chart, title=states[-1].name)
-    if not args.quiet:
-        print(f"wrote {out} ({'offline' if args.offline else 'online'} scenario map)", file=sys.stderr)
-        if args.chart:
-            print(f"wrote {args.chart}", file=sys.stderr)
+    note(f"wrote {out} ({'offline' if args.offline else 'online'} scenario map)")
+    if args.chart:
+        note(f"wrote {args.chart}")
     return 0
 
 
@@ -96,7 +96,7 @@ def _backtest(args: argparse.Namespace) -> int:
 
     atlas = open_from_args(args)
     if args.year <= args.fit_until.year:
-        raise KcnGisError(f"--year {args.year} must be after --fit-until {args.fit_until.date()}")
+        raise UsageError(f"--year {args.year} must be after --fit-until {args.fit_until.date()}")
     emit(backtest_projection(atlas, fit_until=args.fit_until, target_year=args.year), args.format, args.out)
     return 0
 
@@ -142,7 +142,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     mp.add_argument("--chart", metavar="FILE.png", help="also write the chart as PNG or SVG")
     mp.add_argument("--lang", choices=("vi", "en"), default="vi", help="language shown first (default: vi)")
     mp.add_argument("--offline", action="store_true", help="one self-contained file: no tiles, no network needed")
-    mp.add_argument("--quiet", action="store_true", help="print nothing on success")
     add_atlas(mp)
     _add_model(mp)
     mp.set_defaults(func=_map)

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from kcn_gis.cli._common import add_atlas, add_format, emit, open_from_args
+from kcn_gis.cli._common import UsageError, add_atlas, add_format, emit, open_from_args
 from kcn_gis.errors import KcnGisError, Problem
+from kcn_gis.progress import steps
 
 __all__ = ["register"]
 
@@ -103,11 +104,11 @@ def _fix(atlas, target: str, schema: list[Problem], fmt: str) -> None:
     from kcn_gis.store import write_atlas
 
     if "://" not in target and Path(target).suffix.lower() != ".gpkg":
-        raise KcnGisError(f"--fix {target}: the repaired atlas is written as a GeoPackage; give a .gpkg file name")
+        raise UsageError(f"--fix {target}: the repaired atlas is written as a GeoPackage; give a .gpkg file name")
     if "://" not in atlas.location and Path(target).resolve() == Path(atlas.location).resolve():
-        raise KcnGisError("--fix never edits the source atlas: give a NEW file name for the repaired atlas")
+        raise UsageError("--fix never edits the source atlas: give a NEW file name for the repaired atlas")
     if "://" not in target and Path(target).exists():
-        raise KcnGisError(f"--fix {target}: the file exists; remove it or choose another name (nothing was written)")
+        raise UsageError(f"--fix {target}: the file exists; remove it or choose another name (nothing was written)")
     blocking = [p for p in schema if p.check in _BLOCKING]
     if blocking:
         raise KcnGisError.from_problems(
@@ -130,8 +131,11 @@ def _run(args: argparse.Namespace) -> int:
     from kcn_gis.validation import problems_frame
 
     atlas = open_from_args(args, validate=False)
-    problems = atlas.validate()  # reads each layer once; cached for the consistency checks
-    consistency = _consistency(atlas, problems)
+    with steps("kcn-gis validate", ["layers", "consistency"]) as step:
+        step("layers")
+        problems = atlas.validate()  # reads each layer once; cached for the consistency checks
+        step("consistency")
+        consistency = _consistency(atlas, problems)
     extra = {"error": 0, "warning": 0}
     if consistency is None:
         print(

@@ -279,8 +279,7 @@ class Atlas:
                     Problem(
                         "error",
                         "missing_layer",
-                        f"layer '{name}' ({s.label_vi}) is missing. Add it (it may be empty) with "
-                        f"kcn-gis import FILE --layer {name}, or write it with kcn_gis.write_atlas().",
+                        f"is missing ({s.label_vi}); add it (it may be empty) with {how_to_add(name)}",
                         layer=str(name),
                         file=self.location,
                     )
@@ -333,9 +332,7 @@ class Atlas:
                 self._cache[name] = empty
             return empty
         if name not in self._backend.list_layers():
-            raise SchemaError(
-                f"{self.location}: layer '{name}' is missing; add it with kcn-gis import FILE --layer {name}"
-            )
+            raise SchemaError(f"{self.location}: layer '{name}' is missing; add it with {how_to_add(name)}")
         raw = self._backend.read_layer(name, bbox=bbox, where=where, columns=columns, filters=filters or None)
         raw = self._take_versions(s, raw)
         frame = coerce_layer(s, raw)
@@ -709,13 +706,26 @@ class Atlas:
         self._versions.clear()
 
 
+#: How a user adds each layer that ``kcn-gis import --layer`` cannot fill.
+_ADD_WITH = {
+    "clearance_events": "kcn-gis clearance import SHEET.xlsx --atlas ATLAS",
+    "enterprise_reports": "kcn-gis reports import WORKBOOK.xlsx --atlas ATLAS",
+    "projects": "kcn_gis.write_atlas() (there is no file import for projects)",
+}
+
+
+def how_to_add(name: str) -> str:
+    """The command (or function) that adds layer ``name`` to an atlas, for error messages."""
+    return _ADD_WITH.get(str(name), f"kcn-gis import FILE --layer {name} --atlas ATLAS, or kcn_gis.write_atlas()")
+
+
 def _optional_missing(s: LayerSpec, location: str) -> Problem:
     """The warning for an optional layer an atlas lacks (it reads as empty)."""
     return Problem(
         "warning",
         "missing_optional_layer",
-        f"optional layer '{s.name}' ({s.label_vi}) is not in this atlas (written before schema version 2); "
-        f"it reads as empty. Add it with kcn-gis import FILE --layer {s.name} when you have the data.",
+        f"optional layer ({s.label_vi}), not in this atlas (written before schema version 2); "
+        f"it reads as empty. Add it with {how_to_add(s.name)} when you have the data.",
         layer=str(s.name),
         file=location,
     )

@@ -100,7 +100,7 @@ def test_set_constants_without_a_mapping_file(parks_atlas_path, tmp_path, capsys
     got = open_atlas(parks_atlas_path).parcels
     assert got["parcel_id"].tolist() == ["P2-NS-12-0005", "P2-NS-12-0006"]
     assert set(got["commune"]) == {"Xã Nam Sơn"} and set(got["map_sheet"]) == {"12"}
-    assert main([*args, "--park", "P9"]) == 2
+    assert main([*args, "--park", "P9"]) == 1
     assert "no such park" in capsys.readouterr().err
     assert main([*args, "--set", "xa=1"]) == 2
     assert "'xa' is not a column of layer 'parcels'" in capsys.readouterr().err

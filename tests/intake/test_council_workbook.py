@@ -94,7 +94,7 @@ def test_without_park_a_parcel_number_shared_by_two_parks_is_ambiguous(intake_at
     assert f"matches 2 parcels ({', '.join(both)})" in err
     assert err.count("[ambiguous_parcel]") == 1  # once for the row, not once per dated cell
     assert atlas_snapshot(intake_atlas_path) == before
-    assert _import(book, intake_atlas_path, "--park", "NOPE") == 2
+    assert _import(book, intake_atlas_path, "--park", "NOPE") == 1
     assert "park 'NOPE' has no parcels" in capsys.readouterr().err
 
 

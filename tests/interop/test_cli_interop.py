@@ -20,9 +20,7 @@ def sha256(path) -> str:
 
 def test_export_then_import_via_cli(tiny_atlas_path, tmp_path, capsys):
     out = tmp_path / "parks.kml"
-    assert (
-        main(["export", "--atlas", str(tiny_atlas_path), "--layer", "parks", "--format", "kml", "--out", str(out)]) == 0
-    )
+    assert main(["export", "--atlas", str(tiny_atlas_path), "--layer", "parks", "--to", "kml", "--out", str(out)]) == 0
     target = tmp_path / "new.gpkg"
     assert main(["import", str(out), "--layer", "parks", "--atlas", str(target), "--dry-run"]) == 0
     assert not target.exists()
@@ -86,7 +84,7 @@ def test_investor_export_refuses_parcels(tiny_atlas_path, tmp_path, capsys):
             "investor",
         ]
     )
-    assert code == 2 and "internal" in capsys.readouterr().err
+    assert code == 1 and "internal" in capsys.readouterr().err  # refused by the data rules: exit 1
     assert not (tmp_path / "p.geojson").exists()
 
 

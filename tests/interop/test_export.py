@@ -79,7 +79,7 @@ def test_for_audience_keeps_the_allow_list_only(tiny_layers):
 
 def test_investor_xlsx_columns(planted_atlas, tmp_path):
     out = export_layer(planted_atlas, "plots", "xlsx", tmp_path / "plots.xlsx", audience="investor")
-    cols = list(pd.read_excel(out, sheet_name="data").columns)
+    cols = list(pd.read_excel(out, sheet_name="plots").columns)
     assert cols == [*map(str, INVESTOR_FIELDS[Layer.PLOTS]), "area_ha", "wkt"]
 
 

@@ -106,7 +106,7 @@ def test_kml_is_styled_by_status(shared_atlas, tmp_path):
 
 def test_xlsx_has_areas(shared_atlas, tmp_path):
     out = export_layer(shared_atlas, "plots", "xlsx", tmp_path / "plots.xlsx")
-    data = pd.read_excel(out, sheet_name="data")
+    data = pd.read_excel(out, sheet_name="plots")
     assert dict(zip(data["plot_id"], data["area_ha"], strict=True)) == {"P1": 40.0, "P2": 30.0, "P3": 10.0}
     info = pd.read_excel(out, sheet_name="info")
     assert dict(zip(info["key"], info["value"], strict=True))["crs"] == "EPSG:9209"

@@ -98,8 +98,8 @@ def test_injection_strings_are_stored_verbatim_and_harmless(new_atlas_url, tmp_p
     assert main(["clearance", "progress", "--atlas", url, "--park", "S1", "--format", "json"]) == 0
     capsys.readouterr()
     code = main(["clearance", "progress", "--atlas", url, "--park", EVIL[1], "--format", "json"])
-    assert code == 2  # an unknown park is reported with its verbatim id, not executed
-    assert f"unknown park id(s) {EVIL[1]}" in capsys.readouterr().err
+    assert code == 1  # an unknown park is reported with its verbatim id, not executed
+    assert f"unknown park id(s) '{EVIL[1]}'" in capsys.readouterr().err
 
     after = _counts(url)
     assert after == {**before, str(Layer.CLEARANCE_EVENTS): before[str(Layer.CLEARANCE_EVENTS)] + 1}

@@ -124,7 +124,7 @@ def test_failed_first_push_creates_nothing(pg_url, tmp_path):
     bad_layers[Layer.PLOTS].loc[0, Col.PARK_ID] = "KHONG_CO"
     bad = tmp_path / "bad.gpkg"
     write_atlas(bad, bad_layers)
-    assert main(["db", "push", "--from", str(bad), "--to", pg_url]) == 2
+    assert main(["db", "push", "--from", str(bad), "--to", pg_url]) == 1  # an invalid source atlas
     with pytest.raises(StoreError, match="holds no kcn_gis atlas"):
         open_atlas(pg_url)
 

@@ -139,7 +139,7 @@ def test_read_only_atlas_file_is_refused_before_any_work(atlas_file, park_geomet
     os.chmod(atlas_file, 0o444)
     before = atlas_file.read_bytes()
     done = cli("import", str(src), "--layer", "parcels", "--atlas", str(atlas_file))
-    assert done.returncode == 2  # the command could not run
+    assert done.returncode == 3  # the atlas cannot be written: a runtime failure
     assert "read-only" in done.stderr and str(atlas_file) in done.stderr
     assert "Traceback" not in done.stderr
     assert "feature(s)" not in done.stderr  # refused before the file was even read
@@ -153,7 +153,7 @@ def test_atlas_in_read_only_folder_is_refused(atlas_file, park_geometry, tmp_pat
     os.chmod(folder, 0o555)
     try:
         done = cli("import", str(src), "--layer", "parcels", "--atlas", str(atlas_file))
-        assert done.returncode == 2
+        assert done.returncode == 3
         assert "read-only folder" in done.stderr and "Traceback" not in done.stderr
         with pytest.raises(StoreError, match="read-only folder"):
             kcn_gis.open_atlas(atlas_file).append(Layer.CLEARANCE_EVENTS, _event("X", "Y"))

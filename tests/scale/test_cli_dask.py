@@ -20,7 +20,7 @@ def atlases(small_layers, tmp_path_factory):
     gpkg = root / "atlas.gpkg"
     write_atlas(gpkg, small_layers)
     pq = root / "atlas.parquet"
-    assert main(["export", "--atlas", str(gpkg), "--format", "geoparquet", "--partitions", "3", "--out", str(pq)]) == 0
+    assert main(["export", "--atlas", str(gpkg), "--to", "geoparquet", "--partitions", "3", "--out", str(pq)]) == 0
     return gpkg, pq
 
 

@@ -45,7 +45,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-#: Formats of ``kcn-gis export --format``.
+#: Formats of ``kcn-gis export --to`` (or the ``--out`` extension).
 EXPORT_FORMATS: tuple[str, ...] = ("gpkg", "geojson", "kml", "kmz", "shp", "xlsx", "dxf", "geoparquet")
 #: Audiences of ``kcn-gis export --audience``.
 AUDIENCES: tuple[str, ...] = ("internal", "investor")
@@ -169,7 +169,7 @@ def export_frame(
     elif fmt == "xlsx":
         from kcn_gis.interop.exporters.tables import write_xlsx
 
-        write_xlsx(shown, s.name, path, audience=audience)
+        write_xlsx(shown, s.name, path, audience=audience, as_of=as_of)
     elif fmt == "dxf":
         from kcn_gis.interop.exporters.dxf import write_dxf
 
@@ -230,7 +230,7 @@ def export_layer(
     if s.geometry is None:
         raise KcnGisError(
             f"'{s.name}' is an attribute table; export it with kcn-gis clearance/report commands, or as part "
-            "of the whole atlas (--format gpkg of each layer, or --format geoparquet)"
+            "of the whole atlas (--to gpkg of each layer, or --to geoparquet)"
         )
     frame = atlas.read(s.name)
     events = None

@@ -30,7 +30,7 @@ from kcn_gis.style import (
     label,
 )
 
-__all__ = ["kml_color", "write_kml"]
+__all__ = ["kml_color", "kml_when", "write_kml"]
 
 _NS = "http://www.opengis.net/kml/2.2"
 _DEFAULT_COLOR = "#3182bd"
@@ -94,6 +94,28 @@ def _geometry(parent: ET.Element, geom: Any) -> None:
             _geometry(multi, part)
 
 
+#: The date each feature's ``<TimeStamp>`` carries, per layer: the first of these columns that is set.
+_WHEN_COLUMNS: dict[Layer, tuple[str, ...]] = {
+    Layer.PLOTS: (str(Col.LEASED_ON), str(Col.ACQUIRED_ON)),
+    Layer.FACILITIES: (str(Col.COMMISSIONED_ON), str(Col.CONSTRUCTION_ON)),
+}
+
+
+def kml_when(v: Any) -> str | None:
+    """A KML ``<when>`` value (XML Schema date or dateTime): ``YYYY-MM-DD`` for a date,
+    ``YYYY-MM-DDThh:mm:ssZ`` for a time of day (UTC; naive times are taken as UTC)."""
+    if v is None or v is pd.NaT or (isinstance(v, float) and np.isnan(v)):
+        return None
+    t = pd.Timestamp(v)
+    if pd.isna(t):
+        return None
+    if t.tzinfo is not None:
+        t = t.tz_convert("UTC").tz_localize(None)
+    if t == t.normalize():
+        return t.date().isoformat()
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _label_column(layer: Layer, frame: pd.DataFrame) -> str | None:
     for c in {Layer.PARKS: (Col.NAME,), Layer.PLOTS: (Col.PLOT_ID,), Layer.PARCELS: (Col.PARCEL_NO, Col.PARCEL_ID)}.get(
         layer, (Col.NAME,)
@@ -112,6 +134,11 @@ def write_kml(
     kmz: bool = False,
 ) -> None:
     """Write ``frame`` (atlas CRS) as KML or KMZ in WGS 84.
+
+    Plots carry a ``<TimeStamp><when>YYYY-MM-DD</when></TimeStamp>`` (leased on,
+    else acquired on), facilities theirs (commissioned on, else construction
+    started), so Google Earth's time slider works; dates in ``ExtendedData`` are
+    ISO ``YYYY-MM-DD`` too.
 
     Parameters
     ----------
@@ -148,6 +175,7 @@ def write_kml(
     name_col = _label_column(layer, frame)
     attr_cols = [c for c in frame.columns if c != frame.geometry.name]
     skip_name = name_col == Col.NAME
+    when_cols = [c for c in _WHEN_COLUMNS.get(s.name, ()) if c in frame.columns]
     folders: dict[str, ET.Element] = {}
     geoms = np.asarray(wgs.geometry.values)
     for i, (_, row) in enumerate(frame.iterrows()):
@@ -165,6 +193,11 @@ def write_kml(
         pm = ET.SubElement(folders[key], "Placemark")
         if name_col is not None and _text(row[name_col]) is not None:
             ET.SubElement(pm, "name").text = _text(row[name_col])
+        for wc in when_cols:
+            when = kml_when(row[wc])
+            if when is not None:  # KML order: TimePrimitive before styleUrl
+                ET.SubElement(ET.SubElement(pm, "TimeStamp"), "when").text = when
+                break
         ET.SubElement(pm, "styleUrl").text = f"#s-{key}"
         ext = ET.SubElement(pm, "ExtendedData")
         for c in attr_cols:

@@ -35,12 +35,23 @@ def shapefile_names(columns: list[str]) -> dict[str, str]:
     return out
 
 
-def _dates_as_text(frame: pd.DataFrame) -> pd.DataFrame:
+def _dates_as_text(frame: pd.DataFrame, *, keep_dates: bool = False) -> pd.DataFrame:
+    """Date-time columns as ISO text; with ``keep_dates``, date-only columns become Arrow ``date32`` instead.
+
+    ``date32`` columns written with ``use_arrow=True`` are OGR Date fields: DBF ``D`` fields in a Shapefile.
+    """
+    import pyarrow as pa
+
     out = frame.copy()
     for c in out.columns:
         if c != getattr(out, "geometry", pd.Series()).name and pd.api.types.is_datetime64_any_dtype(out[c]):
             s = out[c]
+            if getattr(s.dt, "tz", None) is not None:
+                s = s.dt.tz_convert("UTC").dt.tz_localize(None)
             is_midnight = (s.dropna() == s.dropna().dt.normalize()).all()
+            if keep_dates and is_midnight:
+                out[c] = s.dt.normalize().astype("datetime64[ms]").astype(pd.ArrowDtype(pa.date32()))
+                continue
             fmt = "%Y-%m-%d" if is_midnight else "%Y-%m-%dT%H:%M:%S"
             out[c] = pd.array([None if pd.isna(v) else v.strftime(fmt) for v in s], dtype="str")
     return out
@@ -53,8 +64,9 @@ def write_vector(frame: gpd.GeoDataFrame, layer: Layer, fmt: str, path: Path) ->
     * GeoJSON: converted to WGS 84 (EPSG:4326) with EPSG:6960, 9 decimals
       (sub-millimetre), ``RFC7946=YES``; dates as ISO text.
     * Shapefile: atlas CRS with ``.prj``, UTF-8 text with a ``.cpg``, field names
-      cut to 10 characters (:func:`shapefile_names`; ``kcn-gis import`` maps them back), and
-      the layer's QGIS style in a ``.qml`` beside the ``.shp`` (:mod:`kcn_gis.layer_styles`).
+      cut to 10 characters (:func:`shapefile_names`; ``kcn-gis import`` maps them back); dates as DBF
+      ``D`` fields, date-times (no DBF type holds them) as ISO text; the layer's QGIS style in a
+      ``.qml`` beside the ``.shp`` (:mod:`kcn_gis.layer_styles`).
     """
     s = spec(layer)
     if fmt == "gpkg":
@@ -95,13 +107,13 @@ def write_vector(frame: gpd.GeoDataFrame, layer: Layer, fmt: str, path: Path) ->
                 "export it as GeoPackage, GeoJSON or KML instead"
             )
         names = shapefile_names([c for c in frame.columns if c != frame.geometry.name])
-        data = frame.rename(columns=names)
+        data = _dates_as_text(frame, keep_dates=True).rename(columns=names)
         for ext in (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qml"):
             path.with_suffix(ext).unlink(missing_ok=True)
         with warnings.catch_warnings():
             # GDAL warns that the DBF cannot store time of day or long text; dates are dates here
             warnings.simplefilter("ignore", RuntimeWarning)
-            pyogrio.write_dataframe(data, path, driver="ESRI Shapefile", encoding="UTF-8")
+            pyogrio.write_dataframe(data, path, driver="ESRI Shapefile", encoding="UTF-8", use_arrow=True)
         cpg = path.with_suffix(".cpg")
         if not cpg.exists() or "UTF" not in cpg.read_text(errors="replace").upper():
             cpg.write_text("UTF-8", encoding="ascii")
