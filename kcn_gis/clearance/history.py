@@ -22,6 +22,8 @@ import logging
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from kcn_gis.dates import DateLike, as_of_date
 from kcn_gis.errors import ClearanceError
@@ -88,9 +90,14 @@ def _prepare(events: pd.DataFrame) -> pd.DataFrame:
             "'clearance_events' (atlas.clearance_events)"
         )
     n = len(events)
-    codes, uniques = pd.factorize(events[Col.EVENT])
-    lut = np.array([_KIND.get(str(u), -1) for u in uniques] + [-1], dtype=np.int64)  # last slot: missing (-1)
-    kind = lut[codes]
+    arrow_events = _arrow_strings(events[Col.EVENT])
+    if arrow_events is not None:  # Arrow-backed text (the store's frames): one hash lookup, no factorize
+        vocab = pa.array(_EVENTS, type=arrow_events.type)
+        kind = np.asarray(pc.index_in(arrow_events, value_set=vocab).fill_null(-1), dtype=np.int64)
+    else:
+        codes, uniques = pd.factorize(events[Col.EVENT])
+        lut = np.array([_KIND.get(str(u), -1) for u in uniques] + [-1], dtype=np.int64)  # last slot: missing (-1)
+        kind = lut[codes]
     bad = kind < 0
     if bad.any():
         pos = int(np.flatnonzero(bad)[0])
@@ -121,7 +128,25 @@ def _prepare(events: pd.DataFrame) -> pd.DataFrame:
             "recorded_at": recorded,
         },
         index=events.index,
+        copy=False,
     )
+
+
+def _arrow_strings(values: pd.Series | pd.api.extensions.ExtensionArray) -> pa.Array | None:
+    """The Arrow string array behind a pandas text column, or None when it is not Arrow-backed text.
+
+    Frames read by the store hold text as Arrow-backed pandas strings; with them the lookups below
+    are single pyarrow hash passes. Other frames (object dtype, numbers) take the pandas path.
+    """
+    arr = values.array if isinstance(values, pd.Series) else values
+    if not isinstance(arr, pd.arrays.ArrowExtensionArray):
+        return None
+    out = arr.__arrow_array__()
+    if isinstance(out, pa.ChunkedArray):
+        out = out.combine_chunks()
+    if not (pa.types.is_string(out.type) or pa.types.is_large_string(out.type)):
+        return None
+    return out
 
 
 def _ms(ts: pd.Timestamp) -> int:
@@ -141,6 +166,14 @@ def _voided(ev: pd.DataFrame, as_of: pd.Timestamp) -> np.ndarray:
 
 def _positions(ev: pd.DataFrame, parcels: pd.DataFrame) -> np.ndarray:
     """Position in ``parcels`` of each event's parcel (-1 when the parcel is not in ``parcels``)."""
+    ev_ids = _arrow_strings(ev["parcel_id"].array)
+    parcel_ids = _arrow_strings(parcels[Col.PARCEL_ID].array)
+    if ev_ids is not None and parcel_ids is not None:
+        # exact string equality, first parcel wins, missing ids never match: as the factorize below
+        if parcel_ids.type != ev_ids.type:
+            parcel_ids = parcel_ids.cast(ev_ids.type)
+        found = pc.index_in(ev_ids, value_set=parcel_ids, skip_nulls=True)
+        return np.asarray(found.fill_null(-1), dtype=np.int64)
     ids = pd.Series(parcels[Col.PARCEL_ID].array)
     both = pd.concat([pd.Series(ev["parcel_id"].array), ids], ignore_index=True)
     if both.dtype == object:
@@ -185,6 +218,15 @@ def _state_arrays(ev: pd.DataFrame, pos: np.ndarray, n: int, as_of: pd.Timestamp
     }
 
 
+def _parcel_state(events: pd.DataFrame, parcels: pd.DataFrame, *, as_of: DateLike | None) -> dict[str, np.ndarray]:
+    """:func:`_state_arrays` for every parcel position (``max_rank`` 0 = not started), checks included."""
+    if Col.PARCEL_ID not in parcels.columns:
+        raise ClearanceError("parcels lack the column 'parcel_id'; pass the atlas layer 'parcels' (atlas.parcels)")
+    asof = as_of_date(as_of)
+    ev = _prepare(events)
+    return _state_arrays(ev, _positions(ev, parcels), len(parcels), asof)
+
+
 def parcel_stages(events: pd.DataFrame, parcels: pd.DataFrame, *, as_of: DateLike | None = None) -> pd.DataFrame:
     """Return the clearance stage of every parcel on a date, derived from the events.
 
@@ -225,11 +267,7 @@ def parcel_stages(events: pd.DataFrame, parcels: pd.DataFrame, *, as_of: DateLik
     >>> list(st.columns)[:4]
     ['parcel_id', 'stage', 'open_complaint', 'last_event_date']
     """
-    if Col.PARCEL_ID not in parcels.columns:
-        raise ClearanceError("parcels lack the column 'parcel_id'; pass the atlas layer 'parcels' (atlas.parcels)")
-    asof = as_of_date(as_of)
-    ev = _prepare(events)
-    state = _state_arrays(ev, _positions(ev, parcels), len(parcels), asof)
+    state = _parcel_state(events, parcels, as_of=as_of)
     return pd.DataFrame(
         {
             Col.PARCEL_ID: parcels[Col.PARCEL_ID].array,

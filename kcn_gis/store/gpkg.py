@@ -47,8 +47,9 @@ import pyogrio
 import shapely
 
 import kcn_gis.store.gpkg_sql as gpkg_sql
-from kcn_gis.errors import ConcurrencyError, StoreError
+from kcn_gis.errors import ConcurrencyError, SchemaError, StoreError
 from kcn_gis.schema import Col, spec
+from kcn_gis.store.arrow import table_to_frame
 from kcn_gis.store.base import (
     REFERENCES,
     VALIDATED_PENDING,
@@ -165,11 +166,20 @@ class GeoPackageBackend:
             with warnings.catch_warnings():
                 # GDAL warns on measured/3D geometries or odd field types; surface them as log lines.
                 warnings.simplefilter("ignore", RuntimeWarning)
-                return pyogrio.read_dataframe(
-                    self.path, layer=layer, bbox=bbox, where=where, columns=columns, use_arrow=True
-                )
+                meta, table = pyogrio.read_arrow(self.path, layer=layer, bbox=bbox, where=where, columns=columns)
         except Exception as exc:
             raise StoreError(f"{self.path} layer '{layer}' cannot be read: {exc}") from exc
+        geometry = meta.get("geometry_name") or ("wkb_geometry" if "wkb_geometry" in table.column_names else None)
+        if geometry is not None and geometry not in table.column_names:
+            geometry = None
+        try:
+            layer_spec = spec(layer)
+        except SchemaError:  # a layer outside the model (e.g. the meta table): pyarrow's defaults
+            layer_spec = None
+        try:
+            return table_to_frame(table, layer_spec, geometry=geometry, crs=meta.get("crs"))
+        except UnicodeDecodeError as exc:
+            raise StoreError(f"{self.path} layer '{layer}' is not encoded in UTF-8: {exc}") from exc
 
     def read_meta(self) -> dict[str, str]:
         if META_TABLE not in self.list_layers():
