@@ -145,7 +145,9 @@ def child_floor(path: str) -> None:
             areas = float(np.sum(shapely.area(g)))
     t2 = time.perf_counter()
     rows = {k: t.num_rows for k, t in tables.items()}
-    print("RESULT " + json.dumps({"seconds": t2 - t1, "import_seconds": t1 - t0, "result": {"rows": rows, "area": areas}}))
+    print(
+        "RESULT " + json.dumps({"seconds": t2 - t1, "import_seconds": t1 - t0, "result": {"rows": rows, "area": areas}})
+    )
 
 
 # -- parent ---------------------------------------------------------------------------------------------------------

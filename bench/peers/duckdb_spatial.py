@@ -36,25 +36,25 @@ import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["JOBS", "Unavailable", "connect", "run_job", "sources"]
+__all__ = ["JOBS", "UnavailableError", "connect", "run_job", "sources"]
 
 STAGES = ("notified", "inventoried", "plan_approved", "compensated", "handed_over")
 RIVER = "Sông Đuống"
 
 
-class Unavailable(RuntimeError):
+class UnavailableError(RuntimeError):
     """DuckDB or its spatial extension cannot be loaded (the benchmark skips the peer with this message)."""
 
 
 def connect(threads: int | None = None) -> Any:
     """A DuckDB connection with the spatial extension loaded from the ``duckdb-extension-spatial`` wheel.
 
-    Raises :class:`Unavailable` with the reason when that is not possible.
+    Raises :class:`UnavailableError` with the reason when that is not possible.
     """
     try:
         import duckdb
     except ImportError as exc:
-        raise Unavailable(f"duckdb is not installed ({exc}); pip install duckdb duckdb-extension-spatial") from exc
+        raise UnavailableError(f"duckdb is not installed ({exc}); pip install duckdb duckdb-extension-spatial") from exc
     con = duckdb.connect()
     if threads:
         con.execute(f"SET threads = {int(threads)}")
@@ -76,7 +76,7 @@ def connect(threads: int | None = None) -> Any:
         return con
     except Exception as exc:
         errors.append(f"LOAD spatial: {exc}")
-    raise Unavailable("the DuckDB spatial extension cannot be loaded: " + "; ".join(errors))
+    raise UnavailableError("the DuckDB spatial extension cannot be loaded: " + "; ".join(errors))
 
 
 def sources(path: str | Path) -> dict[str, str]:
@@ -262,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     try:
         con = connect(args.threads)
-    except Unavailable as exc:
+    except UnavailableError as exc:
         print(f"SKIP {exc}", flush=True)
         return 3
     t1 = time.perf_counter()

@@ -105,7 +105,7 @@ def _prepare(events: pd.DataFrame) -> pd.DataFrame:
             f"clearance_events row {pos + 1}: event '{events[Col.EVENT].iloc[pos]}' is not one of "
             f"{', '.join(_EVENTS)} ({int(bad.sum())} such row(s)); fix the atlas with kcn-gis validate"
         )
-    date = pd.to_datetime(events[Col.EVENT_DATE]).to_numpy().astype("datetime64[ms]")
+    date = _as_ms(events[Col.EVENT_DATE])
     if np.isnat(date).any():
         pos = int(np.flatnonzero(np.isnat(date))[0])
         raise ClearanceError(f"clearance_events row {pos + 1}: event_date is empty; every event needs a date")
@@ -114,7 +114,7 @@ def _prepare(events: pd.DataFrame) -> pd.DataFrame:
     else:
         corrects = pd.array([None] * n, dtype="str")
     if Col.RECORDED_AT in events.columns:
-        recorded = pd.to_datetime(events[Col.RECORDED_AT]).to_numpy().astype("datetime64[ms]").astype("int64")
+        recorded = _as_ms(events[Col.RECORDED_AT]).view("int64")
     else:
         recorded = np.full(n, _NAT, dtype="int64")
     return pd.DataFrame(
@@ -124,7 +124,7 @@ def _prepare(events: pd.DataFrame) -> pd.DataFrame:
             "corrects": corrects,
             "kind": kind.astype("int8"),
             "rank": _RANK_BY_KIND[kind],
-            "date": date.astype("int64"),
+            "date": date.view("int64"),
             "recorded_at": recorded,
         },
         index=events.index,
@@ -132,7 +132,14 @@ def _prepare(events: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _arrow_strings(values: pd.Series | pd.api.extensions.ExtensionArray) -> pa.Array | None:
+def _as_ms(values: pd.Series) -> np.ndarray:
+    """Dates as ``datetime64[ms]`` (no copy when they already are, as in the store's frames)."""
+    if values.dtype == np.dtype("datetime64[ms]"):
+        return values.to_numpy()
+    return pd.to_datetime(values).to_numpy().astype("datetime64[ms]")
+
+
+def _arrow_strings(values: pd.Series | pd.api.extensions.ExtensionArray) -> pa.Array | pa.ChunkedArray | None:
     """The Arrow string array behind a pandas text column, or None when it is not Arrow-backed text.
 
     Frames read by the store hold text as Arrow-backed pandas strings; with them the lookups below
@@ -142,8 +149,6 @@ def _arrow_strings(values: pd.Series | pd.api.extensions.ExtensionArray) -> pa.A
     if not isinstance(arr, pd.arrays.ArrowExtensionArray):
         return None
     out = arr.__arrow_array__()
-    if isinstance(out, pa.ChunkedArray):
-        out = out.combine_chunks()
     if not (pa.types.is_string(out.type) or pa.types.is_large_string(out.type)):
         return None
     return out
@@ -161,6 +166,10 @@ def _voided(ev: pd.DataFrame, as_of: pd.Timestamp) -> np.ndarray:
     targets = pd.Series(ev["corrects"].array[is_corr]).dropna().unique()
     if len(targets) == 0:
         return np.zeros(len(ev), dtype=bool)
+    ids = _arrow_strings(ev["event_id"].array)
+    if ids is not None and all(isinstance(t, str) for t in targets):
+        found = pc.is_in(ids, value_set=pa.array(list(targets), type=ids.type))
+        return np.asarray(found.fill_null(False), dtype=bool)
     return pd.Series(ev["event_id"].array).isin(list(targets)).to_numpy()
 
 

@@ -18,8 +18,10 @@ Nothing here changes a value: the frames are equal to those of the generic path 
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -30,9 +32,32 @@ import pyarrow as pa
 import shapely
 from geopandas.array import GeometryArray
 
-from kcn_gis.schema import LayerSpec
+from kcn_gis.errors import StoreError
+from kcn_gis.schema import Col, Layer, LayerSpec
 
-__all__ = ["LazyGeometryArray", "table_to_frame", "wkb_polygon_area"]
+__all__ = [
+    "DEFERRED_COLUMNS",
+    "DEFER_FROM_ROWS",
+    "DeferredStringArray",
+    "LazyGeometryArray",
+    "table_to_frame",
+    "wkb_polygon_area",
+]
+
+#: Text columns that no analytics reads, read only when first used in layers of at least
+#: :data:`DEFER_FROM_ROWS` rows (free text, document numbers and the parcels' personal data).
+DEFERRED_COLUMNS: dict[str, tuple[str, ...]] = {
+    str(Layer.CLEARANCE_EVENTS): (str(Col.REFERENCE), str(Col.NOTE), str(Col.RECORDED_BY)),
+    str(Layer.PARCELS): (
+        str(Col.COMMUNE),
+        str(Col.MAP_SHEET),
+        str(Col.PARCEL_NO),
+        str(Col.LAND_TYPE),
+        str(Col.HOLDER_TYPE),
+        str(Col.HOLDER_NAME),
+    ),
+}
+DEFER_FROM_ROWS = 100_000
 
 #: From this many geometries on, WKB is decoded in two threads (shapely releases the GIL while parsing).
 _THREADED_DECODE = 200_000
@@ -101,7 +126,7 @@ def _polygon_area_chunk(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     idx, c0, align, npts, key = idx[order], c0[order], align[order], npts[order], key[order]
     cuts = np.flatnonzero(np.r_[True, key[1:] != key[:-1], True])
     views = {}
-    for b0, b1 in zip(cuts[:-1], cuts[1:], strict=False):
+    for b0, b1 in itertools.pairwise(cuts):
         a, m = int(align[b0]), int(npts[b0])
         if a not in views:
             views[a] = np.frombuffer(bufs[2], dtype="<f8", offset=a, count=(len(data) - a) // 8)
@@ -135,7 +160,12 @@ def wkb_polygon_area(values: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np
         value is not such a polygon (null, big-endian, multipart, holes, Z/M, more than 64 points),
         and the area there is 0: measure those with shapely.
     """
-    parts = [_polygon_area_chunk(c) for c in _binary_chunks(values)]
+    chunks = _binary_chunks(values)
+    if len(chunks) > 1 and len(values) >= _THREADED_DECODE and (os.cpu_count() or 1) >= 2:
+        with ThreadPoolExecutor(2) as ex:  # numpy gathers and arithmetic release the GIL
+            parts = list(ex.map(_polygon_area_chunk, chunks))
+    else:
+        parts = [_polygon_area_chunk(c) for c in chunks]
     if len(parts) == 1:
         return parts[0]
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
@@ -241,9 +271,107 @@ class LazyGeometryArray(GeometryArray):
             self.__dict__.update(state)
 
 
+class _Deferred:
+    """One column to be read on first use, shared by every copy of the array (read once, thread-safe)."""
+
+    def __init__(self, length: int, loader: Callable[[], pa.ChunkedArray], what: str) -> None:
+        self.length = length
+        self.what = what
+        self._loader: Callable[[], pa.ChunkedArray] | None = loader
+        self._value: pa.ChunkedArray | None = None
+        self._lock = threading.Lock()
+
+    def value(self) -> pa.ChunkedArray:
+        if self._value is None:
+            with self._lock:
+                if self._value is None:
+                    assert self._loader is not None
+                    col = self._loader()
+                    if isinstance(col, pa.Array):
+                        col = pa.chunked_array([col])
+                    if len(col) != self.length:
+                        raise StoreError(
+                            f"{self.what} changed on disk since the layer was read ({len(col)} rows now, "
+                            f"{self.length} then); call atlas.clear_cache() and read the layer again"
+                        )
+                    if not pa.types.is_large_string(col.type):
+                        col = col.cast(pa.large_string())
+                    self._value, self._loader = col, None
+        return self._value
+
+
+class DeferredStringArray(pd.arrays.ArrowStringArray):
+    """An Arrow-backed text column (pandas ``str``) that the store reads only when it is first used.
+
+    The store defers the free-text and personal columns of its largest layers (notes, document
+    numbers, holder names, ...), which no analytics reads: a clearance-progress run then never reads
+    or holds them. Any use (values, comparisons, ``len`` excepted) reads the column, once; copies
+    share that read. If the layer changed on disk in between, the read raises
+    :class:`~kcn_gis.errors.StoreError` instead of mixing two versions of the layer.
+    """
+
+    @classmethod
+    def deferred(cls, cell: _Deferred) -> DeferredStringArray:
+        obj = cls.__new__(cls)
+        obj.__dict__["_cell"] = cell
+        obj.__dict__["_arrow"] = None
+        obj._dtype = _STR
+        obj._cache = {}
+        return obj
+
+    @property  # type: ignore[override]
+    def _pa_array(self) -> pa.ChunkedArray:
+        value = self.__dict__.get("_arrow")
+        if value is None:
+            value = self.__dict__["_cell"].value()
+            self.__dict__["_arrow"] = value
+        return value
+
+    @_pa_array.setter
+    def _pa_array(self, value: pa.ChunkedArray) -> None:
+        self.__dict__["_arrow"] = value
+        self.__dict__["_cell"] = None
+
+    @property
+    def loaded(self) -> bool:
+        """True once the column has been read."""
+        cell = self.__dict__.get("_cell")
+        return self.__dict__.get("_arrow") is not None or cell is None or cell._value is not None
+
+    def __len__(self) -> int:
+        cell = self.__dict__.get("_cell")
+        if self.__dict__.get("_arrow") is None and cell is not None:
+            return int(cell.length)
+        return len(self._pa_array)
+
+    def _still_deferred(self) -> bool:
+        return self.__dict__.get("_arrow") is None and self.__dict__.get("_cell") is not None
+
+    def copy(self) -> Any:
+        if self._still_deferred():
+            return DeferredStringArray.deferred(self.__dict__["_cell"])
+        return super().copy()
+
+    def view(self, dtype: Any = None) -> Any:
+        if dtype is None and self._still_deferred():
+            return self.copy()
+        return super().view(dtype)
+
+    def __setstate__(self, state: Any) -> None:
+        super().__setstate__(state)
+        value = self.__dict__.pop("_pa_array", None)
+        if value is not None:
+            self._pa_array = value
+
+
 def _date_ms(col: pa.ChunkedArray) -> np.ndarray:
     """``date32``/``date64`` → ``datetime64[ms]`` (midnight), NaT for nulls."""
+    if pa.types.is_date32(col.type):  # days since 1970 → numpy datetime64[D] → ms: no Arrow cast kernel
+        return np.asarray(col.to_numpy(), dtype="datetime64[D]").astype("datetime64[ms]")
     return col.cast(pa.timestamp("ms")).to_numpy(zero_copy_only=False).astype("datetime64[ms]")
+
+
+_STR = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas' default "str" dtype
 
 
 def _timestamp_ms(col: pa.ChunkedArray) -> np.ndarray:
@@ -272,6 +400,8 @@ def _column(col: pa.ChunkedArray, kind: str | None) -> Any:
         return _timestamp_ms(col)
     if kind == "int" and pa.types.is_integer(t):
         return col.to_pandas(types_mapper=lambda _t: pd.Int64Dtype()).array
+    if kind == "text" and (pa.types.is_string(t) or pa.types.is_large_string(t)):
+        return pd.arrays.ArrowStringArray(col, dtype=_STR)
     if kind == "float" and pa.types.is_floating(t):
         return col.cast(pa.float64()).to_numpy(zero_copy_only=False)
     return None
@@ -283,6 +413,9 @@ def table_to_frame(
     *,
     geometry: str | None = None,
     crs: Any = None,
+    deferred: Mapping[str, Callable[[], pa.ChunkedArray]] | None = None,
+    order: Sequence[str] | None = None,
+    what: str = "the layer",
 ) -> pd.DataFrame | gpd.GeoDataFrame:
     """An Arrow table as a frame with the model's dtypes; the geometry column (WKB) lazily decoded.
 
@@ -298,6 +431,13 @@ def table_to_frame(
         last column, named ``geometry``, in ``crs``.
     crs : optional
         The CRS of the geometry (anything pyproj accepts).
+    deferred : mapping of column name to loader, optional
+        Text columns not in ``table``, read by ``loader()`` (an Arrow string column of the same rows)
+        only when first used (:class:`DeferredStringArray`).
+    order : sequence of str, optional
+        The column order of the result (the layer's field order).
+    what : str
+        How errors name the layer (file and layer).
     """
     kinds = {c.name: c.kind for c in layer_spec.columns} if layer_spec is not None else {}
     data: dict[str, Any] = {}
@@ -315,10 +455,13 @@ def table_to_frame(
         conv = table.select(generic).to_pandas()
         for name in generic:
             data[name] = conv[name].array
+    for name, loader in (deferred or {}).items():
+        data[name] = DeferredStringArray.deferred(_Deferred(table.num_rows, loader, f"{what}, column '{name}',"))
+    if order is not None:
+        data = {name: data[name] for name in order if name in data} | data
     index = pd.RangeIndex(table.num_rows)
     frame = pd.DataFrame(data, index=index, copy=False)
     if geometry is None:
         return frame
     geom = LazyGeometryArray.from_wkb(table.column(geometry), crs=crs)
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geom, index=index, crs=crs), crs=crs)
-

@@ -226,7 +226,7 @@ def _has_model_dtype(kind: str, s: pd.Series) -> bool:
     if kind == "bool":
         return pd.api.types.is_bool_dtype(dtype)
     if kind == "text":
-        return dtype != object and pd.api.types.is_string_dtype(dtype)
+        return dtype != np.dtype(object) and pd.api.types.is_string_dtype(dtype)
     return False
 
 

@@ -50,11 +50,11 @@ if TYPE_CHECKING:
 __all__ = [
     "MANIFEST",
     "GeoParquetBackend",
-    "record_validation",
     "hilbert_distance",
     "layer_parts",
     "read_layer",
     "read_manifest",
+    "record_validation",
     "write_manifest",
     "write_partitioned",
 ]
@@ -398,7 +398,7 @@ class GeoParquetBackend:
         import pyarrow as pa
         import pyarrow.dataset as ds
 
-        from kcn_gis.store.arrow import table_to_frame
+        from kcn_gis.store.arrow import DEFER_FROM_ROWS, DEFERRED_COLUMNS, table_to_frame
 
         if where is not None:
             raise StoreError(
@@ -409,8 +409,27 @@ class GeoParquetBackend:
         dataset = ds.dataset([str(p) for p in parts], format="parquet")
         names = dataset.schema.names
         geom = str(Col.GEOMETRY) if s.geometry is not None and str(Col.GEOMETRY) in names else None
+        deferred: dict[str, Any] = {}
+        order: list[str] | None = None
         if columns is None:
             cols = [c for c in names if c not in ("bbox", "__index_level_0__")]
+            if bbox is None and not filters and layer in DEFERRED_COLUMNS and dataset.count_rows() >= DEFER_FROM_ROWS:
+                order = list(cols)
+                stamp = _fingerprint(parts)
+
+                def loader(column: str) -> Any:
+                    def load() -> Any:
+                        if _fingerprint(layer_parts(self.path, layer)) != stamp:
+                            raise StoreError(
+                                f"{self.location} layer '{layer}' changed on disk after it was read; "
+                                "call atlas.clear_cache() and read it again"
+                            )
+                        return ds.dataset([str(p) for p in parts], format="parquet").to_table(columns=[column])[column]
+
+                    return load
+
+                deferred = {c: loader(c) for c in DEFERRED_COLUMNS[layer] if c in cols}
+                cols = [c for c in cols if c not in deferred]
         else:
             missing = [c for c in columns if c not in names]
             if missing:
@@ -430,7 +449,15 @@ class GeoParquetBackend:
             table = dataset.to_table(columns=cols, filter=expr)
         except (pa.ArrowInvalid, OSError) as exc:
             raise StoreError(f"{self.location} layer '{layer}' cannot be read: {exc}") from exc
-        frame = table_to_frame(table, s, geometry=geom, crs=self._manifest.get("crs"))
+        frame = table_to_frame(
+            table,
+            s,
+            geometry=geom,
+            crs=self._manifest.get("crs"),
+            deferred=deferred,
+            order=order,
+            what=f"{self.location} layer '{layer}'",
+        )
         if bbox is not None and geom is not None and "bbox" not in names and len(frame):
             box = shapely.box(*bbox)
             frame = frame[shapely.intersects(np.asarray(frame.geometry.values), box)].reset_index(drop=True)

@@ -49,7 +49,7 @@ import shapely
 import kcn_gis.store.gpkg_sql as gpkg_sql
 from kcn_gis.errors import ConcurrencyError, SchemaError, StoreError
 from kcn_gis.schema import Col, spec
-from kcn_gis.store.arrow import table_to_frame
+from kcn_gis.store.arrow import DEFER_FROM_ROWS, DEFERRED_COLUMNS, table_to_frame
 from kcn_gis.store.base import (
     REFERENCES,
     VALIDATED_PENDING,
@@ -162,6 +162,17 @@ class GeoPackageBackend:
             fields = set(pyogrio.read_info(self.path, layer=layer)["fields"])
             if _VERSION in fields and _VERSION not in columns:
                 columns = [*columns, _VERSION]
+        deferred: dict[str, Any] = {}
+        order: list[str] | None = None
+        if bbox is None and where is None and columns is None and layer in DEFERRED_COLUMNS:
+            # a whole large layer: its free-text and personal columns are read when first used
+            info = self._info(layer)
+            if int(info.get("features") or 0) >= DEFER_FROM_ROWS:
+                order = [str(f) for f in info["fields"]]
+                later = [f for f in DEFERRED_COLUMNS[layer] if f in order]
+                stamp = self.layer_stamp(layer)
+                deferred = {f: self._column_loader(layer, f, stamp) for f in later}
+                columns = [f for f in order if f not in deferred]
         try:
             with warnings.catch_warnings():
                 # GDAL warns on measured/3D geometries or odd field types; surface them as log lines.
@@ -177,9 +188,39 @@ class GeoPackageBackend:
         except SchemaError:  # a layer outside the model (e.g. the meta table): pyarrow's defaults
             layer_spec = None
         try:
-            return table_to_frame(table, layer_spec, geometry=geometry, crs=meta.get("crs"))
+            return table_to_frame(
+                table,
+                layer_spec,
+                geometry=geometry,
+                crs=meta.get("crs"),
+                deferred=deferred,
+                order=order,
+                what=f"{self.path} layer '{layer}'",
+            )
         except UnicodeDecodeError as exc:
             raise StoreError(f"{self.path} layer '{layer}' is not encoded in UTF-8: {exc}") from exc
+
+    def _info(self, layer: str) -> dict[str, Any]:
+        try:
+            return dict(pyogrio.read_info(self.path, layer=layer))
+        except Exception as exc:
+            raise StoreError(f"{self.path} layer '{layer}' cannot be read: {exc}") from exc
+
+    def _column_loader(self, layer: str, column: str, stamp: str | None) -> Any:
+        """A function reading one column of ``layer`` later, refusing if the layer changed meanwhile."""
+
+        def load() -> Any:
+            if self.layer_stamp(layer) != stamp:
+                raise StoreError(
+                    f"{self.path} layer '{layer}' changed on disk after it was read, before its column "
+                    f"'{column}' was used; call atlas.clear_cache() and read the layer again"
+                )
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                _, table = pyogrio.read_arrow(self.path, layer=layer, columns=[column], read_geometry=False)
+            return table.column(column)
+
+        return load
 
     def read_meta(self) -> dict[str, str]:
         if META_TABLE not in self.list_layers():
