@@ -167,3 +167,13 @@ def test_geoparquet_backend_reads_the_same_frames(bundled_copy, tmp_path) -> Non
         pd.testing.assert_frame_equal(_plain(b), _plain(a))
     with pytest.raises(StoreError, match="only reads"):
         pq_atlas.write({Layer.PROJECTS: atlas.projects})
+
+
+@pytest.mark.parametrize("layer", [str(Layer.PARCELS), str(Layer.CLEARANCE_EVENTS), str(Layer.PLOTS)])
+def test_read_in_two_halves_equals_one_read(bundled_copy, monkeypatch, layer: str) -> None:
+    backend = gpkg_module.GeoPackageBackend(bundled_copy)
+    one = backend.read_layer(layer)
+    monkeypatch.setattr(gpkg_module, "_PARALLEL_READ_ROWS", 1)
+    assert backend._halves(layer) is not None
+    two = backend.read_layer(layer)
+    pd.testing.assert_frame_equal(_plain(two), _plain(one))
