@@ -44,10 +44,17 @@ __all__ = [
     "wkb_polygon_area",
 ]
 
-#: Text columns that no analytics reads, read only when first used in layers of at least
-#: :data:`DEFER_FROM_ROWS` rows (free text, document numbers and the parcels' personal data).
+#: Text columns that no analytics reads (or only in rare cases), read only when first used in layers of at
+#: least :data:`DEFER_FROM_ROWS` rows (ids of events, free text, document numbers, the parcels' personal data).
 DEFERRED_COLUMNS: dict[str, tuple[str, ...]] = {
-    str(Layer.CLEARANCE_EVENTS): (str(Col.REFERENCE), str(Col.NOTE), str(Col.RECORDED_BY)),
+    # event ids are needed only where corrections name them: read when a correction is met
+    str(Layer.CLEARANCE_EVENTS): (
+        str(Col.EVENT_ID),
+        str(Col.REFERENCE),
+        str(Col.NOTE),
+        str(Col.RECORDED_BY),
+        str(Col.CORRECTS_EVENT_ID),
+    ),
     str(Layer.PARCELS): (
         str(Col.COMMUNE),
         str(Col.MAP_SHEET),

@@ -177,3 +177,20 @@ def test_read_in_two_halves_equals_one_read(bundled_copy, monkeypatch, layer: st
     assert backend._halves(layer) is not None
     two = backend.read_layer(layer)
     pd.testing.assert_frame_equal(_plain(two), _plain(one))
+
+
+def test_progress_with_deferred_event_ids_equals_eager(bundled_copy, monkeypatch) -> None:
+    from kcn_gis.clearance import clearance_progress, parcel_stages
+
+    eager = kcn_gis.open_atlas(bundled_copy)
+    want = clearance_progress(eager.clearance_events, eager.parcels, as_of="2011-12-26")
+    want_st = parcel_stages(eager.clearance_events, eager.parcels, as_of="2011-12-26")
+    monkeypatch.setattr(gpkg_module, "DEFER_FROM_ROWS", 1)
+    lazy = kcn_gis.open_atlas(bundled_copy)
+    events = lazy.clearance_events
+    assert isinstance(events[Col.EVENT_ID].array, DeferredStringArray)
+    pd.testing.assert_frame_equal(clearance_progress(events, lazy.parcels, as_of="2011-12-26"), want)
+    pd.testing.assert_frame_equal(parcel_stages(events, lazy.parcels, as_of="2011-12-26"), want_st)
+    # the ids were read only if a correction needed them
+    has_corrections = (eager.clearance_events[Col.EVENT] == "correction").any()
+    assert events[Col.EVENT_ID].array.loaded == bool(has_corrections)
