@@ -696,7 +696,7 @@ def _write_part(frame: pd.DataFrame, directory: Path, part: int) -> None:
 
 
 def write_parquet_dir(
-    out: str | Path, parcels: int, parks: int, *, seed: int = 0, chunk_parcels: int = 500_000
+    out: str | Path, parcels: int, parks: int, *, seed: int = 0, chunk_parcels: int = 500_000, validate: bool = True
 ) -> Path:
     """Write a synthetic atlas as a directory of GeoParquet parts, one chunk of parks at a time.
 
@@ -735,6 +735,11 @@ def write_parquet_dir(
             "generator": f"bench/synth.py parcels={parcels} parks={parks} seed={seed}",
         },
     )
+    if validate:
+        # as write_atlas does for a GeoPackage: checked once after writing, so reads can skip the checks
+        from kcn_gis.store.geoparquet import record_validation
+
+        record_validation(out)
     return out
 
 
@@ -746,13 +751,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", required=True, help="FILE.gpkg (an atlas) or DIR.parquet (GeoParquet parts per layer)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--chunk-parcels", type=int, default=500_000, help="parquet output: parcels per part")
-    p.add_argument("--no-validate", action="store_true", help="gpkg output: skip schema validation on write")
+    p.add_argument("--no-validate", action="store_true", help="skip schema validation on write")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     t0 = time.perf_counter()
     out = Path(args.out)
     if out.suffix.lower() == ".parquet":
-        write_parquet_dir(out, args.parcels, args.parks, seed=args.seed, chunk_parcels=args.chunk_parcels)
+        write_parquet_dir(
+            out,
+            args.parcels,
+            args.parks,
+            seed=args.seed,
+            chunk_parcels=args.chunk_parcels,
+            validate=not args.no_validate,
+        )
     elif out.suffix.lower() == ".gpkg":
         from kcn_gis import write_atlas
 

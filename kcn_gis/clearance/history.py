@@ -22,6 +22,8 @@ import logging
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from kcn_gis.dates import DateLike, as_of_date
 from kcn_gis.errors import ClearanceError
@@ -88,9 +90,14 @@ def _prepare(events: pd.DataFrame) -> pd.DataFrame:
             "'clearance_events' (atlas.clearance_events)"
         )
     n = len(events)
-    codes, uniques = pd.factorize(events[Col.EVENT])
-    lut = np.array([_KIND.get(str(u), -1) for u in uniques] + [-1], dtype=np.int64)  # last slot: missing (-1)
-    kind = lut[codes]
+    arrow_events = _arrow_strings(events[Col.EVENT])
+    if arrow_events is not None:  # Arrow-backed text (the store's frames): one hash lookup, no factorize
+        vocab = pa.array(_EVENTS, type=arrow_events.type)
+        kind = np.asarray(pc.index_in(arrow_events, value_set=vocab).fill_null(-1), dtype=np.int64)
+    else:
+        codes, uniques = pd.factorize(events[Col.EVENT])
+        lut = np.array([_KIND.get(str(u), -1) for u in uniques] + [-1], dtype=np.int64)  # last slot: missing (-1)
+        kind = lut[codes]
     bad = kind < 0
     if bad.any():
         pos = int(np.flatnonzero(bad)[0])
@@ -98,7 +105,7 @@ def _prepare(events: pd.DataFrame) -> pd.DataFrame:
             f"clearance_events row {pos + 1}: event '{events[Col.EVENT].iloc[pos]}' is not one of "
             f"{', '.join(_EVENTS)} ({int(bad.sum())} such row(s)); fix the atlas with kcn-gis validate"
         )
-    date = pd.to_datetime(events[Col.EVENT_DATE]).to_numpy().astype("datetime64[ms]")
+    date = _as_ms(events[Col.EVENT_DATE])
     if np.isnat(date).any():
         pos = int(np.flatnonzero(np.isnat(date))[0])
         raise ClearanceError(f"clearance_events row {pos + 1}: event_date is empty; every event needs a date")
@@ -107,7 +114,7 @@ def _prepare(events: pd.DataFrame) -> pd.DataFrame:
     else:
         corrects = pd.array([None] * n, dtype="str")
     if Col.RECORDED_AT in events.columns:
-        recorded = pd.to_datetime(events[Col.RECORDED_AT]).to_numpy().astype("datetime64[ms]").astype("int64")
+        recorded = _as_ms(events[Col.RECORDED_AT]).view("int64")
     else:
         recorded = np.full(n, _NAT, dtype="int64")
     return pd.DataFrame(
@@ -117,11 +124,34 @@ def _prepare(events: pd.DataFrame) -> pd.DataFrame:
             "corrects": corrects,
             "kind": kind.astype("int8"),
             "rank": _RANK_BY_KIND[kind],
-            "date": date.astype("int64"),
+            "date": date.view("int64"),
             "recorded_at": recorded,
         },
         index=events.index,
+        copy=False,
     )
+
+
+def _as_ms(values: pd.Series) -> np.ndarray:
+    """Dates as ``datetime64[ms]`` (no copy when they already are, as in the store's frames)."""
+    if values.dtype == np.dtype("datetime64[ms]"):
+        return values.to_numpy()
+    return pd.to_datetime(values).to_numpy().astype("datetime64[ms]")
+
+
+def _arrow_strings(values: pd.Series | pd.api.extensions.ExtensionArray) -> pa.Array | pa.ChunkedArray | None:
+    """The Arrow string array behind a pandas text column, or None when it is not Arrow-backed text.
+
+    Frames read by the store hold text as Arrow-backed pandas strings; with them the lookups below
+    are single pyarrow hash passes. Other frames (object dtype, numbers) take the pandas path.
+    """
+    arr = values.array if isinstance(values, pd.Series) else values
+    if not isinstance(arr, pd.arrays.ArrowExtensionArray):
+        return None
+    out = arr.__arrow_array__()
+    if not (pa.types.is_string(out.type) or pa.types.is_large_string(out.type)):
+        return None
+    return out
 
 
 def _ms(ts: pd.Timestamp) -> int:
@@ -136,11 +166,23 @@ def _voided(ev: pd.DataFrame, as_of: pd.Timestamp) -> np.ndarray:
     targets = pd.Series(ev["corrects"].array[is_corr]).dropna().unique()
     if len(targets) == 0:
         return np.zeros(len(ev), dtype=bool)
+    ids = _arrow_strings(ev["event_id"].array)
+    if ids is not None and all(isinstance(t, str) for t in targets):
+        found = pc.is_in(ids, value_set=pa.array(list(targets), type=ids.type))
+        return np.asarray(found.fill_null(False), dtype=bool)
     return pd.Series(ev["event_id"].array).isin(list(targets)).to_numpy()
 
 
 def _positions(ev: pd.DataFrame, parcels: pd.DataFrame) -> np.ndarray:
     """Position in ``parcels`` of each event's parcel (-1 when the parcel is not in ``parcels``)."""
+    ev_ids = _arrow_strings(ev["parcel_id"].array)
+    parcel_ids = _arrow_strings(parcels[Col.PARCEL_ID].array)
+    if ev_ids is not None and parcel_ids is not None:
+        # exact string equality, first parcel wins, missing ids never match: as the factorize below
+        if parcel_ids.type != ev_ids.type:
+            parcel_ids = parcel_ids.cast(ev_ids.type)
+        found = pc.index_in(ev_ids, value_set=parcel_ids, skip_nulls=True)
+        return np.asarray(found.fill_null(-1), dtype=np.int64)
     ids = pd.Series(parcels[Col.PARCEL_ID].array)
     both = pd.concat([pd.Series(ev["parcel_id"].array), ids], ignore_index=True)
     if both.dtype == object:
@@ -185,6 +227,15 @@ def _state_arrays(ev: pd.DataFrame, pos: np.ndarray, n: int, as_of: pd.Timestamp
     }
 
 
+def _parcel_state(events: pd.DataFrame, parcels: pd.DataFrame, *, as_of: DateLike | None) -> dict[str, np.ndarray]:
+    """:func:`_state_arrays` for every parcel position (``max_rank`` 0 = not started), checks included."""
+    if Col.PARCEL_ID not in parcels.columns:
+        raise ClearanceError("parcels lack the column 'parcel_id'; pass the atlas layer 'parcels' (atlas.parcels)")
+    asof = as_of_date(as_of)
+    ev = _prepare(events)
+    return _state_arrays(ev, _positions(ev, parcels), len(parcels), asof)
+
+
 def parcel_stages(events: pd.DataFrame, parcels: pd.DataFrame, *, as_of: DateLike | None = None) -> pd.DataFrame:
     """Return the clearance stage of every parcel on a date, derived from the events.
 
@@ -225,11 +276,7 @@ def parcel_stages(events: pd.DataFrame, parcels: pd.DataFrame, *, as_of: DateLik
     >>> list(st.columns)[:4]
     ['parcel_id', 'stage', 'open_complaint', 'last_event_date']
     """
-    if Col.PARCEL_ID not in parcels.columns:
-        raise ClearanceError("parcels lack the column 'parcel_id'; pass the atlas layer 'parcels' (atlas.parcels)")
-    asof = as_of_date(as_of)
-    ev = _prepare(events)
-    state = _state_arrays(ev, _positions(ev, parcels), len(parcels), asof)
+    state = _parcel_state(events, parcels, as_of=as_of)
     return pd.DataFrame(
         {
             Col.PARCEL_ID: parcels[Col.PARCEL_ID].array,

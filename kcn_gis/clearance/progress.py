@@ -14,7 +14,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from kcn_gis.clearance.history import NOT_STARTED, STAGE_RANK, _reached_blocks, parcel_stages
+from kcn_gis.clearance.history import NOT_STARTED, STAGE_RANK, _parcel_state, _reached_blocks
 from kcn_gis.crs import require_projected
 from kcn_gis.dates import DateLike, as_of_date
 from kcn_gis.errors import ClearanceError
@@ -40,7 +40,8 @@ def parcel_area_ha(parcels: gpd.GeoDataFrame) -> pd.Series:
         If ``parcels`` has no CRS or a geographic one.
     """
     require_projected(parcels, "parcels")
-    return pd.Series(np.asarray(parcels.geometry.area) / _M2_PER_HA, index=parcels.index, name="area_ha")
+    # the array's own area: a store-read layer answers it from the WKB without building the shapes (same values)
+    return pd.Series(np.asarray(parcels.geometry.values.area) / _M2_PER_HA, index=parcels.index, name="area_ha")
 
 
 def finish(sums: pd.DataFrame) -> pd.DataFrame:
@@ -141,24 +142,33 @@ def clearance_progress(
     area = parcel_area_ha(parcels)
     if Col.PARK_ID not in parcels.columns:
         raise ClearanceError("parcels lack the column 'park_id'; pass the atlas layer 'parcels'")
-    st = parcel_stages(events, parcels, as_of=as_of)
+    state = _parcel_state(events, parcels, as_of=as_of)
+    # parks as integer codes (one factorize), stages as ranks: the groupby sums below run over the
+    # same rows in the same order as grouping by the park_id text, so the sums are the same bits.
+    codes, uniques = pd.factorize(parcels[Col.PARK_ID])
+    wanted = requested_parks(park, pd.Index(uniques), parks)
+    where = {p: i for i, p in enumerate(wanted)}
+    park_of_code = np.array([where.get(u, -1) for u in uniques] + [-1], dtype=np.int64)  # last slot: missing
+    pidx = park_of_code[codes]
+    keep = pidx >= 0
     frame = pd.DataFrame(
         {
-            "park_id": parcels[Col.PARK_ID].astype(object).to_numpy(),
-            "stage": st["stage"].astype(object).fillna(NOT_STARTED).to_numpy(),
-            "area": area.to_numpy(),
-            "open": st["open_complaint"].to_numpy(),
-        }
+            "p": pidx[keep],
+            "stage": state["max_rank"][keep].astype(np.int64),
+            "area": area.to_numpy()[keep],
+            "open": state["open_complaint"][keep],
+        },
+        copy=False,
     )
-    wanted = requested_parks(park, pd.Index(frame["park_id"].dropna().unique()), parks)
-    frame = frame[frame["park_id"].isin(wanted).to_numpy()]
-    totals = frame.groupby("park_id").agg(
+    rows, cols = pd.RangeIndex(len(wanted)), pd.RangeIndex(len(PROGRESS_STAGES))
+    totals = frame.groupby("p").agg(
         parcels_total=("area", "size"), area_total_ha=("area", "sum"), open_complaints=("open", "sum")
     )
-    by = frame.groupby(["park_id", "stage"]).agg(n=("area", "size"), ha=("area", "sum"))
-    n = by["n"].unstack("stage").reindex(index=wanted, columns=list(PROGRESS_STAGES)).fillna(0).astype("int64")
-    ha = by["ha"].unstack("stage").reindex(index=wanted, columns=list(PROGRESS_STAGES)).fillna(0.0).astype(float)
-    totals = totals.reindex(wanted)
+    by = frame.groupby(["p", "stage"]).agg(n=("area", "size"), ha=("area", "sum"))
+    n = by["n"].unstack("stage").reindex(index=rows, columns=cols).fillna(0).astype("int64")
+    ha = by["ha"].unstack("stage").reindex(index=rows, columns=cols).fillna(0.0).astype(float)
+    n.columns = ha.columns = list(PROGRESS_STAGES)
+    totals = totals.reindex(rows)
     out = pd.DataFrame({"park_id": pd.array(wanted, dtype="str")})
     out["parcels_total"] = totals["parcels_total"].fillna(0).astype("int64").to_numpy()
     out["area_total_ha"] = totals["area_total_ha"].fillna(0.0).astype(float).to_numpy()

@@ -19,6 +19,12 @@ def backend_for(source: str | os.PathLike[str], *, create: bool = False) -> Back
         from kcn_gis.store.postgis import PostGISBackend
 
         return PostGISBackend(text, create=create)
+    if Path(text).is_dir() and (Path(text) / "kcn_gis_meta.json").exists():
+        from kcn_gis.store.geoparquet import GeoParquetBackend
+
+        if create:
+            raise StoreError(f"{text} is a partitioned GeoParquet atlas, which kcn_gis only reads")
+        return GeoParquetBackend(text)
     if Path(text).suffix.lower() != ".gpkg":
         raise StoreError(
             f"{text}: an atlas is a GeoPackage (.gpkg) file or a postgresql:// URL. "

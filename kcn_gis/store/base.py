@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Protocol, TypeAlias
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 from pyproj import CRS
@@ -151,11 +152,14 @@ def coerce_layer(layer_spec: LayerSpec, frame: Frame) -> Frame:
     cannot be converted are left as they are, so that validation reports them
     with their row instead of a conversion error hiding them.
     """
-    out = frame.copy() if not isinstance(frame, gpd.GeoDataFrame) else frame
+    # a shallow copy: with pandas' copy-on-write the caller's frame never sees the conversions below
+    out = frame.copy(deep=False) if not isinstance(frame, gpd.GeoDataFrame) else frame
     for c in layer_spec.columns:
         if c.name not in out.columns:
             continue
         s = out[c.name]
+        if _has_model_dtype(c.kind, s):
+            continue  # already what the conversion below would give (the Arrow readers' output)
         try:
             if c.kind == "date":
                 conv = (
@@ -199,6 +203,31 @@ def coerce_layer(layer_spec: LayerSpec, frame: Frame) -> Frame:
         except (TypeError, ValueError):  # pragma: no cover - left for validation to report
             continue
     return out
+
+
+_DAY_MS = 86_400_000
+
+
+def _has_model_dtype(kind: str, s: pd.Series) -> bool:
+    """True when ``coerce_layer`` would leave the column's values and dtype as they are."""
+    dtype = s.dtype
+    if kind == "date":
+        if dtype != np.dtype("datetime64[ms]"):
+            return False
+        values = s.to_numpy()
+        ms = values.view("int64")
+        return not bool(((ms % _DAY_MS != 0) & ~np.isnat(values)).any())
+    if kind == "datetime":
+        return dtype == np.dtype("datetime64[ms]")
+    if kind == "int":
+        return isinstance(dtype, pd.Int64Dtype)
+    if kind == "float":
+        return dtype == np.dtype("float64")
+    if kind == "bool":
+        return pd.api.types.is_bool_dtype(dtype)
+    if kind == "text":
+        return dtype != np.dtype(object) and pd.api.types.is_string_dtype(dtype)
+    return False
 
 
 def prepare_for_write(layer_spec: LayerSpec, frame: Frame) -> Frame:

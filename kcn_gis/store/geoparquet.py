@@ -49,10 +49,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MANIFEST",
+    "GeoParquetBackend",
     "hilbert_distance",
     "layer_parts",
     "read_layer",
     "read_manifest",
+    "record_validation",
     "write_manifest",
     "write_partitioned",
 ]
@@ -320,3 +322,192 @@ def write_partitioned(
         raise
     log.info("wrote partitioned GeoParquet atlas %s (%d parcel parts)", out, partitions)
     return out
+
+
+# -- reading a partitioned atlas as an Atlas (read-only backend) ----------------------------------------------------
+#: Manifest key holding, per layer, the fingerprint of its parts when they were validated.
+VALIDATED_KEY = "validated"
+
+
+def _fingerprint(parts: list[Path]) -> str:
+    """Changes whenever a part of the layer is added, removed or rewritten (name, size, modification time)."""
+    import hashlib
+
+    h = hashlib.sha1()
+    for p in parts:
+        st = p.stat()
+        h.update(f"{p.name}:{st.st_size}:{st.st_mtime_ns};".encode())
+    return h.hexdigest()
+
+
+class GeoParquetBackend:
+    """A partitioned GeoParquet atlas (see the module docstring) opened for reading, as a store backend.
+
+    ``open_atlas(DIR)`` uses it, so the analytics run on the layout as on a GeoPackage. Reads use
+    pyarrow datasets (threads, column projection, equality filters and the bbox covering pushed into
+    the scan) and give the same frames as the GeoPackage reader. The layout is written whole by
+    :func:`write_partitioned` (or ``bench/synth.py``); this backend never writes it.
+    """
+
+    supports_filters = True
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        self.path = Path(directory)
+        self.location = str(self.path)
+        self._manifest = read_manifest(self.path)
+
+    def _read_only(self, what: str) -> StoreError:
+        return StoreError(
+            f"{self.location} is a partitioned GeoParquet atlas, which kcn_gis only reads; cannot {what}. "
+            "Edit the GeoPackage atlas and export it again (kcn-gis export --format geoparquet --partitions K)."
+        )
+
+    def list_layers(self) -> dict[str, str | None]:
+        out: dict[str, str | None] = {}
+        for name in self._manifest.get("layers", {}):
+            try:
+                geom = spec(name).geometry
+            except Exception:
+                geom = None
+            out[str(name)] = str(geom).capitalize() if geom else None
+        return out
+
+    def layer_crs(self, layer: str) -> Any:
+        return self._manifest.get("crs")
+
+    def layer_stamp(self, layer: str) -> str | None:
+        return _fingerprint(layer_parts(self.path, layer))
+
+    def read_meta(self) -> dict[str, str]:
+        meta = {"schema_version": str(self._manifest.get("schema_version", SCHEMA_VERSION))}
+        if self._manifest.get("crs"):
+            meta["crs"] = str(self._manifest["crs"])
+        for layer, stamp in (self._manifest.get(VALIDATED_KEY) or {}).items():
+            meta[f"validated:{layer}"] = str(stamp)
+        return meta
+
+    def read_layer(
+        self,
+        layer: str,
+        *,
+        bbox: tuple[float, float, float, float] | None = None,
+        where: str | None = None,
+        columns: list[str] | None = None,
+        filters: Mapping[str, Any] | None = None,
+    ) -> pd.DataFrame | gpd.GeoDataFrame:
+        import pyarrow as pa
+        import pyarrow.dataset as ds
+
+        from kcn_gis.store.arrow import DEFER_FROM_ROWS, DEFERRED_COLUMNS, table_to_frame
+
+        if where is not None:
+            raise StoreError(
+                f"{self.location}: SQL where= filters need a GeoPackage or PostGIS atlas; use filters={{column: value}}"
+            )
+        parts = layer_parts(self.path, layer)
+        s = spec(layer)
+        dataset = ds.dataset([str(p) for p in parts], format="parquet")
+        names = dataset.schema.names
+        geom = str(Col.GEOMETRY) if s.geometry is not None and str(Col.GEOMETRY) in names else None
+        deferred: dict[str, Any] = {}
+        order: list[str] | None = None
+        if columns is None:
+            cols = [c for c in names if c not in ("bbox", "__index_level_0__")]
+            if bbox is None and not filters and layer in DEFERRED_COLUMNS and dataset.count_rows() >= DEFER_FROM_ROWS:
+                order = list(cols)
+                stamp = _fingerprint(parts)
+
+                def loader(column: str) -> Any:
+                    def load() -> Any:
+                        if _fingerprint(layer_parts(self.path, layer)) != stamp:
+                            raise StoreError(
+                                f"{self.location} layer '{layer}' changed on disk after it was read; "
+                                "call atlas.clear_cache() and read it again"
+                            )
+                        return ds.dataset([str(p) for p in parts], format="parquet").to_table(columns=[column])[column]
+
+                    return load
+
+                deferred = {c: loader(c) for c in DEFERRED_COLUMNS[layer] if c in cols}
+                cols = [c for c in cols if c not in deferred]
+        else:
+            missing = [c for c in columns if c not in names]
+            if missing:
+                raise StoreError(f"{self.location} layer '{layer}' has no column(s) {', '.join(missing)}")
+            cols = [c for c in columns if c != geom] + ([geom] if geom else [])
+        expr = None
+        for col, value in (filters or {}).items():
+            values = [value] if isinstance(value, str) or not hasattr(value, "__iter__") else list(value)
+            cond = ds.field(col).isin(values)
+            expr = cond if expr is None else expr & cond
+        if bbox is not None and "bbox" in names:
+            x0, y0, x1, y1 = bbox
+            b = ds.field("bbox")
+            cond = (b["xmin"] <= x1) & (b["xmax"] >= x0) & (b["ymin"] <= y1) & (b["ymax"] >= y0)
+            expr = cond if expr is None else expr & cond
+        try:
+            table = dataset.to_table(columns=cols, filter=expr)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise StoreError(f"{self.location} layer '{layer}' cannot be read: {exc}") from exc
+        frame = table_to_frame(
+            table,
+            s,
+            geometry=geom,
+            crs=self._manifest.get("crs"),
+            deferred=deferred,
+            order=order,
+            what=f"{self.location} layer '{layer}'",
+        )
+        if bbox is not None and geom is not None and "bbox" not in names and len(frame):
+            box = shapely.box(*bbox)
+            frame = frame[shapely.intersects(np.asarray(frame.geometry.values), box)].reset_index(drop=True)
+        return frame
+
+    # the layout is read-only
+    def check_writable(self) -> None:
+        raise self._read_only("write")
+
+    def write_layers(self, layers: Mapping[str, pd.DataFrame], meta: Mapping[str, str]) -> None:
+        raise self._read_only("write layers")
+
+    def append_rows(self, layer: str, frame: pd.DataFrame) -> int | None:
+        raise self._read_only(f"append to '{layer}'")
+
+    def update_rows(self, layer: str, rows: pd.DataFrame, expected: Mapping[Any, int]) -> dict[Any, int]:
+        raise self._read_only(f"edit '{layer}'")
+
+    def lock(self, layer: str) -> Any:
+        raise self._read_only(f"lock '{layer}'")
+
+
+def record_validation(directory: str | os.PathLike[str]) -> dict[str, str]:
+    """Validate every layer of a partitioned atlas against the schema and record it in the manifest.
+
+    Each layer is read and checked (:func:`kcn_gis.validation.check_layer`); when no layer has an
+    error, the manifest gets the fingerprint of each layer's parts, so later ``open_atlas(DIR)``
+    reads skip the same checks while the parts are unchanged (any rewrite of a part changes its
+    fingerprint). ``kcn-gis validate`` and :meth:`Atlas.validate` always check everything.
+
+    Returns
+    -------
+    dict
+        Layer -> fingerprint recorded.
+
+    Raises
+    ------
+    SchemaError
+        If a layer breaks the data model (nothing is recorded).
+    """
+    from kcn_gis.errors import SchemaError
+    from kcn_gis.store.base import Atlas
+
+    backend = GeoParquetBackend(directory)
+    atlas = Atlas(backend, validate=False)
+    problems = [p for p in atlas.validate() if p.severity == "error"]
+    if problems:
+        raise SchemaError.from_problems(problems, header=f"{directory} is not a valid kcn_gis atlas:")
+    stamps = {name: _fingerprint(layer_parts(directory, name)) for name in backend.list_layers()}
+    manifest = dict(read_manifest(directory))
+    manifest[VALIDATED_KEY] = stamps
+    write_manifest(directory, {k: v for k, v in manifest.items() if k not in ("format", "schema_version")})
+    return stamps

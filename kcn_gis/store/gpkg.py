@@ -42,6 +42,7 @@ import threading
 import uuid
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +53,9 @@ import pyogrio
 import shapely
 
 import kcn_gis.store.gpkg_sql as gpkg_sql
-from kcn_gis.errors import ConcurrencyError, StoreError
+from kcn_gis.errors import ConcurrencyError, SchemaError, StoreError
 from kcn_gis.schema import Col, spec
+from kcn_gis.store.arrow import DEFER_FROM_ROWS, DEFERRED_COLUMNS, table_to_frame
 from kcn_gis.store.base import (
     REFERENCES,
     VALIDATED_PENDING,
@@ -72,6 +74,9 @@ META_TABLE = "kcn_gis_meta"
 #: Meta key holding the last row version handed out in this GeoPackage.
 ROW_VERSION_KEY = "row_version"
 _VERSION = str(Col.VERSION)
+
+#: From this many rows on, a whole-layer read runs as two parallel halves (see GeoPackageBackend._read_halves).
+_PARALLEL_READ_ROWS = 500_000
 
 # Re-entrant process-wide locking: flock() locks of two open() calls on the same file
 # conflict even within one process, so nested acquisitions only count depth.
@@ -171,15 +176,103 @@ class GeoPackageBackend:
             fields = set(pyogrio.read_info(self.path, layer=layer)["fields"])
             if _VERSION in fields and _VERSION not in columns:
                 columns = [*columns, _VERSION]
+        deferred: dict[str, Any] = {}
+        order: list[str] | None = None
+        if bbox is None and where is None and columns is None and layer in DEFERRED_COLUMNS:
+            # a whole large layer: its free-text and personal columns are read when first used
+            info = self._info(layer)
+            if int(info.get("features") or 0) >= DEFER_FROM_ROWS:
+                order = [str(f) for f in info["fields"]]
+                later = [f for f in DEFERRED_COLUMNS[layer] if f in order]
+                stamp = self.layer_stamp(layer)
+                deferred = {f: self._column_loader(layer, f, stamp) for f in later}
+                columns = [f for f in order if f not in deferred]
         try:
             with warnings.catch_warnings():
                 # GDAL warns on measured/3D geometries or odd field types; surface them as log lines.
                 warnings.simplefilter("ignore", RuntimeWarning)
-                return pyogrio.read_dataframe(
-                    self.path, layer=layer, bbox=bbox, where=where, columns=columns, use_arrow=True
-                )
+                halves = self._halves(layer) if bbox is None and where is None else None
+                if halves is not None:
+                    meta, table = self._read_halves(layer, columns, halves)
+                else:
+                    meta, table = pyogrio.read_arrow(self.path, layer=layer, bbox=bbox, where=where, columns=columns)
+        except StoreError:
+            raise
         except Exception as exc:
             raise StoreError(f"{self.path} layer '{layer}' cannot be read: {exc}") from exc
+        geometry = meta.get("geometry_name") or ("wkb_geometry" if "wkb_geometry" in table.column_names else None)
+        if geometry is not None and geometry not in table.column_names:
+            geometry = None
+        try:
+            layer_spec = spec(layer)
+        except SchemaError:  # a layer outside the model (e.g. the meta table): pyarrow's defaults
+            layer_spec = None
+        try:
+            return table_to_frame(
+                table,
+                layer_spec,
+                geometry=geometry,
+                crs=meta.get("crs"),
+                deferred=deferred,
+                order=order,
+                what=f"{self.path} layer '{layer}'",
+            )
+        except UnicodeDecodeError as exc:
+            raise StoreError(f"{self.path} layer '{layer}' is not encoded in UTF-8: {exc}") from exc
+
+    def _halves(self, layer: str) -> tuple[str, int] | None:
+        """(fid column, split fid) for reading a large layer in two parallel halves; None for small layers."""
+        if (os.cpu_count() or 1) < 2:
+            return None
+        qt = _q(layer)
+        with contextlib.closing(sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)) as con:
+            pk = next((str(r[1]) for r in con.execute(f"PRAGMA table_info({qt})") if r[5] == 1), None)
+            if pk is None:
+                return None
+            lo, hi = con.execute(f"SELECT min({_q(pk)}), max({_q(pk)}) FROM {qt}").fetchone()
+        if lo is None or int(hi) - int(lo) < _PARALLEL_READ_ROWS:
+            return None
+        return pk, (int(lo) + int(hi)) // 2
+
+    def _read_halves(self, layer: str, columns: list[str] | None, halves: tuple[str, int]) -> tuple[Any, Any]:
+        """Read a large layer as two fid ranges in two threads (GDAL reads without the GIL), in fid order.
+
+        Each half is its own SQLite read; if the layer changed in between (its ``last_change``
+        moved), the layer is read again in one piece, so the frame is always one version of it.
+        """
+        import pyarrow as pa
+
+        pk, mid = halves
+        stamp = self.layer_stamp(layer)
+        conds = [f"{_q(pk)} <= {mid}", f"{_q(pk)} > {mid}"]
+        with ThreadPoolExecutor(2) as ex:
+            parts = list(ex.map(lambda w: pyogrio.read_arrow(self.path, layer=layer, where=w, columns=columns), conds))
+        if self.layer_stamp(layer) != stamp:
+            return pyogrio.read_arrow(self.path, layer=layer, columns=columns)
+        meta = parts[0][0]
+        return meta, pa.concat_tables([parts[0][1], parts[1][1]])
+
+    def _info(self, layer: str) -> dict[str, Any]:
+        try:
+            return dict(pyogrio.read_info(self.path, layer=layer))
+        except Exception as exc:
+            raise StoreError(f"{self.path} layer '{layer}' cannot be read: {exc}") from exc
+
+    def _column_loader(self, layer: str, column: str, stamp: str | None) -> Any:
+        """A function reading one column of ``layer`` later, refusing if the layer changed meanwhile."""
+
+        def load() -> Any:
+            if self.layer_stamp(layer) != stamp:
+                raise StoreError(
+                    f"{self.path} layer '{layer}' changed on disk after it was read, before its column "
+                    f"'{column}' was used; call atlas.clear_cache() and read the layer again"
+                )
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                _, table = pyogrio.read_arrow(self.path, layer=layer, columns=[column], read_geometry=False)
+            return table.column(column)
+
+        return load
 
     def read_meta(self) -> dict[str, str]:
         if META_TABLE not in self.list_layers():
