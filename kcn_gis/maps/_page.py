@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+import uuid
+from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from kcn_gis.errors import MissingDependencyError
-from kcn_gis.maps.layers import safe_json
+from kcn_gis.errors import KcnGisError, MissingDependencyError
+from kcn_gis.maps.layers import iter_json, safe_json
 
 if TYPE_CHECKING:
     import folium
@@ -39,32 +41,54 @@ def _folium() -> Any:
 
 @lru_cache(maxsize=1)
 def _element_class() -> type:
-    from branca.element import MacroElement
-    from jinja2 import Template
+    from branca.element import Element, Figure, MacroElement
+
+    class _Raw(Element):  # type: ignore[misc]
+        """Text put into the page as it is (branca would compile a rendered text as a Jinja template again)."""
+
+        def __init__(self, text: str) -> None:
+            super().__init__()
+            self.text = text
+
+        def render(self, **kwargs: Any) -> str:
+            return self.text
 
     class _KcnMapData(MacroElement):  # type: ignore[misc]
-        """Page data (compact layers, legend, strings) and the kcn_gis runtime for one map."""
+        """Page data (compact layers, legend, strings) and the kcn_gis runtime for one map.
 
-        _template = Template(
-            """
-{% macro header(this, kwargs) %}<style>{{ this.css }}</style>{% endmacro %}
-{% macro html(this, kwargs) %}<script type="application/json" id="{{ this.get_name() }}">{{ this.data }}</script>{% endmacro %}
-{% macro script(this, kwargs) %}
-{{ this.js }}
-KcnGisRuntime({{ this._parent.get_name() }}, JSON.parse(document.getElementById("{{ this.get_name() }}").textContent));
-{% endmacro %}
-"""
-        )
+        The data is the one ``<script type="application/json">`` element of the page.
+        While :func:`_page_parts` renders, it holds a placeholder instead, and the
+        data is written in pieces in its place (:func:`~kcn_gis.maps.layers.iter_json`).
+        """
 
         def __init__(self, spec: dict[str, Any]) -> None:
             super().__init__()
             self._name = "KcnMapData"
             self.spec = spec
             self.js, self.css = _runtime()
+            self.placeholder: str | None = None
 
         @property
         def data(self) -> str:
             return safe_json(self.spec)
+
+        def render(self, **kwargs: Any) -> None:
+            figure = self.get_root()
+            if not isinstance(figure, Figure):
+                raise TypeError("a kcn_gis map element can only be rendered inside a folium Figure")
+            name = self.get_name()
+            figure.header.add_child(_Raw(f"<style>{self.css}</style>"), name=name)
+            data = self.placeholder if self.placeholder is not None else self.data
+            figure.html.add_child(_Raw(f'<script type="application/json" id="{name}">{data}</script>'), name=name)
+            figure.script.add_child(
+                _Raw(
+                    f"\n{self.js}\nKcnGisRuntime({self._parent.get_name()}, "
+                    f'JSON.parse(document.getElementById("{name}").textContent));'
+                ),
+                name=name,
+            )
+            for child in self._children.values():
+                child.render(**kwargs)
 
     return _KcnMapData
 
@@ -104,18 +128,52 @@ def _names(element: Any) -> list[str]:
     return out
 
 
-def render_html(m: folium.Map, *, offline: bool = False) -> str:
-    """Render ``m`` to a full HTML page.
+def _data_elements(m: Any) -> list[Any]:
+    cls = _element_class()
+    out = []
 
-    Parameters
-    ----------
-    m : folium.Map
-        A map from :func:`~kcn_gis.maps.investor_map` and friends (or any folium map).
-    offline : bool, default False
-        Make the page self-contained: tile layers are left out (no network) and
-        every script and stylesheet is inlined from the ``xstatic-*`` packages
-        (see :mod:`kcn_gis.maps.assets`).
+    def walk(e: Any) -> None:
+        if isinstance(e, cls):
+            out.append(e)
+        for child in e._children.values():
+            walk(child)
+
+    walk(m)
+    return out
+
+
+def _page_parts(m: folium.Map, *, offline: bool) -> list[str | dict[str, Any]]:
+    """The page as text around the page data: ``[text, spec, text, ...]`` (one spec per kcn_gis element).
+
+    The page is rendered with a placeholder where the data goes, so that only the
+    small remainder goes through folium's templates and, offline, through
+    :func:`~kcn_gis.maps.assets.inline_html` (inlining and the check for network
+    references). The data itself is HTML-safe JSON (no ``<``, ``>`` or ``&``,
+    :func:`~kcn_gis.maps.layers.html_safe`) inside a ``<script type="application/json">``
+    element, which the browser never reads as markup, style or code, and the
+    runtime shows its values with ``textContent`` only: it cannot hold a network reference.
     """
+    elements = _data_elements(m)
+    for e in elements:
+        e.placeholder = f"@@kcn-gis-page-data-{uuid.uuid4().hex}@@"
+    try:
+        html = _render(m, offline=offline)
+    finally:
+        holders = [(e.placeholder, e.spec) for e in elements]
+        for e in elements:
+            e.placeholder = None
+    parts: list[str | dict[str, Any]] = []
+    rest = html
+    for holder, spec in holders:
+        if rest.count(holder) != 1:
+            raise KcnGisError("internal error: the map's page data is not in the page exactly once")
+        before, rest = rest.split(holder)
+        parts += [before, spec]
+    parts.append(rest)
+    return parts
+
+
+def _render(m: folium.Map, *, offline: bool) -> str:
     if not offline:
         return m.get_root().render()
     from kcn_gis.maps.assets import inline_html
@@ -136,8 +194,37 @@ def render_html(m: folium.Map, *, offline: bool = False) -> str:
     return inline_html(html)
 
 
+def _pieces(parts: list[str | dict[str, Any]]) -> Iterator[str]:
+    for part in parts:
+        if isinstance(part, str):
+            yield part
+            continue
+        for piece in iter_json(part):
+            if "<" in piece:  # html_safe output never has one; a "</script>" here would end the element
+                raise KcnGisError("internal error: unescaped '<' in the map's page data")
+            yield piece
+
+
+def render_html(m: folium.Map, *, offline: bool = False) -> str:
+    """Render ``m`` to a full HTML page.
+
+    Parameters
+    ----------
+    m : folium.Map
+        A map from :func:`~kcn_gis.maps.investor_map` and friends (or any folium map).
+    offline : bool, default False
+        Make the page self-contained: tile layers are left out (no network) and
+        every script and stylesheet is inlined from the ``xstatic-*`` packages
+        (see :mod:`kcn_gis.maps.assets`).
+    """
+    return "".join(_pieces(_page_parts(m, offline=offline)))
+
+
 def save_map(m: folium.Map, path: str | os.PathLike[str], *, offline: bool = False) -> Path:
     """Write ``m`` as an HTML file, atomically (a failed write leaves no half-written file).
+
+    The page data is streamed into the file piece by piece (one piece per big
+    array or column), never built as one string.
 
     Parameters
     ----------
@@ -154,17 +241,21 @@ def save_map(m: folium.Map, path: str | os.PathLike[str], *, offline: bool = Fal
     Path
         The written file.
     """
-    html = render_html(m, offline=offline)
+    parts = _page_parts(m, offline=offline)
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    size = 0
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(html)
+        with os.fdopen(fd, "wb") as fh:
+            for piece in _pieces(parts):
+                b = piece.encode("utf-8")
+                fh.write(b)
+                size += len(b)
         os.chmod(tmp, 0o644)  # mkstemp creates 0600; a map is meant to be shared
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    log.info("wrote %s map %s (%d bytes)", "offline" if offline else "online", out, len(html.encode("utf-8")))
+    log.info("wrote %s map %s (%d bytes)", "offline" if offline else "online", out, size)
     return out
