@@ -25,6 +25,8 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
+import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -328,7 +330,8 @@ def lonlat_transform(crs: Any, *, what: str) -> Callable[[np.ndarray], np.ndarra
         raise CRSError(f"map layer '{what}' has no CRS; declare it (e.g. gdf.set_crs('EPSG:9209')) first.")
     if same_crs(crs, WGS84):
         return None
-    t = wgs84_transformer(CRS.from_user_input(crs).to_string())
+    src = CRS.from_user_input(crs).to_string()
+    t = wgs84_transformer(src)
 
     def fn(xy: np.ndarray) -> np.ndarray:
         log.info(
@@ -338,10 +341,37 @@ def lonlat_transform(crs: Any, *, what: str) -> Callable[[np.ndarray], np.ndarra
             what,
             t.description,
         )
-        x, y = t.transform(xy[:, 0], xy[:, 1])
-        return np.column_stack([x, y])
+        out = np.empty((len(xy), 2), dtype=np.float64)
+        if len(xy) < _PARALLEL_VERTICES or (os.cpu_count() or 1) < 2:
+            out[:, 0], out[:, 1] = t.transform(xy[:, 0], xy[:, 1])
+            return out
+        # PROJ releases the GIL: the second half goes to a thread with its own transformer (the same pipeline)
+        h = len(xy) // 2
+        other = _pipeline_copy(src)
+
+        def second() -> None:
+            out[h:, 0], out[h:, 1] = other.transform(xy[h:, 0], xy[h:, 1])
+
+        worker = threading.Thread(target=second, name="kcn-gis-reproject")
+        worker.start()
+        try:
+            out[:h, 0], out[:h, 1] = t.transform(xy[:h, 0], xy[:h, 1])
+        finally:
+            worker.join()
+        return out
 
     return fn
+
+
+#: Layers with more vertices than this are reprojected on two threads.
+_PARALLEL_VERTICES = 200_000
+
+
+def _pipeline_copy(src: str) -> Any:
+    """A second transformer with exactly the pipeline of :func:`~kcn_gis.crs.wgs84_transformer` (one per thread)."""
+    from pyproj import Transformer
+
+    return Transformer.from_pipeline(wgs84_transformer(src).definition)
 
 
 def _compact_counts(counts: np.ndarray) -> int | np.ndarray:
@@ -394,7 +424,16 @@ def geometry_arrays(
         arr = np.where(empty, shapely.LineString(), arr)
     else:
         arr = np.where(empty & ~np.isin(shapely.get_type_id(arr), (3, 6)), shapely.Polygon(), arr)
-    kind, coords, offsets = shapely.to_ragged_array(arr, include_z=False)
+    type_ids = shapely.get_type_id(arr)
+    if not is_line and (type_ids == 3).all() and not shapely.get_num_interior_rings(arr).any():
+        # the common case (parcels, plots): simple polygons without holes, one ring each (none when empty)
+        kind = shapely.GeometryType.POLYGON
+        coords = shapely.get_coordinates(arr, include_z=False)
+        rings_per = (~shapely.is_empty(arr)).astype(np.int64)
+        ring_offsets = np.concatenate([[0], np.cumsum(shapely.get_num_coordinates(arr)[rings_per > 0])])
+        offsets: tuple[np.ndarray, ...] = (ring_offsets, np.concatenate([[0], np.cumsum(rings_per)]))
+    else:
+        kind, coords, offsets = shapely.to_ragged_array(arr, include_z=False)
     if kind in (shapely.GeometryType.POLYGON, shapely.GeometryType.LINESTRING):
         per_feature = np.ones(n, dtype=np.int64)
     else:
