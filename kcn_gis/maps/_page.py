@@ -56,9 +56,11 @@ def _element_class() -> type:
     class _KcnMapData(MacroElement):  # type: ignore[misc]
         """Page data (compact layers, legend, strings) and the kcn_gis runtime for one map.
 
-        The data is the one ``<script type="application/json">`` element of the page.
-        While :func:`_page_parts` renders, it holds a placeholder instead, and the
-        data is written in pieces in its place (:func:`~kcn_gis.maps.layers.iter_json`).
+        The data is the page's ``<script type="application/json" id=...>`` element, and
+        beside it one with ``data-kcn-arrays`` holding its big ASCII arrays (see
+        :func:`~kcn_gis.maps.layers.iter_json`, ``side=``; ``KcnGisRuntime.load`` in
+        ``runtime.js`` puts them back). While :func:`_page_parts` renders, both hold
+        placeholders, and the data is written in pieces in their place.
         """
 
         def __init__(self, spec: dict[str, Any]) -> None:
@@ -70,21 +72,31 @@ def _element_class() -> type:
 
         @property
         def data(self) -> str:
+            """The page data as one JSON text (no side element)."""
             return safe_json(self.spec)
 
-        def render(self, **kwargs: Any) -> None:
+        def texts(self) -> tuple[str, str]:
+            """The page data as the main JSON text (with markers) and the side array of big ASCII pieces."""
+            side: list[str] = []
+            main = "".join(_checked(iter_json(self.spec, side)))
+            return main, "".join(_side_pieces(side))
+
+        def render(self, **kwargs: Any) -> None:  # type: ignore[override]  # as MacroElement.render
             figure = self.get_root()
             if not isinstance(figure, Figure):
                 raise TypeError("a kcn_gis map element can only be rendered inside a folium Figure")
+            parent = self._parent
+            if parent is None:
+                raise TypeError("a kcn_gis map element must be added to a folium Map")
             name = self.get_name()
             figure.header.add_child(_Raw(f"<style>{self.css}</style>"), name=name)
-            data = self.placeholder if self.placeholder is not None else self.data
-            figure.html.add_child(_Raw(f'<script type="application/json" id="{name}">{data}</script>'), name=name)
+            if self.placeholder is not None:
+                main, side = f"{self.placeholder}:main", f"{self.placeholder}:side"
+            else:
+                main, side = self.texts()
+            figure.html.add_child(_Raw(_data_html(name, main, side)), name=name)
             figure.script.add_child(
-                _Raw(
-                    f"\n{self.js}\nKcnGisRuntime({self._parent.get_name()}, "
-                    f'JSON.parse(document.getElementById("{name}").textContent));'
-                ),
+                _Raw(f'\n{self.js}\nKcnGisRuntime({parent.get_name()}, KcnGisRuntime.load("{name}"));'),
                 name=name,
             )
             for child in self._children.values():
@@ -142,15 +154,52 @@ def _data_elements(m: Any) -> list[Any]:
     return out
 
 
-def _page_parts(m: folium.Map, *, offline: bool) -> list[str | dict[str, Any]]:
-    """The page as text around the page data: ``[text, spec, text, ...]`` (one spec per kcn_gis element).
+def _data_html(name: str, main: str, side: str) -> str:
+    return (
+        f'<script type="application/json" id="{name}">{main}</script>'
+        f'<script type="application/json" data-kcn-arrays="{name}">{side}</script>'
+    )
 
-    The page is rendered with a placeholder where the data goes, so that only the
+
+class _Data:
+    """The page data of one map element while it is written: the main text first, then the side arrays."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.spec = spec
+        self.side: list[str] = []
+
+    def main(self) -> Iterator[str]:
+        return _checked(iter_json(self.spec, self.side))
+
+    def rest(self) -> Iterator[str]:
+        return _side_pieces(self.side)
+
+
+def _checked(pieces: Iterator[str]) -> Iterator[str]:
+    for piece in pieces:
+        if "<" in piece:  # html_safe output never has one; a "</script>" here would end the element
+            raise KcnGisError("internal error: unescaped '<' in the map's page data")
+        yield piece
+
+
+def _side_pieces(side: list[str]) -> Iterator[str]:
+    yield "["
+    for i, text in enumerate(side):
+        if "<" in text:
+            raise KcnGisError("internal error: unescaped '<' in the map's page data")
+        yield ("," + text) if i else text
+    yield "]"
+
+
+def _page_parts(m: folium.Map, *, offline: bool) -> list[Any]:
+    """The page as text around the page data: ``[text, data main, text, data side, text, ...]``.
+
+    The page is rendered with placeholders where the data goes, so that only the
     small remainder goes through folium's templates and, offline, through
     :func:`~kcn_gis.maps.assets.inline_html` (inlining and the check for network
     references). The data itself is HTML-safe JSON (no ``<``, ``>`` or ``&``,
-    :func:`~kcn_gis.maps.layers.html_safe`) inside a ``<script type="application/json">``
-    element, which the browser never reads as markup, style or code, and the
+    :func:`~kcn_gis.maps.layers.html_safe`) inside ``<script type="application/json">``
+    elements, which the browser never reads as markup, style or code, and the
     runtime shows its values with ``textContent`` only: it cannot hold a network reference.
     """
     elements = _data_elements(m)
@@ -162,13 +211,15 @@ def _page_parts(m: folium.Map, *, offline: bool) -> list[str | dict[str, Any]]:
         holders = [(e.placeholder, e.spec) for e in elements]
         for e in elements:
             e.placeholder = None
-    parts: list[str | dict[str, Any]] = []
+    parts: list[Any] = []
     rest = html
     for holder, spec in holders:
-        if rest.count(holder) != 1:
-            raise KcnGisError("internal error: the map's page data is not in the page exactly once")
-        before, rest = rest.split(holder)
-        parts += [before, spec]
+        data = _Data(spec)
+        for mark, piece in ((f"{holder}:main", data.main), (f"{holder}:side", data.rest)):
+            if rest.count(mark) != 1:
+                raise KcnGisError("internal error: the map's page data is not in the page exactly once")
+            before, rest = rest.split(mark)
+            parts += [before, piece]
     parts.append(rest)
     return parts
 
@@ -194,15 +245,12 @@ def _render(m: folium.Map, *, offline: bool) -> str:
     return inline_html(html)
 
 
-def _pieces(parts: list[str | dict[str, Any]]) -> Iterator[str]:
+def _pieces(parts: list[Any]) -> Iterator[str]:
     for part in parts:
         if isinstance(part, str):
             yield part
-            continue
-        for piece in iter_json(part):
-            if "<" in piece:  # html_safe output never has one; a "</script>" here would end the element
-                raise KcnGisError("internal error: unescaped '<' in the map's page data")
-            yield piece
+        else:
+            yield from part()
 
 
 def render_html(m: folium.Map, *, offline: bool = False) -> str:

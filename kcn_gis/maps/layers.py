@@ -118,30 +118,44 @@ def _key(k: Any) -> str:
     raise TypeError(f"keys must be str, int, float, bool or None, not {type(k).__name__}")
 
 
-def iter_json(obj: Any) -> Iterator[str]:
+#: Pieces at least this long that are pure ASCII go to the side list of :func:`iter_json` (``side=``).
+SIDE_MIN_CHARS = 4096
+
+
+def iter_json(obj: Any, side: list[str] | None = None) -> Iterator[str]:
     """Yield the HTML-safe JSON text of ``obj`` in pieces (joined, they are :func:`safe_json`'s text).
 
     Plain values are written by :func:`json.dumps` (NaN refused); :class:`Encoded`
     pieces as they are; numpy arrays by :func:`array_json` (integers and floats
     vectorised, one text per array). Dicts and lists are walked only as far as
     they hold such pieces, so big plain lists are still one ``json.dumps`` call.
+
+    With ``side`` (a list), every encoded piece or array of at least
+    ``SIDE_MIN_CHARS`` characters that is pure ASCII is appended to ``side`` and
+    written as the marker ``{"$kcn": index}`` instead. The map page keeps those
+    in a second element, so the browser holds the big arrays as one-byte text
+    (a single Vietnamese letter makes a whole text node two bytes per character,
+    and slower to read and parse); the runtime puts them back in place.
     """
-    if isinstance(obj, Encoded):
-        yield obj.text
-    elif isinstance(obj, np.ndarray):
-        yield array_json(obj).text
+    if isinstance(obj, (Encoded, np.ndarray)):
+        text = obj.text if isinstance(obj, Encoded) else array_json(obj).text
+        if side is not None and len(text) >= SIDE_MIN_CHARS and text.isascii():
+            side.append(text)
+            yield f'{{"$kcn":{len(side) - 1}}}'
+        else:
+            yield text
     elif isinstance(obj, dict):
         yield "{"
         for i, (k, v) in enumerate(obj.items()):
             yield ("," if i else "") + html_safe(_dumps(_key(k))) + ":"
-            yield from iter_json(v)
+            yield from iter_json(v, side)
         yield "}"
     elif isinstance(obj, (list, tuple)) and obj and isinstance(obj[0], (dict, list, tuple, Encoded, np.ndarray)):
         yield "["
         for i, v in enumerate(obj):
             if i:
                 yield ","
-            yield from iter_json(v)
+            yield from iter_json(v, side)
         yield "]"
     else:
         try:
@@ -151,7 +165,7 @@ def iter_json(obj: Any) -> Iterator[str]:
             for i, v in enumerate(obj):
                 if i:
                     yield ","
-                yield from iter_json(v)
+                yield from iter_json(v, side)
             yield "]"
 
 
@@ -498,12 +512,14 @@ class DictColumn:
         return len(self.codes)
 
 
-def _finish(codes: np.ndarray, uniques: Encoded | pa.Array, n_uniques: int, values: Encoded | None = None) -> dict:
+def _finish(codes: np.ndarray, uniques: list[Any] | pa.Array, n_uniques: int) -> dict:
     """``{"d", "i"}`` when values repeat (uniques at most half the rows), else ``{"v"}``.
 
-    ``codes`` are -1 for missing values (a trailing ``null`` unique is added);
-    ``uniques`` is either JSON tokens (Arrow strings, one per unique) or the
-    encoded uniques array.
+    ``codes`` are -1 for missing values (a ``null`` unique is added); ``uniques``
+    is either JSON tokens (Arrow strings, one per unique) or a list of JSON-ready
+    Python values. In the dictionary form the uniques are ordered by how often
+    they occur (ties: first seen first), so the most common values get the
+    shortest codes.
     """
     n = len(codes)
     if n == 0:
@@ -513,22 +529,27 @@ def _finish(codes: np.ndarray, uniques: Encoded | pa.Array, n_uniques: int, valu
     if has_missing:
         codes = np.where(missing, n_uniques, codes)
     total = n_uniques + has_missing
-    if total * 2 <= n:
-        if isinstance(uniques, Encoded):
-            text = uniques.text if not has_missing else (uniques.text[:-1] + ("," if n_uniques else "") + "null]")
-            d = Encoded(text)
-        else:
-            d = Encoded(
-                _join(pa.concat_arrays([uniques.cast(pa.string()), pa.array(["null"] * has_missing, pa.string())]))
-            )
-        return {"d": d, "i": int_json(codes)}
-    if values is not None:
-        return {"v": values}
-    if isinstance(uniques, Encoded):  # a few structured uniques: expand in Python
-        vals = [*json.loads(uniques.text), None]
+    if isinstance(uniques, list):
+        vals = [*uniques, None] if has_missing else uniques
+        if total * 2 <= n:
+            order, codes = _by_frequency(codes, total)
+            return {"d": Encoded(html_safe(_dumps([vals[i] for i in order.tolist()]))), "i": int_json(codes)}
         return {"v": Encoded(html_safe(_dumps([vals[c] for c in codes.tolist()])))}
-    tokens = pa.concat_arrays([uniques.cast(pa.string()), pa.array(["null"], pa.string())])
+    tokens = uniques.cast(pa.string())
+    if has_missing:
+        tokens = pa.concat_arrays([tokens, pa.array(["null"], pa.string())])
+    if total * 2 <= n:
+        order, codes = _by_frequency(codes, total)
+        return {"d": Encoded(_join(tokens.take(pa.array(order)))), "i": int_json(codes)}
     return {"v": Encoded(_join(tokens.take(pa.array(codes))))}
+
+
+def _by_frequency(codes: np.ndarray, total: int) -> tuple[np.ndarray, np.ndarray]:
+    """Uniques most common first (stable): the new order of the uniques, and the codes renumbered to it."""
+    order = np.argsort(-np.bincount(codes, minlength=total), kind="stable")
+    rank = np.empty(total, dtype=np.int64)
+    rank[order] = np.arange(total)
+    return order, rank[codes]
 
 
 def _string_column(arr: pa.Array | pa.ChunkedArray) -> dict[str, Any]:
@@ -540,7 +561,7 @@ def _string_column(arr: pa.Array | pa.ChunkedArray) -> dict[str, Any]:
     uniq = enc.dictionary
     n, k = len(codes), len(uniq)
     if (k + bool((codes < 0).any())) * 2 <= n:
-        return _finish(codes, Encoded(html_safe(_dumps(uniq.to_pylist()))), k)
+        return _finish(codes, uniq.to_pylist(), k)
     return {"v": Encoded(html_safe(_dumps(arr.to_pylist())))}
 
 
@@ -569,8 +590,7 @@ def _column_parts(values: Any, digits: int) -> dict[str, Any]:
     dicts) goes through the per-value path :func:`_object_column`.
     """
     if isinstance(values, DictColumn):
-        uniques = Encoded(html_safe(_dumps([json_safe(u, digits=digits) for u in values.uniques])))
-        return _finish(values.codes, uniques, len(values.uniques))
+        return _finish(values.codes, [json_safe(u, digits=digits) for u in values.uniques], len(values.uniques))
     if isinstance(values, pd.Series):
         s = values.reset_index(drop=True)
     elif isinstance(values, (np.ndarray, pd.api.extensions.ExtensionArray, pd.Index)):
@@ -585,7 +605,7 @@ def _column_parts(values: Any, digits: int) -> dict[str, Any]:
         dtype = s.dtype
     if pd.api.types.is_bool_dtype(dtype) and not isinstance(dtype, pd.ArrowDtype):
         codes, uniq = pd.factorize(s, use_na_sentinel=True)
-        return _finish(np.asarray(codes), Encoded(_dumps([bool(u) for u in uniq])), len(uniq))
+        return _finish(np.asarray(codes), [bool(u) for u in uniq], len(uniq))
     if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
         codes, uniq = pd.factorize(s, use_na_sentinel=True)
         u = np.asarray(uniq.to_numpy() if hasattr(uniq, "to_numpy") else uniq)
@@ -610,17 +630,15 @@ def _column_parts(values: Any, digits: int) -> dict[str, Any]:
 
 
 def _object_column(s: pd.Series, digits: int) -> dict[str, Any]:
-    """The per-value path for columns of mixed or structured objects (small layers only)."""
-    col = _encode_objects(s.astype(object), digits)
-    return {k: Encoded(html_safe(_dumps(v))) for k, v in col.items()}
+    """The per-value path for columns of mixed or structured objects (small layers only).
 
-
-def _encode_objects(obj: pd.Series, digits: int) -> dict[str, Any]:
-    n = len(obj)
-    structured = any(isinstance(v, (dict, list, tuple)) for v in obj.tolist())
-    if structured:
+    Dict/list values are de-duplicated by identity, any other value among them
+    by its text; columns of plain objects are factorised by value.
+    """
+    obj = s.astype(object)
+    if any(isinstance(v, (dict, list, tuple)) for v in obj.tolist()):
         seen: dict[int, int] = {}
-        uniq_vals: list[Any] = []
+        uniques: list[Any] = []
         codes_list = []
         for v in obj.tolist():
             key = id(v) if isinstance(v, (dict, list, tuple)) else id(None) if _is_missing(v) else None
@@ -628,20 +646,12 @@ def _encode_objects(obj: pd.Series, digits: int) -> dict[str, Any]:
                 v = str(v)
                 key = hash(("s", v))
             if key not in seen:
-                seen[key] = len(uniq_vals)
-                uniq_vals.append(None if _is_missing(v) else json_safe(v, digits=digits))
+                seen[key] = len(uniques)
+                uniques.append(None if _is_missing(v) else json_safe(v, digits=digits))
             codes_list.append(seen[key])
-        codes = np.asarray(codes_list)
-        uniques = uniq_vals
-    else:
-        codes, labels = pd.factorize(obj, use_na_sentinel=True)
-        uniques = [json_safe(v, digits=digits) for v in labels]
-        if (codes < 0).any():
-            codes = np.where(codes < 0, len(uniques), codes)
-            uniques.append(None)
-    if len(uniques) * 2 <= n:
-        return {"d": uniques, "i": codes.tolist()}
-    return {"v": [uniques[c] for c in codes.tolist()]}
+        return _finish(np.asarray(codes_list, dtype=np.int64), uniques, len(uniques))
+    codes, labels = pd.factorize(obj, use_na_sentinel=True)
+    return _finish(np.asarray(codes), [json_safe(v, digits=digits) for v in labels], len(labels))
 
 
 def encode_column(values: Iterable[Any], *, digits: int = 4) -> dict[str, Any]:
