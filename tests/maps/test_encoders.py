@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import unicodedata
 
 import geopandas as gpd
@@ -255,3 +256,27 @@ def test_large_layers_are_reprojected_on_two_threads_with_the_same_numbers(monke
     monkeypatch.setattr(layers, "_PARALLEL_VERTICES", 100)
     got = lonlat_transform("EPSG:9209", what="test")(xy)
     assert np.array_equal(got, expected)
+
+
+def test_saved_file_is_the_rendered_page_and_the_page_around_the_data_is_still_checked(hostile_atlas, tmp_path):
+    from branca.element import Element
+
+    from kcn_gis.errors import KcnGisError
+    from kcn_gis.maps import clearance_map, render_html, save_map
+
+    def ids(text):  # element ids are random per map
+        return re.sub(r"_[0-9a-f]{32}", "_ID", text)
+
+    for offline in (False, True):  # a fresh map each: folium adds tile code again on a second render
+        saved = save_map(
+            clearance_map(hostile_atlas, as_of="2011-12-26"), tmp_path / f"c{offline}.html", offline=offline
+        )
+        page = render_html(clearance_map(hostile_atlas, as_of="2011-12-26"), offline=offline)
+        assert ids(saved.read_text(encoding="utf-8")) == ids(page)  # streamed = rendered
+    m = clearance_map(hostile_atlas, as_of="2011-12-26", time_slider=True)
+    page = render_html(m, offline=True)
+    assert "@@kcn-gis-page-data" not in page and page.count('<script type="application/json" data-kcn-arrays=') == 1
+    m.get_root().html.add_child(Element('<img src="https://x.org/a.png">'))
+    with pytest.raises(KcnGisError, match="network references"):
+        save_map(m, tmp_path / "bad.html", offline=True)
+    assert not (tmp_path / "bad.html").exists()
