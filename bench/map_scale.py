@@ -106,7 +106,7 @@ def _cell(impl: str, atlas_path: str, out: Path, as_of: str) -> dict[str, Any]:
         raise SystemExit(f"unknown cell {impl}")
     build_s = time.perf_counter() - t1
     res = {"load_s": load_s, "build_s": build_s, "peak_mb": _hwm_kb() / 1024, "size_bytes": out.stat().st_size}
-    if impl == "kcn":  # the online page too (CDN scripts, like explore's), not timed
+    if impl == "kcn":  # the online page too (CDN scripts, like explore's), not timed (peak memory taken before)
         online = out.with_name(out.stem + "_online.html")
         save_map(clearance_map(atlas, as_of=as_of), online)
         res["size_online_bytes"] = online.stat().st_size
