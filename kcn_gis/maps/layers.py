@@ -569,10 +569,10 @@ def _date_texts(s: pd.Series) -> pd.Series:
     """ISO text of datetimes as :func:`~kcn_gis.jsonsafe.json_safe` writes them (date only at midnight), vectorised."""
     if isinstance(s.dtype, pd.DatetimeTZDtype):
         return pd.Series([json_safe(v) for v in s], dtype=object)
-    v = s.to_numpy(dtype="datetime64[ns]")
+    v = np.asarray(s.to_numpy())  # in its own unit (a far-future date may not fit nanoseconds)
     nat = np.isnat(v)
     day = v.astype("datetime64[D]")
-    midnight = (day.astype("datetime64[ns]") == v) & ~nat
+    midnight = (day.astype(v.dtype) == v) & ~nat
     out = np.full(len(v), None, dtype=object)
     out[midnight] = np.datetime_as_string(day[midnight], unit="D")
     other = ~midnight & ~nat

@@ -147,6 +147,7 @@ COLUMNS = {
     "bools with None": [True, None, False, True, True, True],
     "timestamps": [pd.Timestamp("2011-12-26"), pd.NaT, pd.Timestamp("2011-12-26 10:30"), pd.Timestamp("2011-12-26")],
     "datetime64 with NaT": pd.Series(pd.to_datetime(["2010-07-24", None, "2011-01-20", "2010-07-24"]).to_numpy()),
+    "far-future dates in ms": pd.Series(np.array(["2300-01-01", "NaT", "2070-06-30T12:00"], dtype="datetime64[ms]")),
     "mixed objects": [1.23456789, 2.0, np.nan, pd.Timestamp("2011-12-26"), "x"],
     "lists": [["a", "b"], [], None, ["c"]],
 }
