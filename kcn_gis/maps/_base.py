@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import shapely
 
+from kcn_gis import style
 from kcn_gis.errors import KcnGisError
 from kcn_gis.maps.i18n import STRINGS, bilingual, t
-from kcn_gis.maps.layers import encode_geometry, encode_props, simplify_coverage, to_map_crs
-from kcn_gis import style
-from kcn_gis.style import StyleClass
+from kcn_gis.maps.layers import encode_props, geometry_arrays, lonlat_transform, simplify_coverage, to_map_crs
 from kcn_gis.schema import DUONG, Col
+from kcn_gis.style import StyleClass
 
 if TYPE_CHECKING:
     from kcn_gis.store.base import Atlas
@@ -62,7 +61,7 @@ def layer_spec(
     frame: Any,
     classes: Sequence[StyleClass],
     codes: Any,
-    props: pd.DataFrame | None = None,
+    props: pd.DataFrame | Mapping[str, Any] | None = None,
     *,
     popup: dict[str, Any] | None = None,
     show: bool = True,
@@ -74,8 +73,11 @@ def layer_spec(
 
     The geometry is simplified in metres (``simplify_m``, coverage-preserving;
     only when features have more than a dozen vertices on average),
-    converted to EPSG:4326 explicitly, and encoded compactly; ``codes`` are class
-    indices into ``classes`` (one int per feature or a single int for all).
+    converted to EPSG:4326 explicitly (one vectorised pass over the kept vertices,
+    :func:`~kcn_gis.maps.layers.lonlat_transform`), and encoded compactly; ``codes``
+    are class indices into ``classes`` (one int per feature or a single int for all).
+    Big arrays stay numpy arrays and pre-encoded JSON pieces (written by
+    :func:`~kcn_gis.maps.layers.iter_json`).
     """
     geoms = frame.geometry
     if simplify_m > 0 and len(frame) and _worth_simplifying(geoms):
@@ -83,20 +85,21 @@ def layer_spec(
             geoms = simplify_coverage(geoms, simplify_m, coverage=coverage)
         else:
             geoms = geoms.simplify(simplify_m, preserve_topology=True)
-    import geopandas as gpd
-
-    wgs = to_map_crs(gpd.GeoDataFrame(geometry=np.asarray(geoms.values), crs=frame.crs), what=layer_id)
     if isinstance(codes, (int, np.integer)):
         cls: Any = int(codes)
     else:
-        cls = np.asarray(codes, dtype=np.int64).tolist()
+        cls = np.asarray(codes, dtype=np.int64)
+        if len(cls) != len(frame):
+            raise KcnGisError(f"map layer '{layer_id}': {len(cls)} class codes for {len(frame)} features")
     return {
         "id": layer_id,
         "name": name,
         "n": len(frame),
         "show": show,
         "interactive": popup is not None,
-        "geom": encode_geometry(np.asarray(wgs.geometry.values), precision=precision),
+        "geom": geometry_arrays(
+            np.asarray(geoms.values), precision=precision, transform=lonlat_transform(frame.crs, what=layer_id)
+        ),
         "cls": cls,
         "classes": [c.to_json() for c in classes],
         "props": encode_props(props) if props is not None else {},

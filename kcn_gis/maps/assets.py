@@ -15,7 +15,10 @@ awesome-markers plugin from CDNs) and
   naming it, instead of writing a file that silently needs the network.
 
 Finally it checks that no ``src``/``href``/``url()`` reference with ``http://``
-or ``https://`` is left anywhere in the page.
+or ``https://`` is left anywhere in the page it is given. :func:`kcn_gis.maps.save_map`
+gives it the page without the page data (placeholders instead): the data is
+escaped JSON in ``application/json`` elements, which cannot load anything, and
+scanning it took seconds at a million parcels.
 """
 
 from __future__ import annotations

@@ -31,12 +31,14 @@ from kcn_gis.maps._base import (
 )
 from kcn_gis.maps._page import new_map
 from kcn_gis.maps.i18n import check_lang, column_label, t
+from kcn_gis.maps.layers import DictColumn
 from kcn_gis.maps.legend import StyleClass, park_status_classes, stage_classes
 from kcn_gis.schema import PARK_STATUS_LABELS, PERSONAL_FIELDS, STAGES, Col, Layer
 
 if TYPE_CHECKING:
-    from kcn_gis.store.base import Atlas
     import folium
+
+    from kcn_gis.store.base import Atlas
 
 __all__ = ["clearance_map", "stage_codes"]
 
@@ -52,9 +54,11 @@ def stage_codes(stages: pd.DataFrame) -> np.ndarray:
     0 = not started, 1-5 = the stages in order; +6 when a complaint is open
     (see :func:`kcn_gis.maps.legend.stage_classes`).
     """
-    order = {str(s): i + 1 for i, s in enumerate(STAGES)}
-    stage = stages["stage"]
-    codes = np.array([0 if pd.isna(s) else order.get(str(s), 0) for s in stage], dtype=np.int64)
+    order = [str(s) for s in STAGES]
+    # factorise once, look the few distinct stages up (missing or unknown = 0, not started)
+    idx, uniq = pd.factorize(stages["stage"], use_na_sentinel=True)
+    lookup = np.array([order.index(str(u)) + 1 if str(u) in order else 0 for u in uniq] + [0], dtype=np.int64)
+    codes = lookup[np.asarray(idx)]  # -1 (missing) picks the trailing 0
     complaint = stages["open_complaint"].fillna(False).astype(bool).to_numpy()
     return codes + _N_BASE * complaint
 
@@ -158,9 +162,10 @@ def clearance_map(
     )
 
     allowed = [c for c in _PARCEL_FIELDS if str(c) not in PERSONAL_FIELDS]
-    cprops = pd.DataFrame({str(c): parcels[c].to_numpy() for c in allowed})
-    cprops["park"] = [names.get(str(p)) for p in parcels[Col.PARK_ID]]
-    cprops["last_event_date"] = pd.to_datetime(stages["last_event_date"]).to_numpy()
+    cprops: dict[str, Any] = {str(c): parcels[c].reset_index(drop=True) for c in allowed}
+    park_codes, park_ids = pd.factorize(parcels[Col.PARK_ID].astype(str), use_na_sentinel=True)
+    cprops["park"] = DictColumn(park_codes, [names.get(str(p)) for p in park_ids])
+    cprops["last_event_date"] = pd.Series(pd.to_datetime(stages["last_event_date"]).to_numpy())
     classes = stage_classes()
     rows = [{"label": t("park"), "field": "park"}]
     rows += [

@@ -34,9 +34,10 @@ from kcn_gis.maps.legend import investor_plot_classes, park_status_classes
 from kcn_gis.schema import INVESTOR_FIELDS, LAND_USE_LABELS, PARK_STATUS_LABELS, Col, LandUse, Layer, PlotStatus
 
 if TYPE_CHECKING:
-    from kcn_gis.store.base import Atlas
     import folium
     import geopandas as gpd
+
+    from kcn_gis.store.base import Atlas
 
 __all__ = ["investor_map", "main_tenants"]
 

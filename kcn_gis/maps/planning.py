@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 
 from kcn_gis.crs import require_projected
-from kcn_gis.errors import Problem
 from kcn_gis.dates import DateLike, as_of_date
+from kcn_gis.errors import Problem
 from kcn_gis.maps._base import (
     bounds_of,
     check_park,
@@ -49,8 +49,9 @@ from kcn_gis.schema import (
 from kcn_gis.style import PLOT_STATUS_COLORS
 
 if TYPE_CHECKING:
-    from kcn_gis.store.base import Atlas
     import folium
+
+    from kcn_gis.store.base import Atlas
 
 __all__ = ["PLANNING_FIELDS", "planning_map"]
 

@@ -594,6 +594,28 @@
     return ls ? ls.n : 0;
   };
 
+  // The page data: the main JSON element, with its big arrays kept in a second element (one-byte text,
+  // faster to read and parse) and referenced as {"$kcn": index}; put them back in place.
+  function resolve(v, side) {
+    if (v === null || typeof v !== "object") return v;
+    if (Array.isArray(v)) {
+      for (var i = 0; i < v.length; i++) {
+        var x = v[i];
+        if (x !== null && typeof x === "object") v[i] = resolve(x, side);
+      }
+      return v;
+    }
+    if (typeof v.$kcn === "number" && Object.keys(v).length === 1) return side[v.$kcn];
+    for (var k in v) if (Object.prototype.hasOwnProperty.call(v, k)) v[k] = resolve(v[k], side);
+    return v;
+  }
+
+  function load(id) {
+    var spec = JSON.parse(document.getElementById(id).textContent);
+    var el = document.querySelector('script[data-kcn-arrays="' + id + '"]');
+    return el ? resolve(spec, JSON.parse(el.textContent)) : spec;
+  }
+
   window.KcnGisRuntime = function (map, spec) {
     var rt = new Runtime(map, spec);
     rt.setLang(spec.lang);
@@ -602,4 +624,5 @@
     window.kcnGisMaps.push(rt);
     return rt;
   };
+  window.KcnGisRuntime.load = load;
 })();

@@ -7,14 +7,29 @@ import re
 
 import numpy as np
 
-_DATA = re.compile(r'<script type="application/json" id="[^"]+">(.*?)</script>', re.S)
+_DATA = re.compile(r'<script type="application/json" id="([^"]+)">(.*?)</script>', re.S)
+
+
+def _resolve(v, side):
+    if isinstance(v, list):
+        return [_resolve(x, side) for x in v]
+    if isinstance(v, dict):
+        if set(v) == {"$kcn"}:
+            return side[v["$kcn"]]
+        return {k: _resolve(x, side) for k, x in v.items()}
+    return v
 
 
 def page_data(html: str) -> dict:
-    """The JSON page data of a kcn_gis map (exactly one per page)."""
+    """The JSON page data of a kcn_gis map (exactly one per page), its big arrays put back in place."""
     found = _DATA.findall(html)
     assert len(found) == 1, f"expected one page-data element, found {len(found)}"
-    return json.loads(found[0])
+    name, text = found[0]
+    side = re.findall(rf'<script type="application/json" data-kcn-arrays="{name}">(.*?)</script>', html, re.S)
+    assert len(side) == 1, f"expected one side element of arrays, found {len(side)}"
+    arrays = json.loads(side[0])
+    assert all(isinstance(a, list) for a in arrays)
+    return _resolve(json.loads(text), arrays)
 
 
 def layer(data: dict, layer_id: str) -> dict:
