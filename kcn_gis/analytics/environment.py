@@ -9,7 +9,6 @@ or it has no ``park_id`` and lies in or on the park (EPSG:9209 geometry).
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -18,7 +17,7 @@ import shapely
 
 from kcn_gis.analytics._around import in_service, project_parks, valid_on
 from kcn_gis.analytics._common import dates, geoms, require_columns, require_same_crs, usable
-from kcn_gis.dates import as_of_date
+from kcn_gis.dates import DateLike, as_of_date
 from kcn_gis.errors import Problem
 from kcn_gis.schema import CapacityUnit, Col, FacilityKind, Layer, ParkStatus
 
@@ -87,7 +86,7 @@ def environment_status(
     parks: gpd.GeoDataFrame,
     facilities: gpd.GeoDataFrame,
     *,
-    as_of: Any = None,
+    as_of: DateLike | None = None,
     projects: pd.DataFrame | None = None,
     plots: gpd.GeoDataFrame | None = None,
 ) -> pd.DataFrame:
@@ -174,7 +173,7 @@ def environment_problems(
     parks: gpd.GeoDataFrame,
     facilities: gpd.GeoDataFrame,
     *,
-    as_of: Any = None,
+    as_of: DateLike | None = None,
     projects: pd.DataFrame | None = None,
     plots: gpd.GeoDataFrame | None = None,
 ) -> list[Problem]:

@@ -18,7 +18,7 @@ import shapely
 
 from kcn_gis.analytics._around import PROVINCE, in_service, operating_on, project_parks
 from kcn_gis.analytics._common import geoms, ratio, require_columns, require_same_crs, usable
-from kcn_gis.dates import as_of_date
+from kcn_gis.dates import DateLike, as_of_date
 from kcn_gis.schema import SERVICE_KINDS, CapacityUnit, Col, FacilityKind
 
 __all__ = ["DEFAULT_REACH_M", "HOUSING_COLUMNS", "housing_coverage", "workers_by_park"]
@@ -41,7 +41,7 @@ HOUSING_COLUMNS = (
 
 
 def workers_by_park(
-    parks: pd.DataFrame, projects: pd.DataFrame, *, plots: pd.DataFrame | None = None, as_of: Any = None
+    parks: pd.DataFrame, projects: pd.DataFrame, *, plots: pd.DataFrame | None = None, as_of: DateLike | None = None
 ) -> tuple[np.ndarray, int]:
     """Workers of the projects operating on ``as_of``, per park (aligned with ``parks``) and province-wide.
 
@@ -70,7 +70,7 @@ def housing_coverage(
     facilities: gpd.GeoDataFrame,
     *,
     plots: gpd.GeoDataFrame | None = None,
-    as_of: Any = None,
+    as_of: DateLike | None = None,
     reach_m: float = DEFAULT_REACH_M,
 ) -> pd.DataFrame:
     """Housing beds and services within reach of each park, per park and province-wide.

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from kcn_gis.dates import DateLike
 from kcn_gis.maps._base import labels, layer_spec
 from kcn_gis.maps.i18n import bilingual, column_label
 from kcn_gis.maps.layers import select_fields
@@ -228,7 +229,7 @@ def services_layer(parks: Any, coverage: pd.DataFrame, *, show: bool = True) -> 
 
 
 def around_parks(
-    atlas: Atlas, parks: Any, *, as_of: Any, allowed: Iterable[str], park_names: dict[str, Any], show_services: bool
+    atlas: Atlas, parks: Any, *, as_of: DateLike | None, allowed: Iterable[str], park_names: dict[str, Any], show_services: bool
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The facilities layer and the services choropleth of ``parks``, with their legend entries.
 

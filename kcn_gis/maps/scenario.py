@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import geopandas as gpd
 import pandas as pd
 
+from kcn_gis.dates import DateLike
 from kcn_gis.errors import KcnGisError
 from kcn_gis.maps.i18n import bilingual, check_lang
 from kcn_gis.maps.legend import StyleClass
@@ -181,7 +182,7 @@ def scenario_map(
     *,
     baseline: str = "baseline",
     lang: str = "vi",
-    as_of: Any = None,
+    as_of: DateLike | None = None,
     chart: Figure | None = None,
     tiles: str | None = "OpenStreetMap",
 ) -> folium.Map:

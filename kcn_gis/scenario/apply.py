@@ -28,6 +28,7 @@ import shapely
 from kcn_gis.analytics import split_banks
 from kcn_gis.analytics._common import M2_PER_HA, dates
 from kcn_gis.analytics.banks import DUONG
+from kcn_gis.dates import DateLike
 from kcn_gis.errors import Problem, ScenarioError
 from kcn_gis.scenario.model import BASELINE, Change, Scenario, load_scenario, scenario_from_dict
 from kcn_gis.scenario.projection import BANDS, DAYS_PER_YEAR, LeasePaceModel, PaceFit, industrial_area_ha
@@ -100,7 +101,7 @@ class ScenarioState:
         parks[Col.STATUS] = [self.plans[str(p)].status_on(d) for p in parks[Col.PARK_ID]]
         return parks
 
-    def to_atlas(self, *, band: str = "mid", as_of: Any = None) -> Any:
+    def to_atlas(self, *, band: str = "mid", as_of: DateLike | None = None) -> Any:
         from kcn_gis.store.memory import memory_atlas
 
         day = pd.Timestamp(as_of) if as_of is not None else pd.Timestamp(year=self.horizon, month=12, day=31)
@@ -613,7 +614,7 @@ def apply_scenario(
     atlas: Atlas,
     scenario: Scenario | str | os.PathLike[str] | Mapping[str, Any] | None,
     *,
-    as_of: Any = None,
+    as_of: DateLike | None = None,
     band: str = "mid",
     horizon: int = DEFAULT_HORIZON,
     history_end: Any = None,

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from kcn_gis.clearance.history import NOT_STARTED, parcel_stages, stage_label
+from kcn_gis.dates import DateLike
 from kcn_gis.errors import ClearanceError
 from kcn_gis.interop.clearance_sheets.reading import TEMPLATE_HEADERS as _TEMPLATE_HEADERS
 from kcn_gis.interop.importers.tables import column_letter as _col_letter
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 _LIST_SHEET = "DanhMuc"
 
 
-def write_template(atlas: Atlas, park_id: str, path: str | os.PathLike[str], *, as_of: Any = None) -> Path:
+def write_template(atlas: Atlas, park_id: str, path: str | os.PathLike[str], *, as_of: DateLike | None = None) -> Path:
     """Write a ready-to-fill progress sheet (XLSX) for one park.
 
     One row per parcel of the park, with its id, commune, map sheet, parcel

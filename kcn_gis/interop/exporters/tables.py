@@ -30,6 +30,7 @@ import pandas as pd
 import shapely
 
 from kcn_gis.crs import require_projected
+from kcn_gis.dates import DateLike
 from kcn_gis.errors import KcnGisError
 from kcn_gis.schema import Layer, spec
 
@@ -301,7 +302,7 @@ def write_xlsx(
     path: Path,
     *,
     audience: str = "internal",
-    as_of: Any = None,
+    as_of: DateLike | None = None,
 ) -> None:
     """Write a layer as a workbook: a sheet named after the layer, and an ``info`` sheet.
 
