@@ -97,9 +97,12 @@ def test_injection_strings_are_stored_verbatim_and_harmless(new_atlas_url, tmp_p
     # --park on the command line
     assert main(["clearance", "progress", "--atlas", url, "--park", "S1", "--format", "json"]) == 0
     capsys.readouterr()
-    code = main(["clearance", "progress", "--atlas", url, "--park", EVIL[1], "--format", "json"])
+    # the park's name (an injection string) resolves to its id, as names do, and is never executed
+    assert main(["clearance", "progress", "--atlas", url, "--park", NAME, "--format", "json"]) == 0
+    assert [r["park_id"] for r in json.loads(capsys.readouterr().out)] == [PARK]
+    code = main(["clearance", "progress", "--atlas", url, "--park", EVIL[6], "--format", "json"])
     assert code == 1  # an unknown park is reported with its verbatim id, not executed
-    assert f"unknown park id(s) '{EVIL[1]}'" in capsys.readouterr().err
+    assert f"unknown park id(s) '{EVIL[6]}'" in capsys.readouterr().err
 
     after = _counts(url)
     assert after == {**before, str(Layer.CLEARANCE_EVENTS): before[str(Layer.CLEARANCE_EVENTS)] + 1}
