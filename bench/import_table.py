@@ -116,7 +116,7 @@ def _rss(field: str) -> int:
 
 
 def run_kcn(table: Path, atlas: Path) -> dict[str, float]:
-    from kcn_gis.importers.pipeline import commit_import, prepare_import
+    from kcn_gis.interop.importers.pipeline import commit_import, prepare_import
 
     rss0 = _rss("VmRSS")
     t0 = time.perf_counter()

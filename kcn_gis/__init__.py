@@ -16,7 +16,6 @@ from kcn_gis.errors import (
     ClearanceError,
     ConcurrencyError,
     CRSError,
-    ImportError_,
     InputFileError,
     KcnGisError,
     MissingDependencyError,
@@ -29,7 +28,8 @@ from kcn_gis.store import Atlas, bundled_atlas_path, open_atlas, write_atlas
 
 # name -> module that defines it; imported on first attribute access.
 _LAZY: dict[str, str] = {
-    "ImportResult": "kcn_gis.clearance",
+    "ImportResult": "kcn_gis.interop.importers",
+    "SheetImportResult": "kcn_gis.interop.clearance_sheets",
     "LeasePaceModel": "kcn_gis.scenario",
     "Scenario": "kcn_gis.scenario",
     "apply_scenario": "kcn_gis.scenario",
@@ -37,7 +37,7 @@ _LAZY: dict[str, str] = {
     "balance_index": "kcn_gis.analytics",
     "bundled_scenarios": "kcn_gis.scenario",
     "burn_up": "kcn_gis.clearance",
-    "check_clearance": "kcn_gis.raster",
+    "check_clearance": "kcn_gis.interop.raster",
     "check_consistency": "kcn_gis.analytics",
     "clearance_forecast": "kcn_gis.clearance",
     "clearance_map": "kcn_gis.maps",
@@ -45,18 +45,18 @@ _LAZY: dict[str, str] = {
     "clearance_progress_dask": "kcn_gis.dask_engine",
     "compare_scenarios": "kcn_gis.scenario",
     "copy_atlas": "kcn_gis.store",
-    "diagnose_crs": "kcn_gis.crsdetect",
+    "diagnose_crs": "kcn_gis.interop.crsdetect",
     "disputed_parcels": "kcn_gis.clearance",
     "environment_status": "kcn_gis.analytics",
-    "export_layer": "kcn_gis.exporters",
+    "export_layer": "kcn_gis.interop.exporters",
     "fill_rate_trend": "kcn_gis.analytics",
     "fill_rates": "kcn_gis.analytics",
     "fill_rates_dask": "kcn_gis.dask_engine",
-    "fix_text": "kcn_gis.vntext",
+    "fix_text": "kcn_gis.interop.vntext",
     "housing_coverage": "kcn_gis.analytics",
-    "import_file": "kcn_gis.importers",
+    "import_file": "kcn_gis.interop.importers",
     "import_reports": "kcn_gis.reports_intake",
-    "import_sheet": "kcn_gis.clearance",
+    "import_sheet": "kcn_gis.interop.clearance_sheets",
     "investor_map": "kcn_gis.maps",
     "load_scenario": "kcn_gis.scenario",
     "non_filers": "kcn_gis.analytics",
@@ -68,7 +68,7 @@ _LAZY: dict[str, str] = {
     "plot_trend": "kcn_gis.analytics",
     "progress_records": "kcn_gis.clearance",
     "project_scenarios": "kcn_gis.scenario",
-    "rasterize_to_file": "kcn_gis.raster",
+    "rasterize_to_file": "kcn_gis.interop.raster",
     "reconcile": "kcn_gis.reconcile",
     "render_html": "kcn_gis.maps",
     "repair_geometries": "kcn_gis.analytics",
@@ -82,8 +82,8 @@ _LAZY: dict[str, str] = {
     "stalled_parcels": "kcn_gis.clearance",
     "write_partitioned": "kcn_gis.store.geoparquet",
     "write_review_report": "kcn_gis.clearance",
-    "write_template": "kcn_gis.clearance",
-    "zonal_stats": "kcn_gis.raster",
+    "write_template": "kcn_gis.interop.clearance_sheets",
+    "zonal_stats": "kcn_gis.interop.raster",
 }
 
 __all__ = [
@@ -91,7 +91,6 @@ __all__ = [
     "CRSError",
     "ClearanceError",
     "ConcurrencyError",
-    "ImportError_",
     "ImportResult",
     "InputFileError",
     "KcnGisError",
@@ -101,6 +100,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "SchemaError",
+    "SheetImportResult",
     "StoreError",
     "__version__",
     "apply_scenario",
@@ -176,28 +176,32 @@ def _import(dotted: str) -> ModuleType:
             import kcn_gis.clearance as _clearance
 
             return _clearance
-        case "kcn_gis.crsdetect":
-            import kcn_gis.crsdetect as _crsdetect
+        case "kcn_gis.interop.clearance_sheets":
+            import kcn_gis.interop.clearance_sheets as _clearance_sheets
+
+            return _clearance_sheets
+        case "kcn_gis.interop.crsdetect":
+            import kcn_gis.interop.crsdetect as _crsdetect
 
             return _crsdetect
         case "kcn_gis.dask_engine":
             import kcn_gis.dask_engine as _dask_engine
 
             return _dask_engine
-        case "kcn_gis.exporters":
-            import kcn_gis.exporters as _exporters
+        case "kcn_gis.interop.exporters":
+            import kcn_gis.interop.exporters as _exporters
 
             return _exporters
-        case "kcn_gis.importers":
-            import kcn_gis.importers as _importers
+        case "kcn_gis.interop.importers":
+            import kcn_gis.interop.importers as _importers
 
             return _importers
         case "kcn_gis.maps":
             import kcn_gis.maps as _maps
 
             return _maps
-        case "kcn_gis.raster":
-            import kcn_gis.raster as _raster
+        case "kcn_gis.interop.raster":
+            import kcn_gis.interop.raster as _raster
 
             return _raster
         case "kcn_gis.reconcile":
@@ -212,8 +216,8 @@ def _import(dotted: str) -> ModuleType:
             import kcn_gis.store.geoparquet as _store_geoparquet
 
             return _store_geoparquet
-        case "kcn_gis.vntext":
-            import kcn_gis.vntext as _vntext
+        case "kcn_gis.interop.vntext":
+            import kcn_gis.interop.vntext as _vntext
 
             return _vntext
         case "kcn_gis.maps.scenario":

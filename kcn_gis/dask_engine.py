@@ -44,6 +44,7 @@ import pandas as pd
 
 from kcn_gis.analytics import balance, fill
 from kcn_gis.analytics.banks import DUONG, split_banks
+from kcn_gis.analytics.fill import with_park_names
 from kcn_gis.analytics.pieces import GroupBy
 from kcn_gis.clearance import progress
 from kcn_gis.dates import DateLike, as_of_date
@@ -216,7 +217,8 @@ def fill_rates_dask(
     parts, template, key = _fill_ddf(directory, parks, banks, kw)
     with dask_client(scheduler) as client:
         computed = client.compute(parts, sync=True)
-    return _sum_fill(computed, key, template)
+    out = _sum_fill(computed, key, template)
+    return with_park_names(out, parks) if by == "park" else out
 
 
 def _with_project(plots: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -341,8 +343,14 @@ def clearance_progress_dask(
     manifest = read_manifest(directory)
     parcels = _read_ddf(directory, Layer.PARCELS, [Col.PARCEL_ID, Col.PARK_ID])
     events = _read_ddf(directory, Layer.CLEARANCE_EVENTS)
-    wanted = None if park is None else ([park] if isinstance(park, str) else [str(p) for p in park])
-    kw = {"as_of": as_of_date(as_of), "park": wanted}
+    wanted = None
+    kw: dict[str, Any] = {"as_of": as_of_date(as_of), "park": None}
+    if park is not None:  # resolved once, as the in-memory function does (ids without case, names)
+        known = read_layer(directory, Layer.PARKS)
+        known = known[[c for c in (Col.PARK_ID, Col.NAME, Col.NAME_EN) if c in known.columns]]
+        present = pd.Index(parcels[Col.PARK_ID].dropna().unique().compute())
+        wanted = progress.requested_parks(park, present, known)
+        kw = {"as_of": kw["as_of"], "park": wanted, "parks": known}
     template = progress.clearance_progress(events._meta, parcels._meta, **kw)
     aligned = (
         manifest.get("copartitioned", {}).get(str(Layer.CLEARANCE_EVENTS)) == str(Layer.PARCELS)

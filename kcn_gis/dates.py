@@ -28,7 +28,7 @@ import pandas as pd
 
 from kcn_gis.errors import KcnGisError
 
-__all__ = ["DateLike", "as_of_date"]
+__all__ = ["DateLike", "as_of_date", "vietnam_today"]
 
 #: What an ``as_of`` argument may be (``None``, meaning today, is accepted beside it).
 DateLike: TypeAlias = str | dt.date | np.datetime64 | int
@@ -115,3 +115,20 @@ def as_of_date(value: DateLike | None, *, what: str = "as_of") -> pd.Timestamp:
     if value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
         raise KcnGisError(f"{what} is missing (NaN/NaT); give a date such as '2011-12-26', or None for today")
     raise KcnGisError(f"{what} {value!r} ({type(value).__name__}) is not a date; {_HINT}")
+
+
+#: Vietnam's offset from UTC (Asia/Ho_Chi_Minh, no daylight saving).
+VN_OFFSET = dt.timedelta(hours=7)
+
+
+def vietnam_today(now: dt.datetime | None = None) -> dt.date:
+    """Today's date in Vietnam (UTC+7), the limit of dates that may be recorded.
+
+    Parameters
+    ----------
+    now : datetime, optional
+        The moment (naive = UTC). Default: now.
+    """
+    moment = now if now is not None else dt.datetime.now(dt.UTC)
+    utc = moment.astimezone(dt.UTC).replace(tzinfo=None) if moment.tzinfo else moment
+    return (utc + VN_OFFSET).date()

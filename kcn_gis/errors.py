@@ -23,6 +23,7 @@ __all__ = [
     "ScenarioError",
     "SchemaError",
     "StoreError",
+    "UnknownNameError",
     "locate",
 ]
 
@@ -144,6 +145,10 @@ ImportError_ = InputFileError
 
 class ClearanceError(KcnGisError, ValueError):
     """A land-clearance event history is inconsistent or cannot be imported."""
+
+
+class UnknownNameError(KcnGisError, ValueError):
+    """A park id or name (or another name a user typed) matches nothing, or more than one thing."""
 
 
 class RiverSplitError(KcnGisError, ValueError):

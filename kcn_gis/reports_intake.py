@@ -14,7 +14,7 @@ if there is one. Re-importing the same workbook adds nothing; a row whose
 figures differ from the project's current report for the period is a
 correction and is stored as the next revision (the history is kept).
 
-This module is the reports' own import side (not :mod:`kcn_gis.importers`,
+This module is the reports' own import side (not :mod:`kcn_gis.interop.importers`,
 which reads spatial layers): a reports sheet has no geometry, its rows are
 matched to existing projects, and a re-import yields revisions, not replaced rows.
 """
@@ -28,14 +28,17 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from kcn_gis.analytics.reporting import current_reports, due_projects, period_bounds
-from kcn_gis.errors import ImportError_, KcnGisError, Problem
+from kcn_gis.errors import InputFileError, KcnGisError, Problem
 from kcn_gis.schema import Col, Layer, spec
+
+if TYPE_CHECKING:
+    from kcn_gis.store.base import Atlas
 
 __all__ = ["HEADERS", "ImportSummary", "import_reports", "read_report_workbook", "write_template"]
 
@@ -134,12 +137,12 @@ def read_report_workbook(
     """
     path = Path(path)
     if not path.exists():
-        raise ImportError_(f"{path}: no such file; give the reports workbook (.xlsx)")
+        raise InputFileError(f"{path}: no such file; give the reports workbook (.xlsx)")
     today_ts = pd.Timestamp(today if today is not None else dt.date.today()).normalize()
     try:
         sheets: Mapping[str, pd.DataFrame] = pd.read_excel(path, sheet_name=None, header=0, dtype=object)
     except (ValueError, OSError) as exc:
-        raise ImportError_(f"{path}: cannot read the workbook ({exc}); save it as .xlsx and retry") from exc
+        raise InputFileError(f"{path}: cannot read the workbook ({exc}); save it as .xlsx and retry") from exc
     known = set(projects[Col.PROJECT_ID].astype(str))
     wanted = {_norm(h): col for col, h in HEADERS.items()}
     problems: list[Problem] = []
@@ -281,7 +284,7 @@ def _same(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
 
 
 def import_reports(
-    atlas: Any,
+    atlas: Atlas,
     path: str | Path,
     *,
     today: Any = None,
@@ -295,13 +298,13 @@ def import_reports(
 
     Raises
     ------
-    ImportError_
+    InputFileError
         Listing every problem with its sheet, Excel row and column; nothing is written.
     """
     path = Path(path)
     filings, problems, blank = read_report_workbook(path, atlas.projects, today=today)
     if problems:
-        raise ImportError_.from_problems(problems, header=f"{path}: nothing was imported; fix these and retry:")
+        raise InputFileError.from_problems(problems, header=f"{path}: nothing was imported; fix these and retry:")
     who = recorded_by or getpass.getuser()
     now = pd.Timestamp.now(tz="UTC").tz_localize(None).floor("s")
     summary = ImportSummary(added=0, unchanged=0, corrections=0, skipped_blank=blank)

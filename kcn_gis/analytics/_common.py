@@ -12,6 +12,7 @@ import shapely
 
 from kcn_gis.crs import require_projected, same_crs
 from kcn_gis.errors import CRSError, KcnGisError, SchemaError
+from kcn_gis.names import as_items
 from kcn_gis.schema import LandUse, ParkStatus
 
 __all__: list[str] = []
@@ -70,8 +71,9 @@ def check_parks_included(parks_included: str) -> None:
         raise KcnGisError(f"parks_included={parks_included!r}; use 'operating' (the official definition) or 'all'")
 
 
-def check_land_uses(land_uses: Iterable[str]) -> tuple[str, ...]:
-    uses = tuple(str(u) for u in land_uses)
+def check_land_uses(land_uses: str | Iterable[str]) -> tuple[str, ...]:
+    """The land uses as a tuple: a single string is one land use (``"industrial"``, not its letters)."""
+    uses = tuple(as_items(land_uses) or ())
     valid = {str(u) for u in LandUse}
     bad = [u for u in uses if u not in valid]
     if bad or not uses:

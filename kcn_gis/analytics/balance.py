@@ -153,7 +153,7 @@ def river_balance(
         The river that splits the province.
     parks_included : {"operating", "all"}
         Which parks count (``"operating"`` is the official definition).
-    land_uses : sequence of str
+    land_uses : str or sequence of str (a single string is one land use)
         Plot land uses that count as planned/acquired/leased land.
 
     Returns

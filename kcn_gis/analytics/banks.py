@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import math
-import unicodedata
 
 import geopandas as gpd
 import numpy as np
@@ -12,6 +11,7 @@ import shapely
 
 from kcn_gis.analytics._common import geoms, require_columns, require_same_crs, usable
 from kcn_gis.errors import RiverSplitError
+from kcn_gis.names import same_name
 from kcn_gis.schema import DUONG, Bank, Col
 
 __all__ = ["BANK_COLUMN", "DUONG", "split_banks"]
@@ -25,14 +25,10 @@ _EPS = 1e-6  # metres
 _OVERSHOOT = 0.01  # metres an extended river end runs past the outline
 
 
-def _norm(text: object) -> str:
-    return unicodedata.normalize("NFC", str(text)).strip().casefold()
-
-
 def _select_river(rivers: gpd.GeoDataFrame, river: str) -> shapely.Geometry:
     require_columns(rivers, [Col.NAME], "rivers")
     names = rivers[Col.NAME].astype(object)
-    mask = names.map(lambda v: isinstance(v, str) and _norm(v) == _norm(river)).to_numpy(dtype=bool)
+    mask = names.map(lambda v: isinstance(v, str) and same_name(v, river)).to_numpy(dtype=bool)
     if not mask.any():
         available = sorted({str(v) for v in names.dropna()})
         listed = ", ".join(f"'{v}'" for v in available) or "none (the rivers layer is empty)"

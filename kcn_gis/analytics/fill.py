@@ -25,7 +25,7 @@ from kcn_gis.analytics.pieces import (
     prepare,
 )
 from kcn_gis.dates import DateLike
-from kcn_gis.schema import LandUse
+from kcn_gis.schema import Col, LandUse
 
 __all__ = [
     "FILL_COLUMNS",
@@ -102,7 +102,7 @@ def fill_rates(
     parks_included : {"operating", "all"}
         ``"operating"`` (the official definition) counts only parks with status
         ``operating``; ``"all"`` counts every park.
-    land_uses : sequence of str, default ("industrial",)
+    land_uses : str or sequence of str (a single string is one land use), default ("industrial",)
         Plot land uses that count (official rates: industrial land only).
     banks : GeoDataFrame, optional
         The banks from :func:`~kcn_gis.analytics.split_banks`; required for ``by="bank"``.
@@ -112,8 +112,9 @@ def fill_rates(
     Returns
     -------
     DataFrame
-        Columns: the key (``park_id``, ``district``, ``bank`` or ``province``),
-        ``planned_ha``, ``acquired_ha``, ``leased_ha`` (hectares, computed from
+        Columns: the key (``park_id``, ``district``, ``bank`` or ``province``);
+        for ``by="park"`` the park's names ``name`` (Vietnamese) and ``name_en`` (English; the
+        Vietnamese name where the layer has none) right after ``park_id``; ``planned_ha``, ``acquired_ha``, ``leased_ha`` (hectares, computed from
         geometry in the frames' projected CRS), ``fill_rate_planned`` (leased /
         planned) and ``fill_rate_acquired`` (leased / acquired) as fractions 0-1.
         An empty group has 0 ha and NaN rates. RangeIndex.
@@ -136,4 +137,27 @@ def fill_rates(
         banks=banks,
         province_name=province_name,
     )
-    return finish(aggregate(pieces, as_of))
+    out = finish(aggregate(pieces, as_of))
+    return with_park_names(out, parks) if by == "park" else out
+
+
+def with_park_names(table: pd.DataFrame, parks: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with the park's ``name`` and ``name_en`` inserted after its ``park_id`` column.
+
+    ``name_en`` falls back to the Vietnamese name where the parks layer has no English one.
+    A table without ``park_id``, or parks without ``name``, is returned unchanged.
+    """
+    if Col.PARK_ID not in table.columns or Col.NAME not in parks.columns or Col.NAME in table.columns:
+        return table
+    first = ~parks[Col.PARK_ID].astype(object).duplicated()
+    ids = parks[Col.PARK_ID].astype(object)[first].to_numpy()
+    vi = pd.Series(parks[Col.NAME].astype(object)[first].to_numpy(), index=ids)
+    en_src = parks[Col.NAME_EN].astype(object)[first].to_numpy() if Col.NAME_EN in parks.columns else vi.to_numpy()
+    en = pd.Series(en_src, index=ids)
+    en = en.where(en.map(lambda v: isinstance(v, str) and bool(v.strip())), vi)
+    keys = table[Col.PARK_ID].astype(object)
+    out = table.copy()
+    at = list(out.columns).index(Col.PARK_ID) + 1
+    out.insert(at, str(Col.NAME_EN), pd.array(keys.map(en).to_numpy(), dtype="str"))
+    out.insert(at, str(Col.NAME), pd.array(keys.map(vi).to_numpy(), dtype="str"))
+    return out

@@ -125,7 +125,7 @@ def plot_trend(
     value: str = "fill_rate_planned",
     title: str | None = None,
 ) -> Figure:
-    """Draw a trend from :func:`fill_rate_trend` as lines per group (save it with :func:`kcn_gis.exporters.write_chart`).
+    """Draw a trend from :func:`fill_rate_trend` as lines per group (save it with :func:`kcn_gis.interop.exporters.write_chart`).
 
     Parameters
     ----------
@@ -133,7 +133,7 @@ def plot_trend(
         Output of :func:`fill_rate_trend` (``year``, a key column, values).
     path : None
         No longer accepted: analytics write no files. Pass the returned figure to
-        :func:`kcn_gis.exporters.write_chart` (``.png`` or ``.svg``).
+        :func:`kcn_gis.interop.exporters.write_chart` (``.png`` or ``.svg``).
     value : str, default "fill_rate_planned"
         The column to draw (one of :data:`TREND_VALUES`); fractions are drawn in %.
     title : str, optional
@@ -157,7 +157,7 @@ def plot_trend(
     if path is not None:
         raise KcnGisError(
             f"plot_trend draws the chart and writes no file (analytics do no I/O); to write {path}, use "
-            "kcn_gis.exporters.write_chart(plot_trend(trend, ...), path)"
+            "kcn_gis.interop.exporters.write_chart(plot_trend(trend, ...), path)"
         )
     fig = Figure(figsize=(8, 4.5), layout="constrained")
     ax = fig.add_subplot()

@@ -18,6 +18,7 @@ from kcn_gis.clearance.history import NOT_STARTED, STAGE_RANK, _parcel_state, _r
 from kcn_gis.crs import require_projected
 from kcn_gis.dates import DateLike, as_of_date
 from kcn_gis.errors import ClearanceError
+from kcn_gis.names import resolve_park_ids
 from kcn_gis.schema import STAGES, Col, Event
 
 __all__ = ["PROGRESS_STAGES", "burn_up", "clearance_progress", "finish", "parcel_area_ha", "progress_records"]
@@ -69,11 +70,21 @@ def finish(sums: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _parks(park: str | Iterable[str] | None, present: pd.Index) -> list[str]:
+def requested_parks(
+    park: str | Iterable[str] | None, present: pd.Index, parks: pd.DataFrame | None = None
+) -> list[str]:
+    """The park ids asked for: every park with parcels by default; else ``park`` resolved by
+    :func:`kcn_gis.names.resolve_park_ids` among the parks with parcels and the ``parks`` layer."""
     if park is None:
         return sorted(str(p) for p in present)
-    wanted = [park] if isinstance(park, str) else [str(p) for p in park]
-    return list(dict.fromkeys(wanted))
+    ids = [str(p) for p in present]
+    names: dict[str, list[object]] | None = None
+    if parks is not None and Col.PARK_ID in parks.columns:
+        pid = parks[Col.PARK_ID].astype(object)
+        ids += [str(p) for p in pid.dropna()]
+        cols = [parks[c].astype(object).tolist() for c in (Col.NAME, Col.NAME_EN) if c in parks.columns]
+        names = {str(i): [c[k] for c in cols] for k, i in enumerate(pid.tolist()) if i is not None}
+    return resolve_park_ids(park, ids, names=names) or []
 
 
 def clearance_progress(
@@ -82,6 +93,7 @@ def clearance_progress(
     *,
     as_of: DateLike | None = None,
     park: str | Iterable[str] | None = None,
+    parks: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Return clearance progress per park on a date: parcels and area in each stage.
 
@@ -94,8 +106,12 @@ def clearance_progress(
     as_of : date-like, optional
         The date (inclusive). Default: today.
     park : str or list of str, optional
-        Only these parks (``park_id``). A requested park without parcels gets a
-        row of zeros. Default: every park that has parcels.
+        Only these parks: ``park_id`` (without case: ``"gb"`` is ``GB``) or, with ``parks``, the park's
+        name (without diacritics: ``"gia binh"``). A single string is one park. Default: every park
+        that has parcels.
+    parks : DataFrame, optional
+        The ``parks`` layer: a park of it without parcels gets a row of zeros, and names resolve.
+        Without it only the parks of the parcels are known.
 
     Returns
     -------
@@ -113,6 +129,8 @@ def clearance_progress(
     ------
     CRSError
         If ``parcels`` is not in a projected CRS.
+    UnknownNameError
+        If a requested park is neither a park of the parcels nor of ``parks``.
 
     Examples
     --------
@@ -130,8 +148,8 @@ def clearance_progress(
     # parks as integer codes (one factorize), stages as ranks: the groupby sums below run over the
     # same rows in the same order as grouping by the park_id text, so the sums are the same bits.
     codes, uniques = pd.factorize(parcels[Col.PARK_ID])
-    parks = _parks(park, pd.Index(uniques))
-    where = {p: i for i, p in enumerate(parks)}
+    wanted = requested_parks(park, pd.Index(uniques), parks)
+    where = {p: i for i, p in enumerate(wanted)}
     park_of_code = np.array([where.get(u, -1) for u in uniques] + [-1], dtype=np.int64)  # last slot: missing
     pidx = park_of_code[codes]
     keep = pidx >= 0
@@ -144,7 +162,7 @@ def clearance_progress(
         },
         copy=False,
     )
-    rows, cols = pd.RangeIndex(len(parks)), pd.RangeIndex(len(PROGRESS_STAGES))
+    rows, cols = pd.RangeIndex(len(wanted)), pd.RangeIndex(len(PROGRESS_STAGES))
     totals = frame.groupby("p").agg(
         parcels_total=("area", "size"), area_total_ha=("area", "sum"), open_complaints=("open", "sum")
     )
@@ -153,7 +171,7 @@ def clearance_progress(
     ha = by["ha"].unstack("stage").reindex(index=rows, columns=cols).fillna(0.0).astype(float)
     n.columns = ha.columns = list(PROGRESS_STAGES)
     totals = totals.reindex(rows)
-    out = pd.DataFrame({"park_id": pd.array(parks, dtype="str")})
+    out = pd.DataFrame({"park_id": pd.array(wanted, dtype="str")})
     out["parcels_total"] = totals["parcels_total"].fillna(0).astype("int64").to_numpy()
     out["area_total_ha"] = totals["area_total_ha"].fillna(0.0).astype(float).to_numpy()
     out["handed_over_ha"] = ha[str(Event.HANDED_OVER)].to_numpy()
@@ -204,6 +222,7 @@ def burn_up(
     stage: str | Event = Event.HANDED_OVER,
     park: str | Iterable[str] | None = None,
     as_of: DateLike | None = None,
+    parks: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Return the area that had reached a stage, per park, at every date it changed.
 
@@ -216,9 +235,11 @@ def burn_up(
     stage : str, default ``"handed_over"``
         Count parcels that reached this stage or a later one.
     park : str or list of str, optional
-        Only these parks.
+        Only these parks (ids without case; names with ``parks``, as in :func:`clearance_progress`).
     as_of : date-like, optional
         Ignore changes after this date. Default: today.
+    parks : DataFrame, optional
+        The ``parks`` layer, to know parks without parcels and to match names.
 
     Returns
     -------
@@ -233,7 +254,8 @@ def burn_up(
     asof = as_of_date(as_of)
     blocks = _blocks_with_park(events, parcels, area, min_rank=STAGE_RANK[str(stage)])
     if park is not None:
-        blocks = blocks[blocks["park_id"].isin(_parks(park, pd.Index([]))).to_numpy()]
+        present = pd.Index(parcels[Col.PARK_ID].dropna().unique()) if Col.PARK_ID in parcels.columns else pd.Index([])
+        blocks = blocks[blocks["park_id"].isin(requested_parks(park, present, parks)).to_numpy()]
     ups = pd.DataFrame({"park_id": blocks["park_id"], "date": blocks["start"], "n": 1, "a": blocks["area"]})
     downs = blocks[blocks["end"] <= asof]
     downs = pd.DataFrame({"park_id": downs["park_id"], "date": downs["end"], "n": -1, "a": -downs["area"]})

@@ -26,7 +26,7 @@ from kcn_gis.clearance.history import (
     _voided,
     parcel_stages,
 )
-from kcn_gis.clearance.progress import _blocks_with_park, _parks, _reached_area_at, parcel_area_ha
+from kcn_gis.clearance.progress import _blocks_with_park, _reached_area_at, parcel_area_ha, requested_parks
 from kcn_gis.dates import DateLike, as_of_date
 from kcn_gis.schema import Col, Event
 
@@ -248,6 +248,7 @@ def clearance_forecast(
     as_of: DateLike | None = None,
     window_days: int = 180,
     park: str | Iterable[str] | None = None,
+    parks: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Forecast when each park will be fully handed over, at the recent pace.
 
@@ -273,7 +274,10 @@ def clearance_forecast(
     window_days : int, default 180
         Length of the recent window, in days.
     park : str or list of str, optional
-        Only these parks. Default: every park with parcels.
+        Only these parks (ids without case; names with ``parks``, as in
+        :func:`~kcn_gis.clearance.clearance_progress`). Default: every park with parcels.
+    parks : DataFrame, optional
+        The ``parks`` layer, to know parks without parcels and to match names.
 
     Returns
     -------
@@ -293,12 +297,12 @@ def clearance_forecast(
     edges = [start + (asof - start) * i / nbins for i in range(nbins + 1)]
     park_of = parcels[Col.PARK_ID].to_numpy()
     totals = pd.Series(area.to_numpy()).groupby(park_of).sum()
-    parks = _parks(park, pd.Index(totals.index))
+    wanted = requested_parks(park, pd.Index(totals.index), parks)
     blocks = _blocks_with_park(events, parcels, area, min_rank=STAGE_RANK[str(Event.HANDED_OVER)])
-    at = _reached_area_at(blocks, edges).reindex(index=parks, columns=range(nbins + 1)).fillna(0.0)
+    at = _reached_area_at(blocks, edges).reindex(index=wanted, columns=range(nbins + 1)).fillna(0.0)
     bin_months = (asof - start).days / nbins / DAYS_PER_MONTH
     rows = []
-    for p in parks:
+    for p in wanted:
         total = float(totals.get(p, 0.0))
         done_ha = float(at.loc[p, nbins])
         remaining = max(total - done_ha, 0.0)

@@ -25,8 +25,9 @@ __all__ = ["main"]
 def _modules() -> tuple[ModuleType, ...]:
     """The subcommand modules, in the order their commands appear in ``--help``."""
     from kcn_gis.cli import analytics, clearance, db, interop, maps, report, reports, run, scenario, services, validate
+    from kcn_gis.cli import qgis as qgis_project
 
-    return (run, validate, report, analytics, clearance, maps, scenario, services, reports, interop, db)
+    return (run, validate, report, analytics, clearance, maps, scenario, services, reports, interop, qgis_project, db)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -214,7 +214,7 @@ def _trend(args: argparse.Namespace) -> int:
         **_options(args),
     )
     if args.chart:
-        from kcn_gis.exporters.charts import write_chart
+        from kcn_gis.interop.exporters.charts import write_chart
 
         write_chart(plot_trend(frame, value=args.value, title=f"{args.value} {args.start}-{args.end}"), args.chart)
         print(f"wrote {args.chart}", file=sys.stderr)

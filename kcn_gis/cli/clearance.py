@@ -113,7 +113,7 @@ def _check_parks(atlas: object, parks: list[str] | None) -> None:
 
 
 def _import(args: argparse.Namespace) -> int:
-    from kcn_gis.clearance import import_sheet
+    from kcn_gis.interop.clearance_sheets import import_sheet
 
     if args.atlas is None and not args.dry_run:
         raise ClearanceError(
@@ -159,7 +159,7 @@ def _print_problems(problems: list) -> None:
 
 
 def _template(args: argparse.Namespace) -> int:
-    from kcn_gis.clearance import write_template
+    from kcn_gis.interop.clearance_sheets import write_template
 
     atlas = open_from_args(args)
     out = write_template(atlas, args.park, args.out)

@@ -128,17 +128,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run_import(args: argparse.Namespace) -> int:
-    from kcn_gis.errors import ImportError_, KcnGisError
-    from kcn_gis.importers.pipeline import commit_import, prepare_import
+    from kcn_gis.errors import InputFileError, KcnGisError
+    from kcn_gis.interop.importers.pipeline import commit_import, prepare_import
     from kcn_gis.store import check_writable
 
     if args.atlas is None and not args.dry_run:
-        raise ImportError_(
+        raise InputFileError(
             "give the atlas to import into with --atlas PATH (a new .gpkg path creates an atlas); the bundled "
             "atlas is read-only. Use --dry-run to only check the file."
         )
     if args.replace_all and args.mode == "append" and "--mode" in sys.argv:
-        raise ImportError_("--replace-all replaces the whole layer; it cannot be combined with --mode append")
+        raise InputFileError("--replace-all replaces the whole layer; it cannot be combined with --mode append")
     mode = "replace_all" if args.replace_all else args.mode
     if args.atlas is not None and not args.dry_run:
         check_writable(args.atlas)  # read-only file or folder, bundled atlas: fail before reading anything
@@ -202,13 +202,13 @@ def _run_import(args: argparse.Namespace) -> int:
 
 def _parse_set(items: list[str]) -> dict[str, str]:
     """``["commune=Xã Nam Sơn", "map_sheet=12"]`` -> ``{"commune": "Xã Nam Sơn", "map_sheet": "12"}``."""
-    from kcn_gis.errors import ImportError_
+    from kcn_gis.errors import InputFileError
 
     out: dict[str, str] = {}
     for item in items:
         col, sep, value = item.partition("=")
         if not sep or not col.strip():
-            raise ImportError_(f'--set {item}: write it as COLUMN=VALUE, e.g. --set commune="Xã Nam Sơn"')
+            raise InputFileError(f'--set {item}: write it as COLUMN=VALUE, e.g. --set commune="Xã Nam Sơn"')
         out[col.strip()] = value.strip()
     return out
 
@@ -243,7 +243,7 @@ class _Steps:
 
 def _run_export(args: argparse.Namespace) -> int:
     from kcn_gis.errors import KcnGisError
-    from kcn_gis.exporters import export_layer
+    from kcn_gis.interop.exporters import export_layer
 
     if args.format != "geoparquet" and not args.layer:
         raise KcnGisError("--layer is required for this format")
@@ -262,7 +262,7 @@ def _run_export(args: argparse.Namespace) -> int:
 
 
 def _run_rasterize(args: argparse.Namespace) -> int:
-    from kcn_gis.raster import rasterize_to_file
+    from kcn_gis.interop.raster import rasterize_to_file
 
     atlas = open_from_args(args)
     events = atlas.clearance_events if args.layer == "parcels" else None
@@ -275,7 +275,7 @@ def _run_rasterize(args: argparse.Namespace) -> int:
 
 def _run_zonal(args: argparse.Namespace) -> int:
     from kcn_gis.errors import KcnGisError
-    from kcn_gis.raster import check_clearance, zonal_stats
+    from kcn_gis.interop.raster import check_clearance, zonal_stats
 
     atlas = open_from_args(args)
     if args.check_clearance:

@@ -50,7 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from kcn_gis import analytics, clearance, maps
-    from kcn_gis.exporters.charts import write_chart
+    from kcn_gis.interop.exporters.charts import write_chart
     from kcn_gis.reconcile import reconcile
 
     out = Path(args.out_dir)

@@ -14,7 +14,8 @@ import shapely
 from kcn_gis.errors import KcnGisError
 from kcn_gis.maps.i18n import STRINGS, bilingual, t
 from kcn_gis.maps.layers import encode_geometry, encode_props, simplify_coverage, to_map_crs
-from kcn_gis.maps.legend import StyleClass
+from kcn_gis import style
+from kcn_gis.style import StyleClass
 from kcn_gis.schema import DUONG, Col
 
 if TYPE_CHECKING:
@@ -24,9 +25,9 @@ __all__: list[str] = []
 
 log = logging.getLogger(__name__)
 
-#: Province outline and rivers (context layers).
-PROVINCE_COLOR = "#3f3f3f"
-RIVER_COLOR = "#2b8cbe"
+#: Province outline and rivers (context layers); defined in kcn_gis.style with their classes.
+PROVINCE_COLOR = style.PROVINCE_COLOR
+RIVER_COLOR = style.RIVER_COLOR
 
 #: Layers with fewer vertices per feature than this on average are not simplified.
 _SIMPLIFY_MIN_VERTICES = 12
@@ -119,25 +120,10 @@ def context_layers(atlas: Atlas) -> list[dict[str, Any]]:
     rivers = atlas.rivers
     out = []
     if len(province):
-        cls = [
-            StyleClass(
-                "province",
-                t("layer_province"),
-                {"color": PROVINCE_COLOR, "weight": 2, "opacity": 0.9, "fill": False, "dashArray": "6 4"},
-                kind="outline",
-            )
-        ]
+        cls = style.province_classes()
         out.append(layer_spec("province", t("layer_province"), province, cls, 0, simplify_m=5.0, coverage=False))
     if len(rivers):
-        cls = [
-            StyleClass(
-                "duong",
-                {"vi": DUONG, "en": "Đuống river"},
-                {"color": RIVER_COLOR, "weight": 4, "opacity": 0.9},
-                kind="line",
-            ),
-            StyleClass("river", t("layer_rivers"), {"color": RIVER_COLOR, "weight": 2, "opacity": 0.7}, kind="line"),
-        ]
+        cls = style.river_classes()
         codes = np.where(rivers[Col.NAME].astype(str).to_numpy() == DUONG, 0, 1)
         out.append(layer_spec("rivers", t("layer_rivers"), rivers, cls, codes, simplify_m=5.0))
     return out
@@ -149,13 +135,17 @@ def filter_park(frame: Any, park: str | None) -> Any:
     return frame[frame[Col.PARK_ID].astype(str) == str(park)]
 
 
-def check_park(parks: Any, park: str | None) -> None:
+def check_park(parks: Any, park: str | None) -> str | None:
+    """The park id ``park`` means (id without case, or name without diacritics); raises UnknownNameError."""
     if park is None:
-        return
-    ids = parks[Col.PARK_ID].astype(str)
-    if str(park) not in set(ids):
-        shown = ", ".join(sorted(ids)[:30])
-        raise KcnGisError(f"park_id '{park}' is not in layer 'parks'; use one of: {shown}")
+        return None
+    from kcn_gis.names import resolve_park_ids
+
+    ids = parks[Col.PARK_ID].astype(object).tolist()
+    cols = [parks[c].astype(object).tolist() for c in (Col.NAME, Col.NAME_EN) if c in parks.columns]
+    names = {str(i): [c[k] for c in cols] for k, i in enumerate(ids)}
+    found = resolve_park_ids(park, ids, names=names)
+    return found[0] if found else None
 
 
 def park_names(parks: Any) -> dict[str, dict[str, str]]:

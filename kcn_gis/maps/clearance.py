@@ -112,7 +112,7 @@ def clearance_map(
     check_lang(lang)
     day = as_of_date(as_of)
     parks_all = atlas.parks
-    check_park(parks_all, park)
+    park = check_park(parks_all, park)
     parks = filter_park(parks_all, park)
     parcels = filter_park(atlas.parcels, park)
     events = atlas.clearance_events

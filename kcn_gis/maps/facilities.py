@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -31,6 +31,9 @@ from kcn_gis.schema import (
     FacilityKind,
     Layer,
 )
+
+if TYPE_CHECKING:
+    from kcn_gis.store.base import Atlas
 
 __all__ = [
     "FACILITY_COLORS",
@@ -225,7 +228,7 @@ def services_layer(parks: Any, coverage: pd.DataFrame, *, show: bool = True) -> 
 
 
 def around_parks(
-    atlas: Any, parks: Any, *, as_of: Any, allowed: Iterable[str], park_names: dict[str, Any], show_services: bool
+    atlas: Atlas, parks: Any, *, as_of: Any, allowed: Iterable[str], park_names: dict[str, Any], show_services: bool
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The facilities layer and the services choropleth of ``parks``, with their legend entries.
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from kcn_gis.schema import ATLAS_LAYERS, Layer
+from kcn_gis.style import CLASS_STRINGS
 
 __all__ = ["LANGS", "STRINGS", "bilingual", "check_lang", "column_label", "layer_label", "t"]
 
@@ -36,8 +37,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "no_match": ("Không tìm thấy", "No match"),
     "legend": ("Chú giải", "Legend"),
     "language": ("Ngôn ngữ", "Language"),
-    "layer_province": ("Ranh giới tỉnh", "Province outline"),
-    "layer_rivers": ("Sông", "Rivers"),
     "layer_banks": ("Bờ Bắc, bờ Nam sông Đuống", "North and south banks of the Đuống"),
     "layer_parks": ("Khu công nghiệp (theo tình trạng)", "Industrial parks (by status)"),
     "layer_fill": ("Tỷ lệ lấp đầy KCN", "Park fill rate"),
@@ -50,11 +49,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "land_use": ("Mục đích sử dụng đất", "Land use"),
     "bank": ("Bờ sông Đuống", "Bank of the Đuống"),
     "stage": ("Giai đoạn GPMB", "Clearance stage"),
-    "not_started": ("Chưa bắt đầu", "Not started"),
-    "open_complaint": ("Đang khiếu nại", "Open complaint"),
-    "available": ("Đất công nghiệp sẵn sàng cho thuê", "Industrial land available to lease"),
-    "leased": ("Đất công nghiệp đã cho thuê", "Industrial land leased"),
-    "not_acquired": ("Đất công nghiệp chưa thu hồi", "Industrial land not yet acquired"),
     "fill_rate": ("Tỷ lệ lấp đầy", "Fill rate"),
     "fill_rate_acquired": ("Tỷ lệ lấp đầy (trên đất đã thu hồi)", "Fill rate (of acquired land)"),
     "fill_rate_planned": ("Tỷ lệ lấp đầy (trên đất quy hoạch)", "Fill rate (of planned land)"),
@@ -77,6 +71,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "timeline": ("Thời gian", "Timeline"),
     "yes": ("Có", "Yes"),
     "no": ("Không", "No"),
+    # labels of style classes (province, rivers, plot and stage classes), shared with the QGIS styles
+    **CLASS_STRINGS,
 }
 
 

@@ -139,7 +139,7 @@ def investor_map(
     check_lang(lang)
     day = as_of_date(as_of)
     parks_all = atlas.parks
-    check_park(parks_all, park)
+    park = check_park(parks_all, park)
     parks = filter_park(parks_all, park)
     plots = filter_park(atlas.plots, park)
     from kcn_gis.analytics import plot_status

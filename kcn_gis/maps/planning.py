@@ -146,7 +146,7 @@ def planning_map(
     check_lang(lang)
     day = as_of_date(as_of)
     parks_all = atlas.parks
-    check_park(parks_all, park)
+    park = check_park(parks_all, park)
     parks = filter_park(parks_all, park)
     plots = filter_park(atlas.plots, park)
     parcels = filter_park(atlas.parcels, park)

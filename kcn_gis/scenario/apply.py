@@ -18,7 +18,7 @@ import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -32,6 +32,9 @@ from kcn_gis.errors import Problem, ScenarioError
 from kcn_gis.scenario.model import BASELINE, Change, Scenario, load_scenario, scenario_from_dict
 from kcn_gis.scenario.projection import BANDS, DAYS_PER_YEAR, LeasePaceModel, PaceFit, industrial_area_ha
 from kcn_gis.schema import Col, LandUse, Layer, ParkStatus
+
+if TYPE_CHECKING:
+    from kcn_gis.store.base import Atlas
 
 __all__ = ["ParkPlan", "ScenarioState", "apply_scenario", "as_scenario", "build_state", "history_end_of"]
 
@@ -127,7 +130,7 @@ def history_end_of(plots: pd.DataFrame) -> pd.Timestamp:
     return pd.Timestamp(max(vals)).normalize()
 
 
-def build_state(atlas: Any, scenario: Scenario, *, river: str = DUONG) -> ScenarioState:
+def build_state(atlas: Atlas, scenario: Scenario, *, river: str = DUONG) -> ScenarioState:
     """Apply the changes of ``scenario`` to the layers of ``atlas`` (in memory) and check them.
 
     Raises
@@ -607,7 +610,7 @@ def project_state(state: ScenarioState, fit: PaceFit, *, horizon: int, river: st
 
 
 def apply_scenario(
-    atlas: Any,
+    atlas: Atlas,
     scenario: Scenario | str | os.PathLike[str] | Mapping[str, Any] | None,
     *,
     as_of: Any = None,
@@ -668,7 +671,7 @@ def fit_model(atlas_plots: Any, atlas_parks: Any, *, history_end: Any = None, mo
 
 
 def run_scenario(
-    atlas: Any,
+    atlas: Atlas,
     scenario: Any,
     *,
     horizon: int = DEFAULT_HORIZON,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -54,6 +54,9 @@ COMPARE_COLUMNS = (
     "leased_ha_share",
     "balance_index",
 )
+
+if TYPE_CHECKING:
+    from kcn_gis.store.base import Atlas
 #: Columns of :func:`scenario_milestones`.
 MILESTONE_COLUMNS = (
     "scenario",
@@ -84,7 +87,7 @@ def _years(years: Iterable[Any]) -> list[int]:
 
 
 def project_scenarios(
-    atlas: Any,
+    atlas: Atlas,
     scenarios: Sequence[Any] = (),
     *,
     horizon: int = DEFAULT_HORIZON,
@@ -182,7 +185,7 @@ def compare_states(states: Sequence[ScenarioState], years: Iterable[Any], *, riv
 
 
 def compare_scenarios(
-    atlas: Any,
+    atlas: Atlas,
     scenarios: Sequence[Any] = (),
     *,
     years: Iterable[Any] = (2015, 2020),
@@ -300,7 +303,7 @@ def scenario_milestones(states: Sequence[ScenarioState]) -> pd.DataFrame:
 
 
 def backtest_projection(
-    atlas: Any, *, fit_until: Any = "2008-12-31", target_year: int = 2011, model: Any = None, river: str = DUONG
+    atlas: Atlas, *, fit_until: Any = "2008-12-31", target_year: int = 2011, model: Any = None, river: str = DUONG
 ) -> pd.DataFrame:
     """Fit the model on the history up to ``fit_until``, project ``target_year``, and compare with what happened.
 

@@ -1,8 +1,8 @@
 """Reading and writing atlases: every read and write of an atlas (GeoPackage, PostGIS) goes through this package.
 
 Other files are read and written at the edges, never by the pure analytics:
-``kcn_gis.importers`` and the clearance sheet import (``kcn_gis.clearance.sheet``)
-read the files users bring, ``kcn_gis.exporters`` writes exports and charts, and
+``kcn_gis.interop.importers`` and the clearance sheet import (``kcn_gis.interop.clearance_sheets``)
+read the files users bring, ``kcn_gis.interop.exporters`` writes exports and charts, and
 ``kcn_gis.maps`` / the clearance review write HTML pages (see ``docs/architecture.md``).
 
 An atlas is opened with :func:`open_atlas` from a GeoPackage path (the embedded
@@ -120,13 +120,17 @@ def open_atlas(source: str | os.PathLike[str] | None = None, *, validate: bool =
 
 
 def _bundled_is_stale(path: Path) -> bool:
-    """True when the built bundled atlas predates this data model (rebuild it from the committed tables)."""
+    """True when the built bundled atlas predates this data model or its QGIS styles (rebuild it from the tables)."""
+    from kcn_gis.layer_styles import LAYER_STYLES_TABLE
     from kcn_gis.schema import SCHEMA_VERSION
 
     if path != bundled.checkout_path():  # the checkout's atlas is rebuilt; cache files are named by digest,
         return False  # and KCN_GIS_BUNDLED_ATLAS is the user's own
     try:
-        return int(backend_for(path).read_meta().get("schema_version", SCHEMA_VERSION)) < SCHEMA_VERSION
+        backend = backend_for(path)
+        if LAYER_STYLES_TABLE not in backend.list_layers():  # built before atlases carried their QGIS styles
+            return True
+        return int(backend.read_meta().get("schema_version", SCHEMA_VERSION)) < SCHEMA_VERSION
     except Exception:  # an unreadable file: let opening it report the problem
         return False
 

@@ -11,6 +11,11 @@
   on the connection, see :mod:`kcn_gis.store.gpkg_sql`), ``gpkg_contents`` extent and
   ``last_change`` are updated in the same transaction. A brand-new atlas is written
   beside the target and linked into place (never over an existing file).
+* A new atlas is a GeoPackage 1.2 (``KCN_GIS_GPKG_VERSION`` or ``gpkg_version=`` asks for
+  1.3 or 1.4), which QGIS 3.22 / GDAL 3.6 read without a version warning; in-place writes
+  keep the file's ``application_id`` and ``user_version``. Every styled layer gets its
+  default QGIS style in ``layer_styles`` when the atlas or the layer is written
+  (:mod:`kcn_gis.layer_styles`; a style saved from QGIS is kept).
 * Appends to attribute tables (the clearance history) are idempotent on the key
   (a stored ``event_id`` is skipped); appends to spatial layers refuse a stored key.
 * A write that would leave rows pointing to nothing (:data:`~kcn_gis.store.base.REFERENCES`)
@@ -118,9 +123,14 @@ class GeoPackageBackend:
     ----------
     path : path-like
         The ``.gpkg`` file. It need not exist yet when ``create=True``.
+    gpkg_version : {"1.2", "1.3", "1.4"}, optional
+        GeoPackage version of a file this backend creates (default ``$KCN_GIS_GPKG_VERSION``
+        or 1.2, see :func:`kcn_gis.store.gpkg_sql.gpkg_version`). An existing file keeps its version.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, create: bool = False) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, create: bool = False, gpkg_version: str | None = None) -> None:
+        # checked now when this backend may create the file; reads never look at it
+        self.gpkg_version = gpkg_sql.gpkg_version(gpkg_version) if create or gpkg_version is not None else None
         self.path = Path(path)
         self.location = str(self.path)
         if not create and not self.path.exists():
@@ -341,16 +351,20 @@ class GeoPackageBackend:
         tmp = self.path.with_name(f".{self.path.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}.new.gpkg")
         token = 1
         try:
-            for name, frame in layers.items():
+            for i, (name, frame) in enumerate(layers.items()):
                 if name in {str(x) for x in VERSIONED_LAYERS}:
                     frame = _with_versions(frame, np.full(len(frame), token, dtype="int64"))
-                self._write_one(tmp, name, frame)
+                # the first write creates the file: in the GeoPackage version asked for (1.2 by default)
+                version = self.gpkg_version or gpkg_sql.gpkg_version()
+                extra: dict[str, Any] = {} if i else {"dataset_options": {"VERSION": version}}
+                self._write_one(tmp, name, frame, **extra)
             self._write_meta(tmp, {**meta, ROW_VERSION_KEY: str(token)})
             with contextlib.closing(sqlite3.connect(tmp)) as con:
                 for name in layers:
                     _ensure_indexes(
                         con, name, {str(r[1]): str(r[2]) for r in con.execute(f"PRAGMA table_info({_q(name)})")}
                     )
+                gpkg_sql.ensure_layer_styles(con, list(layers), stamp=_now_stamp(con))
                 con.commit()
             with open(tmp, "rb+") as fh:
                 os.fsync(fh.fileno())
@@ -420,6 +434,8 @@ class GeoPackageBackend:
                         if temp:
                             removed[ch.layer] = temp
                     _refuse_orphans(con, self.path, removed)
+                    # a layer written (or added) gets its default QGIS style, unless it has one
+                    gpkg_sql.ensure_layer_styles(con, [ch.layer for ch in changes], stamp=stamp)
                     markers: dict[str, str] = {}
                     for ch, res in zip(changes, results, strict=True):
                         mk = f"{VALIDATED_PREFIX}{ch.layer}"

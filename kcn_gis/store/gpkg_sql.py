@@ -7,6 +7,10 @@
   shapely geometries, vectorised.
 * :func:`column_values` converts a frame column to what GDAL's GeoPackage driver stores
   for the declared SQLite type (DATE and DATETIME as ISO text, BOOLEAN as 0/1).
+* :func:`gpkg_version` is the GeoPackage version new atlases are written in (1.2, which
+  the GDAL 3.6 of QGIS 3.22 reads without a warning), and :func:`ensure_layer_styles`
+  adds the default QGIS styles of the layers (table ``layer_styles``, see
+  :mod:`kcn_gis.layer_styles`) inside the caller's transaction.
 
 See ``docs/write-model.md``.
 """
@@ -16,6 +20,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import struct
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +29,31 @@ import pandas as pd
 import shapely
 
 from kcn_gis.errors import ConcurrencyError, StoreError
+from kcn_gis.layer_styles import LAYER_STYLES_COLUMNS, LAYER_STYLES_TABLE, STYLED_LAYERS, style_rows
 
-__all__ = ["BUSY_TIMEOUT_S", "column_values", "connect", "geometry_blobs", "locked_error", "sql_type"]
+__all__ = [
+    "BUSY_TIMEOUT_S",
+    "DEFAULT_GPKG_VERSION",
+    "GPKG_VERSIONS",
+    "column_values",
+    "connect",
+    "ensure_layer_styles",
+    "geometry_blobs",
+    "gpkg_version",
+    "locked_error",
+    "sql_type",
+]
 
 #: Seconds a writer waits for another program's write lock before giving up (``KCN_GIS_BUSY_TIMEOUT``).
 BUSY_TIMEOUT_S = 30.0
+
+#: GeoPackage versions kcn_gis writes on request (GDAL's ``VERSION`` creation option).
+GPKG_VERSIONS: tuple[str, ...] = ("1.2", "1.3", "1.4")
+#: The default: GeoPackage 1.2. GDAL 3.6 (QGIS 3.22 on Debian 12) warns on 1.4 files
+#: ("user_version=0x000028A0 ... may only be partially supported"); 1.2 has all kcn_gis needs.
+DEFAULT_GPKG_VERSION = "1.2"
+#: ``PRAGMA application_id`` of a GeoPackage 1.2+ ("GPKG").
+APPLICATION_ID = 0x47504B47
 
 _HEADER = np.dtype([("magic", "S2"), ("version", "u1"), ("flags", "u1"), ("srs_id", "<i4"), ("env", "<f8", (4,))])
 _EMPTY_FLAG = 0x10
@@ -197,3 +222,90 @@ def column_values(s: pd.Series, decl: str) -> list[Any]:
         return [None if m else v for v, m in zip(vals, na, strict=True)]
     out = text.astype(object).to_numpy()
     return [None if m else str(v) for v, m in zip(out, na, strict=True)]
+
+
+def gpkg_version(requested: str | None = None) -> str:
+    """The GeoPackage version to create a new file in: ``requested``, else ``$KCN_GIS_GPKG_VERSION``, else 1.2.
+
+    Raises
+    ------
+    StoreError
+        If the version is not one of :data:`GPKG_VERSIONS`.
+    """
+    value = requested if requested is not None else os.environ.get("KCN_GIS_GPKG_VERSION") or DEFAULT_GPKG_VERSION
+    value = str(value).strip()
+    if value not in GPKG_VERSIONS:
+        where = "" if requested is not None else " (from KCN_GIS_GPKG_VERSION)"
+        raise StoreError(
+            f"GeoPackage version '{value}'{where} is not one kcn_gis writes; use one of {', '.join(GPKG_VERSIONS)} "
+            f"(default {DEFAULT_GPKG_VERSION}, which QGIS 3.22 / GDAL 3.6 read without a warning)"
+        )
+    return value
+
+
+_LAYER_STYLES_DDL = (
+    f"CREATE TABLE IF NOT EXISTS {LAYER_STYLES_TABLE} ("
+    '"id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, '
+    '"f_table_catalog" TEXT(256), "f_table_schema" TEXT(256), "f_table_name" TEXT(256), '
+    '"f_geometry_column" TEXT(256), "styleName" TEXT(30), "styleQML" TEXT, "styleSLD" TEXT, '
+    '"useAsDefault" BOOLEAN, "description" TEXT, "owner" TEXT(30), "ui" TEXT(30), '
+    "\"update_time\" DATETIME DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))"
+)
+
+
+def ensure_layer_styles(con: sqlite3.Connection, layers: Sequence[str], *, stamp: str) -> list[str]:
+    """Give each styled layer among ``layers`` its kcn_gis default style, unless it has a style already.
+
+    Runs inside the caller's transaction (or as one statement group on a file being created):
+    creates the table ``layer_styles`` as QGIS does (registered in ``gpkg_contents`` as an
+    attributes table, so GDAL and QGIS see it) when missing, then inserts one row per styled
+    layer that has no row at all, so a style a user saved from QGIS is never replaced.
+
+    Parameters
+    ----------
+    con : sqlite3.Connection
+        An open GeoPackage.
+    layers : sequence of str
+        Layer (table) names; those without a kcn_gis style are skipped.
+    stamp : str
+        ``update_time`` and ``last_change`` (ISO UTC, as GDAL writes them).
+
+    Returns
+    -------
+    list of str
+        The layers that got a style.
+    """
+    wanted = [str(n) for n in layers if str(n) in STYLED_LAYERS]
+    if not wanted:
+        return []
+    geoms = {
+        str(t): str(c)
+        for t, c in con.execute("SELECT table_name, column_name FROM gpkg_geometry_columns")
+        if str(t) in wanted
+    }
+    if not geoms:
+        return []
+    exists = con.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (LAYER_STYLES_TABLE,)
+    ).fetchone()
+    if not exists:
+        con.execute(_LAYER_STYLES_DDL)
+    registered = con.execute("SELECT 1 FROM gpkg_contents WHERE table_name = ?", (LAYER_STYLES_TABLE,)).fetchone()
+    if not registered:
+        con.execute(
+            "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, last_change) "
+            "VALUES (?, 'attributes', ?, ?, ?)",
+            (LAYER_STYLES_TABLE, LAYER_STYLES_TABLE, "QGIS layer styles (kcn_gis writes the default ones)", stamp),
+        )
+    styled = {str(r[0]) for r in con.execute(f"SELECT DISTINCT f_table_name FROM {LAYER_STYLES_TABLE}")}
+    todo = {t: c for t, c in geoms.items() if t not in styled}
+    rows = style_rows(todo, update_time=stamp)
+    cols = list(LAYER_STYLES_COLUMNS)
+    names = ", ".join('"' + c + '"' for c in cols)
+    con.executemany(
+        f"INSERT INTO {LAYER_STYLES_TABLE} ({names}) VALUES ({', '.join('?' for _ in cols)})",
+        [tuple(int(r[c]) if c == "useAsDefault" else r[c] for c in cols) for r in rows],
+    )
+    if rows:
+        con.execute("UPDATE gpkg_contents SET last_change = ? WHERE table_name = ?", (stamp, LAYER_STYLES_TABLE))
+    return [str(r["f_table_name"]) for r in rows]

@@ -17,7 +17,8 @@ log = logging.getLogger(__name__)
 
 # Meta keys that belong to one store and must not be copied (the GeoPackage row-version counter).
 _LOCAL_META = {"row_version"}
-_INTERNAL_LAYERS = {"kcn_gis_meta"}
+# Tables of the store, not data: the meta table, and the QGIS styles (the target writes its own).
+_INTERNAL_LAYERS = {"kcn_gis_meta", "layer_styles"}
 
 
 def extra_layers(atlas: Atlas) -> list[str]:

@@ -136,3 +136,13 @@ def test_oblique_rivers_split_exactly(province, coords):
     north_ha = 10_000 * (10_000 - (y_west + y_east) / 2) / 10_000
     banks = split_banks(province, river(*coords))
     assert areas_ha(banks) == pytest.approx({"north": north_ha, "south": 10_000 - north_ha}, abs=1e-3)
+
+
+def test_river_name_matches_without_diacritics_and_case(province):
+    """``--river "song duong"`` finds the Sông Đuống, as the map search does."""
+    want = areas_ha(split_banks(province, make_layers()[Layer.RIVERS]))
+    for typed in ("song duong", "SÔNG ĐUỐNG", "  Sông   Đuống "):
+        got = split_banks(province, make_layers()[Layer.RIVERS], river=typed)
+        assert areas_ha(got) == pytest.approx(want)
+    with pytest.raises(RiverSplitError, match="no river named 'song cau'"):
+        split_banks(province, make_layers()[Layer.RIVERS], river="song cau")

@@ -42,7 +42,8 @@ def test_fill_rates_json_fields(capsys, straddle_url, by, key):
     recs = run_json(
         capsys, "fill-rates", "--atlas", str(straddle_url), "--as-of", "2011-12-26", "--by", by, "--format", "json"
     )
-    assert all(list(r) == [key, *FILL_FIELDS] for r in recs)
+    names = ["name", "name_en"] if by == "park" else []  # the park's names, in both languages
+    assert all(list(r) == [key, *names, *FILL_FIELDS] for r in recs)
     if by == "bank":
         assert recs[0] == {
             "bank": "north",
@@ -100,7 +101,7 @@ def test_fill_rates_table_csv_xlsx(capsys, straddle_url, tmp_path):
         )
         == 0
     )
-    assert list(pd.read_csv(out).columns) == ["park_id", *FILL_FIELDS]
+    assert list(pd.read_csv(out).columns) == ["park_id", "name", "name_en", *FILL_FIELDS]
     xlsx = tmp_path / "f.xlsx"
     assert (
         main(

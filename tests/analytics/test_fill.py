@@ -28,8 +28,12 @@ def row(frame, key, value):
 def test_tiny_atlas_by_park():
     layers = make_layers()
     out = fill_rates(layers[Layer.PLOTS], layers[Layer.PARKS], as_of=DAY)
-    assert list(out.columns) == ["park_id", *COLUMNS]
+    assert list(out.columns) == ["park_id", "name", "name_en", *COLUMNS]
     assert list(out["park_id"]) == ["N1"]  # S1 is preparing: not in the official definition
+    parks = layers[Layer.PARKS].set_index("park_id")
+    assert out.loc[0, "name"] == parks.loc["N1", "name"]
+    en = parks.loc["N1", "name_en"] if isinstance(parks.loc["N1", "name_en"], str) else parks.loc["N1", "name"]
+    assert out.loc[0, "name_en"] == en
     r = out.iloc[0]
     # P1 40 ha leased, P2 30 ha acquired; P3 is green land
     assert (r.planned_ha, r.acquired_ha, r.leased_ha) == pytest.approx((70.0, 70.0, 40.0))

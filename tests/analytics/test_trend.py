@@ -6,7 +6,7 @@ import pytest
 
 from kcn_gis.analytics import fill_rate_trend, plot_trend, split_banks
 from kcn_gis.errors import KcnGisError
-from kcn_gis.exporters.charts import write_chart
+from kcn_gis.interop.exporters.charts import write_chart
 from kcn_gis.schema import Layer
 from tests.analytics.conftest import straddle_layers
 from tests.conftest import make_layers

@@ -116,5 +116,6 @@ def test_progress_by_hand() -> None:
     assert prog.loc["N1", "plan_approved_ha"] == pytest.approx(4.0)
     assert prog.loc["N1", "not_started_parcels"] == 2 and prog.loc["N1", "not_started_ha"] == pytest.approx(11.0)
     assert prog.loc["N1", "open_complaints"] == 1 and prog.loc["S1", "open_complaints"] == 0
-    only = clearance_progress(_events("str"), _parcels("str"), as_of=AS_OF, park=["N1", "Z9"])
+    layer = pd.DataFrame({Col.PARK_ID: ["S1", "N1", "Z9"]})  # Z9: a park without parcels
+    only = clearance_progress(_events("str"), _parcels("str"), as_of=AS_OF, park=["N1", "Z9"], parks=layer)
     assert only["park_id"].tolist() == ["N1", "Z9"] and only["parcels_total"].tolist() == [3, 0]

@@ -124,8 +124,13 @@ def test_json_records_have_the_agreed_fields(events, parcels):
     assert 0 <= s1["handed_over_share"] <= 1
 
 
+def _parks_layer(*rows):
+    return pd.DataFrame({"park_id": [r[0] for r in rows], "name": [r[1] for r in rows], "name_en": [r[2] for r in rows]})
+
+
 def test_requested_park_without_parcels_gets_zeros(events, parcels):
-    prog = clearance_progress(events, parcels, as_of="2011-12-26", park=["S1", "EMPTY"]).set_index("park_id")
+    parks = _parks_layer(("S1", "KCN Sông Một", "South One"), ("EMPTY", "KCN Trống", "Empty Park"))
+    prog = clearance_progress(events, parcels, as_of="2011-12-26", park=["S1", "EMPTY"], parks=parks).set_index("park_id")
     assert list(prog.index) == ["S1", "EMPTY"]
     assert prog.loc["EMPTY", "parcels_total"] == 0
     assert pd.isna(prog.loc["EMPTY", "handed_over_share"])
@@ -150,3 +155,25 @@ def test_burn_up_steps_down_on_a_correction(events, parcels):
         prog = clearance_progress(events, parcels, as_of=d, park="S1").iloc[0]
         assert prog["handed_over_ha"] == pytest.approx(a)
     assert burn_up(events, parcels, as_of="2011-07-15")["area_ha"].tolist() == pytest.approx([1.0, 4.0])
+
+
+def test_park_ids_without_case_and_names_without_diacritics(events, parcels):
+    """``"s1"``, the Vietnamese name typed without diacritics and the English name all mean S1."""
+    want = clearance_progress(events, parcels, as_of="2011-12-26", park="S1")
+    parks = _parks_layer(("S1", "KCN Sông Một", "South One"), ("N1", "KCN Bắc Một", "North One"))
+    for typed in ("s1", "song mot", "KCN SÔNG MỘT", "south one"):
+        got = clearance_progress(events, parcels, as_of="2011-12-26", park=typed, parks=parks)
+        pd.testing.assert_frame_equal(got, want)
+    both = clearance_progress(events, parcels, as_of="2011-12-26", park=("n1", "S1"))
+    assert both["park_id"].tolist() == ["N1", "S1"]
+    ups = burn_up(events, parcels, park="s1", as_of="2011-12-26")
+    assert set(ups["park_id"]) == {"S1"}
+
+
+def test_unknown_park_raises_the_clear_error(events, parcels):
+    from kcn_gis.errors import KcnGisError, UnknownNameError
+
+    with pytest.raises(UnknownNameError, match=r"unknown park id\(s\) 'Gia Bình'; parks: N1, S1"):
+        clearance_progress(events, parcels, as_of="2011-12-26", park="Gia Bình")
+    with pytest.raises(KcnGisError, match="unknown park"):
+        burn_up(events, parcels, park="NOPE", as_of="2011-12-26")

@@ -1,5 +1,5 @@
 """Spreadsheet import: recognition, row-level validation (atlas unchanged), idempotency,
-dry runs, corrections, mapping files and templates (kcn_gis.clearance.sheet).
+dry runs, corrections, mapping files and templates (kcn_gis.interop.clearance_sheets).
 
 Every test taking ``clearance_atlas_url`` runs on a GeoPackage and on PostGIS. "Unchanged" is
 :func:`tests.conftest.atlas_snapshot`: byte for byte for a GeoPackage; every table, row and
@@ -16,16 +16,10 @@ import openpyxl
 import pytest
 
 from kcn_gis import open_atlas
-from kcn_gis.clearance import (
-    event_id_for,
-    import_sheet,
-    match_stage,
-    parcel_stages,
-    read_sheet,
-    write_template,
-)
+from kcn_gis.clearance import parcel_stages
 from kcn_gis.cli import main
-from kcn_gis.errors import ClearanceError, ImportError_
+from kcn_gis.errors import ClearanceError, InputFileError
+from kcn_gis.interop.clearance_sheets import event_id_for, import_sheet, match_stage, read_sheet, write_template
 from tests.conftest import atlas_snapshot
 
 NOW = dt.datetime(2011, 12, 27, 2, 0)  # UTC; 27/12/2011 09:00 in Hà Nội
@@ -217,7 +211,7 @@ def test_missing_columns_and_unreadable_files(clearance_atlas_url, tmp_path):
     with pytest.raises(ClearanceError, match="missing column"):
         import_sheet(open_atlas(clearance_atlas_url), f, recorded_by="a", now=NOW)
     (tmp_path / "x.ods").write_text("?")
-    with pytest.raises(ImportError_, match="unsupported file type"):
+    with pytest.raises(InputFileError, match="unsupported file type"):
         import_sheet(open_atlas(clearance_atlas_url), tmp_path / "x.ods", recorded_by="a", now=NOW)
     with pytest.raises(ClearanceError, match="recorded_by is empty"):
         import_sheet(open_atlas(clearance_atlas_url), f, recorded_by=" ", now=NOW)
@@ -248,7 +242,7 @@ def test_mapping_file_for_another_layout(clearance_atlas_url, tmp_path):
     assert info.value.problems[0].row == 3
     bad = tmp_path / "bad.yaml"
     bad.write_text("columns:\n  parcel: Thửa\n", encoding="utf-8")
-    with pytest.raises(ImportError_, match="'parcel' is not a field"):
+    with pytest.raises(InputFileError, match="'parcel' is not a field"):
         import_sheet(atlas, f, recorded_by="a", now=NOW, mapping=bad)
 
 

@@ -115,6 +115,8 @@ def test_forecast_regular_pace_and_completion(events, parcels):
 
 
 def test_forecast_empty_park(events, parcels):
-    fc = clearance_forecast(events, parcels, as_of="2011-12-26", park="NONE").iloc[0]
+    parks = pd.DataFrame({"park_id": ["S1", "N1", "NONE"], "name": ["A", "B", "KCN Chưa Có"]})
+    fc = clearance_forecast(events, parcels, as_of="2011-12-26", park="chua co", parks=parks).iloc[0]
+    assert fc["park_id"] == "NONE"
     assert fc["status"] == ForecastStatus.NO_PARCELS
     assert clearance_forecast(events, parcels.iloc[:0], as_of="2011-12-26").empty

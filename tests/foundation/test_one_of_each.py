@@ -152,7 +152,7 @@ def test_json_safe():
 def test_input_file_error_is_a_value_error_not_an_import_error():
     from kcn_gis import errors
 
-    assert errors.ImportError_ is errors.InputFileError
+    assert errors.ImportError_ is errors.InputFileError  # the former name stays an alias
     assert issubclass(errors.InputFileError, errors.KcnGisError) and issubclass(errors.InputFileError, ValueError)
     assert not issubclass(errors.InputFileError, ImportError)
     assert issubclass(errors.MissingDependencyError, ImportError)
@@ -162,3 +162,23 @@ def test_input_file_error_is_a_value_error_not_an_import_error():
         pytest.fail("except ImportError caught an input-file error")
     except ValueError as exc:
         assert "row 3" in str(exc)
+
+
+def test_one_import_result_for_both_import_sides(tmp_path):
+    """A file import and a clearance workbook import return the same class (the workbook's adds events)."""
+    import kcn_gis
+    from kcn_gis.interop.clearance_sheets import SheetImportResult
+    from kcn_gis.interop.importers import ImportResult
+
+    assert kcn_gis.ImportResult is ImportResult
+    assert issubclass(SheetImportResult, ImportResult)
+    shared = {"layer", "source", "frame", "problems", "notes", "written", "dry_run", "fmt", "mode"}
+    import dataclasses
+
+    base = {f.name for f in dataclasses.fields(ImportResult)}
+    assert shared <= base
+    import pandas as pd
+
+    r = SheetImportResult(source="x.xlsx", new_events=pd.DataFrame({"a": [1]}), duplicates=pd.DataFrame())
+    assert r.path == r.source == "x.xlsx" and r.frame is r.new_events and r.layer == "clearance_events"
+    assert r.written == 0 and r.ok and r.problems_frame().empty

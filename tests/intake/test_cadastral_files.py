@@ -202,7 +202,7 @@ def test_errors_in_a_workbook_of_sheets_name_the_sheet(parks_atlas_path, tmp_pat
     assert bad[["sheet", "row", "field"]].values.tolist() == [["Tờ 91", 3, "legal_area_m2"]]
     assert "Tờ 91" in capsys.readouterr().err
     assert atlas_snapshot(parks_atlas_path) == before
-    from kcn_gis.importers import import_file
+    from kcn_gis.interop.importers import import_file
 
     r = import_file(tmp_path / "toa_do.xlsx", "parcels", crs="EPSG:9209", park="P1", dry_run=True)
     assert [str(p).split(": ")[0] for p in r.errors] == [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kcn_gis.importers.mapping import COMMUNE_CODE, HOLDER_ADDRESS, ColumnMapping, commune_code
+from kcn_gis.interop.importers.mapping import COMMUNE_CODE, HOLDER_ADDRESS, ColumnMapping, commune_code
 from kcn_gis.schema import Layer
 
 

@@ -14,8 +14,9 @@ import logging
 import pytest
 
 from kcn_gis import open_atlas
-from kcn_gis.clearance import clearance_progress, match_stage, parcel_stages
+from kcn_gis.clearance import clearance_progress, parcel_stages
 from kcn_gis.cli import main
+from kcn_gis.interop.clearance_sheets import match_stage
 from tests.conftest import atlas_snapshot
 from tests.intake.conftest import PARCELS, PROGRESS, STAGE_VALUES, council_workbook, parcel_area_ha
 

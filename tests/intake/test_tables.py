@@ -1,4 +1,4 @@
-"""The one table reader (kcn_gis.importers.tables): header blocks, merged headers, dates, text, problems."""
+"""The one table reader (kcn_gis.interop.importers.tables): header blocks, merged headers, dates, text, problems."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from kcn_gis import open_atlas
 from kcn_gis.cli import main
 from kcn_gis.errors import Problem
-from kcn_gis.importers.tables import parse_date, problems_table, read_raw_sheets, table_block
-from kcn_gis.vntext import encode_tcvn3
+from kcn_gis.interop.importers.tables import parse_date, problems_table, read_raw_sheets, table_block
+from kcn_gis.interop.vntext import encode_tcvn3
 from tests.intake.conftest import PROGRESS, STAGE_HEADERS, STAGE_VALUES, council_workbook
 
 
@@ -102,7 +102,7 @@ def test_csv_bytes_decide_the_text(tmp_path):
 
 
 def test_one_problems_table_for_both_imports():
-    from kcn_gis.clearance import SheetProblem
+    from kcn_gis.interop.clearance_sheets import SheetProblem
 
     probs = [
         SheetProblem("error", "bad_date", "x", file="a.xlsx", sheet="Mão Điền", row=8, column="I 'Chi trả'"),

@@ -12,7 +12,7 @@ import shapely
 from pyproj import Transformer
 
 from kcn_gis.crs import wgs84_transformer
-from kcn_gis.crsdetect import MISTAKES, diagnose_crs, to_working
+from kcn_gis.interop.crsdetect import MISTAKES, diagnose_crs, to_working
 
 # Points spread over Bắc Ninh (longitude, latitude, WGS 84), chosen by hand.
 LON = np.array([105.98, 106.11, 106.00, 106.18, 106.09, 106.05])

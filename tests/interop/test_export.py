@@ -9,7 +9,7 @@ import pytest
 
 from kcn_gis import write_atlas
 from kcn_gis.errors import KcnGisError
-from kcn_gis.exporters import export_frame, export_layer, for_audience
+from kcn_gis.interop.exporters import export_frame, export_layer, for_audience
 from kcn_gis.schema import INVESTOR_FIELDS, PERSONAL_FIELDS, Layer
 from tests.conftest import make_layers
 

@@ -12,9 +12,9 @@ import pytest
 import shapely
 
 from kcn_gis.crs import wgs84_transformer
-from kcn_gis.errors import ImportError_
-from kcn_gis.importers import import_file, load_mapping, normalize_header
-from kcn_gis.vntext import encode_tcvn3, encode_vni
+from kcn_gis.errors import InputFileError
+from kcn_gis.interop.importers import import_file, load_mapping, normalize_header
+from kcn_gis.interop.vntext import encode_tcvn3, encode_vni
 from tests.conftest import E0, N0, box
 from tests.interop.conftest import cadastral_dxf, write_legacy_shapefile
 
@@ -192,7 +192,7 @@ def test_wkt_table_and_mapping_file(tmp_path):
     r = import_file(tmp_path / "w.csv", "plots", mapping=tmp_path / "map.yaml", dry_run=True)
     assert r.ok, r.summary()
     assert (r.frame["plot_id"].iloc[0], r.frame["land_use"].iloc[0]) == ("X1", "industrial")
-    with pytest.raises(ImportError_, match="unknown section"):
+    with pytest.raises(InputFileError, match="unknown section"):
         load_mapping({"colums": {}})
 
 
@@ -216,7 +216,7 @@ def test_every_row_problem_has_its_place(tmp_path):
     assert ("unknown_value", 4, "land_use") in got
     assert ("bad_date", 3, "acquired_on") in got
     assert all(p.file == str(path) for p in r.errors)
-    with pytest.raises(ImportError_, match=r"lo\.xlsx layer 'plots' row 4 field 'land_use'"):
+    with pytest.raises(InputFileError, match=r"lo\.xlsx layer 'plots' row 4 field 'land_use'"):
         import_file(path, "plots", crs="EPSG:9209", atlas=tmp_path / "new.gpkg")
     assert not (tmp_path / "new.gpkg").exists()
 
@@ -233,7 +233,7 @@ def test_known_mistake_found_against_the_atlas_and_repaired(tiny_atlas_path, tmp
     """Parks re-delivered with no datum shift: 224 m off the atlas's parks with the same ids."""
     from pyproj import Transformer
 
-    from kcn_gis.crsdetect import MISTAKES
+    from kcn_gis.interop.crsdetect import MISTAKES
 
     parks = tiny_layers["parks"]
     to_lonlat = wgs84_transformer("EPSG:9209")
@@ -263,3 +263,32 @@ def test_known_mistake_found_against_the_atlas_and_repaired(tiny_atlas_path, tmp
 def test_headers_normalise():
     assert normalize_header("Số thửa") == normalize_header("SO_THUA") == "sothua"
     assert normalize_header("Tờ bản đồ số") == "tobandoso"
+
+
+def test_future_dates_on_plots_are_refused_with_their_row(tmp_path):
+    """A lease recorded for 2030 is refused like a future clearance event: row, field, nothing written."""
+    import datetime as dt
+
+    future = dt.date.today() + dt.timedelta(days=400)
+    plots = gpd.GeoDataFrame(
+        {
+            "plot_id": ["P1", "P2"],
+            "park_id": ["N1", "N1"],
+            "land_use": ["industrial", "industrial"],
+            "acquired_on": [pd.Timestamp("2005-06-01"), pd.Timestamp("2005-06-01")],
+            "leased_on": [pd.Timestamp("2008-01-01"), pd.Timestamp(future)],
+        },
+        geometry=[box(0, 0, 100, 100), box(100, 0, 200, 100)],
+        crs="EPSG:9209",
+    )
+    path = tmp_path / "plots.gpkg"
+    plots.to_file(path, layer="plots")
+    r = import_file(path, "plots", crs="EPSG:9209", dry_run=True)
+    assert not r.written and [(p.check, p.row, p.field) for p in r.errors] == [("future_date", 2, "leased_on")]
+    assert f"{future:%d/%m/%Y} is in the future" in r.errors[0].message
+    with pytest.raises(InputFileError, match="row 2 field 'leased_on'"):
+        import_file(path, "plots", crs="EPSG:9209", atlas=tmp_path / "a.gpkg")
+    assert not (tmp_path / "a.gpkg").exists()
+    plots.loc[1, "leased_on"] = pd.Timestamp("2009-01-01")
+    plots.to_file(path, layer="plots")
+    assert import_file(path, "plots", crs="EPSG:9209", dry_run=True).ok

@@ -11,7 +11,7 @@ import shapely
 from affine import Affine
 
 from kcn_gis.errors import KcnGisError
-from kcn_gis.raster import (
+from kcn_gis.interop.raster import (
     FLAG_BARE_NOTIFIED,
     FLAG_VEGETATED_HANDED_OVER,
     categories_for,
@@ -94,7 +94,7 @@ def test_nodata_pixels_are_ignored(tmp_path):
 
 
 def test_raster_in_another_crs_is_handled_by_reprojecting_the_zones(tmp_path):
-    from kcn_gis.crsdetect import to_working_frame
+    from kcn_gis.interop.crsdetect import to_working_frame
 
     z = zones()
     utm = to_working_frame(z, "EPSG:9209", target="EPSG:32648")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import shapely
 
-from kcn_gis.importers import import_file
+from kcn_gis.interop.importers import import_file
 
 
 def test_districts_import_and_sit_on_their_bank(reference_dir):

@@ -10,9 +10,9 @@ import pytest
 import shapely
 
 from kcn_gis import open_atlas, write_atlas
-from kcn_gis.errors import ImportError_
-from kcn_gis.exporters import export_layer
-from kcn_gis.importers import import_file
+from kcn_gis.errors import InputFileError
+from kcn_gis.interop.exporters import export_layer
+from kcn_gis.interop.importers import import_file
 from kcn_gis.schema import Layer, spec
 from tests.conftest import make_layers
 
@@ -94,7 +94,7 @@ def test_shapefile_has_utf8_cpg(shared_atlas, tmp_path):
 
 
 def test_kml_is_styled_by_status(shared_atlas, tmp_path):
-    from kcn_gis.exporters.kml import kml_color
+    from kcn_gis.interop.exporters.kml import kml_color
     from kcn_gis.style import PLOT_STATUS_COLORS
 
     text = export_layer(shared_atlas, "plots", "kml", tmp_path / "plots.kml", as_of="2008-01-01").read_text("utf-8")
@@ -128,7 +128,7 @@ def test_append_mode_adds_rows(tmp_path):
     assert sorted(open_atlas(path).parks["park_id"]) == ["N1", "S1"]
     # a second append of the same park is refused, and nothing changes
     before = sha256(path)
-    with pytest.raises(ImportError_, match="already in the atlas"):
+    with pytest.raises(InputFileError, match="already in the atlas"):
         import_file(single, "parks", atlas=path)
     assert sha256(path) == before
 
@@ -141,7 +141,7 @@ def test_any_error_leaves_the_atlas_byte_for_byte_unchanged(tiny_atlas_path, tmp
 
     pyogrio.write_dataframe(frame, bad, layer="plots", driver="GPKG")
     before = sha256(tiny_atlas_path)
-    with pytest.raises(ImportError_, match=r"row 2 field 'land_use'.*sân golf"):
+    with pytest.raises(InputFileError, match=r"row 2 field 'land_use'.*sân golf"):
         import_file(bad, "plots", atlas=tiny_atlas_path, mode="replace")
     assert sha256(tiny_atlas_path) == before
     preview = import_file(bad, "plots", atlas=tiny_atlas_path, mode="replace", dry_run=True)

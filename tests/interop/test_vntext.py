@@ -9,7 +9,7 @@ import unicodedata
 import pandas as pd
 import pytest
 
-from kcn_gis.vntext import (
+from kcn_gis.interop.vntext import (
     TCVN3_TABLE,
     VIETNAMESE_LETTERS,
     decode_tcvn3,

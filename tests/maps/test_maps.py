@@ -120,7 +120,9 @@ def test_park_filter_and_unknown_park(backend_hostile_atlas):
     data = page_data(render_html(investor_map(backend_hostile_atlas, as_of=DAY, park="S1")))
     assert column(layer(data, "parks"), "park_id") == ["S1"]
     assert layer(data, "plots")["n"] == 0
-    with pytest.raises(KcnGisError, match="park_id 'XX' is not in layer 'parks'; use one of: N1, S1"):
+    lower = page_data(render_html(investor_map(backend_hostile_atlas, as_of=DAY, park="s1")))
+    assert column(layer(lower, "parks"), "park_id") == ["S1"]  # park ids match without case
+    with pytest.raises(KcnGisError, match=r"unknown park id\(s\) 'XX'; parks: N1, S1"):
         planning_map(backend_hostile_atlas, park="XX")
 
 

@@ -55,14 +55,14 @@ def _sheet(path: Path, rows: list[tuple[str, str, str, str]]) -> Path:
 
 def _import_available() -> bool:
     try:
-        from kcn_gis.clearance import import_sheet  # noqa: F401
+        from kcn_gis.interop.clearance_sheets import import_sheet  # noqa: F401
     except ImportError:
         return False
     return True
 
 
 needs_import = pytest.mark.skipif(
-    not _import_available(), reason="kcn_gis.clearance.import_sheet (clearance issue) is not available yet"
+    not _import_available(), reason="kcn_gis.interop.clearance_sheets.import_sheet (clearance issue) is not available yet"
 )
 
 

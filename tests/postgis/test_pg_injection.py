@@ -52,8 +52,8 @@ def _counts(url: str) -> dict[str, int]:
 
 def test_injection_strings_are_stored_verbatim_and_harmless(new_atlas_url, tmp_path, capsys):
     from kcn_gis.analytics import split_banks
-    from kcn_gis.clearance import import_sheet
     from kcn_gis.cli import main
+    from kcn_gis.interop.clearance_sheets import import_sheet
 
     url = new_atlas_url(_evil_layers())
     before = _counts(url)

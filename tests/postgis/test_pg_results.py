@@ -21,6 +21,7 @@ from tests.conftest import make_layers
 
 analytics = pytest.importorskip("kcn_gis.analytics")
 clearance = pytest.importorskip("kcn_gis.clearance")
+clearance_sheets = pytest.importorskip("kcn_gis.interop.clearance_sheets")
 
 
 @pytest.fixture
@@ -89,7 +90,7 @@ def test_clearance_import_identical(atlas_url, ref_path, tmp_path):
     ).to_csv(sheet, index=False)
     now = pd.Timestamp("2011-06-01 08:00:00").to_pydatetime()
     for atlas in (ref, other):
-        result = clearance.import_sheet(atlas, sheet, recorded_by="Cán bộ", now=now)
+        result = clearance_sheets.import_sheet(atlas, sheet, recorded_by="Cán bộ", now=now)
         assert result.written == 2
     pdt.assert_frame_equal(open_atlas(atlas_url).clearance_events, open_atlas(ref_path).clearance_events)
     want = clearance.clearance_progress(ref.clearance_events, ref.parcels, as_of="2011-12-31")

@@ -332,7 +332,7 @@ def test_schema_structure_srid_indexes_and_checks_from_enums(pg_url):
         "enterprise_reports",
     }
     versions = _exec(pg_url, sql.SQL("SELECT version FROM {}").format(sql.Identifier(schema, "kcn_gis_schema_version")))
-    assert versions == [(1,), (2,)]  # 2: facilities and enterprise_reports
+    assert versions == [(1,), (2,), (3,)]  # 2: facilities and enterprise_reports; 3: QGIS styles (public.layer_styles)
 
 
 @pytest.mark.requires_postgis

@@ -93,7 +93,7 @@ def test_init_status_then_push(pg_url, tmp_path, capsys):
         **{str(k): len(v) for k, v in make_layers().items()},
         **{str(x): 0 for x in OPTIONAL_LAYERS},
     }
-    assert st["schema_version"] == st["latest_version"] == 2
+    assert st["schema_version"] == st["latest_version"] == 3  # migration 3: the QGIS styles
     assert st["meta"]["crs"] == "EPSG:9209"
 
 

@@ -3,7 +3,7 @@
 Modes
 -----
 import ATLAS SHEET WHO GO_FILE
-    Wait until GO_FILE exists, then ``kcn_gis.clearance.import_sheet`` the sheet; print the
+    Wait until GO_FILE exists, then ``kcn_gis.interop.clearance_sheets.import_sheet`` the sheet; print the
     number of events written.
 append ATLAS PREFIX FIRST LAST GO_FILE
     Wait for GO_FILE, then append events ``PREFIX-FIRST .. PREFIX-LAST`` one small batch at a
@@ -104,7 +104,7 @@ def main(argv: list[str]) -> int:
 
     mode, atlas_path = argv[0], argv[1]
     if mode == "import":
-        from kcn_gis.clearance import import_sheet
+        from kcn_gis.interop.clearance_sheets import import_sheet
 
         sheet, who, go = argv[2:5]
         atlas = kcn_gis.open_atlas(atlas_path)
@@ -122,7 +122,7 @@ def main(argv: list[str]) -> int:
         print(written)
         return 0
     if mode == "hang-import":
-        from kcn_gis.clearance import import_sheet
+        from kcn_gis.interop.clearance_sheets import import_sheet
 
         sheet, who, ready = argv[2:5]
         _patch_hang(ready)

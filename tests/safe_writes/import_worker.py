@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from kcn_gis.errors import KcnGisError
-from kcn_gis.importers.pipeline import commit_import, prepare_import
+from kcn_gis.interop.importers.pipeline import commit_import, prepare_import
 
 
 def main() -> int:

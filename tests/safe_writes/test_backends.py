@@ -75,8 +75,8 @@ def test_edit_conflict_has_the_same_message(atlas_url):
 def test_import_modes_on_both_backends(atlas_url, tmp_path):
     import pyogrio
 
-    from kcn_gis.errors import ImportError_
-    from kcn_gis.importers import import_file
+    from kcn_gis.errors import InputFileError
+    from kcn_gis.interop.importers import import_file
 
     atlas = open_atlas(atlas_url)
     n1 = _parcels(atlas, ["N1-9-1"], park="N1").set_geometry([box(1_000, 6_000, 1_100, 6_100)])
@@ -90,9 +90,9 @@ def test_import_modes_on_both_backends(atlas_url, tmp_path):
     assert sorted(open_atlas(atlas_url).parcels[Col.PARCEL_ID]) == ["N1-9-1", "S1-1-1", "S1-1-3"]
     # without S1-1-1 (event E1) the replace is refused, before anything is written
     pyogrio.write_dataframe(s1.iloc[[1]], tmp_path / "s1b.gpkg", driver="GPKG")
-    with pytest.raises(ImportError_, match="clearance event 'E1' refers to parcel_id 'S1-1-1'"):
+    with pytest.raises(InputFileError, match="clearance event 'E1' refers to parcel_id 'S1-1-1'"):
         import_file(tmp_path / "s1b.gpkg", "parcels", atlas=atlas_url, mode="replace")
     pyogrio.write_dataframe(s1.iloc[:0], tmp_path / "empty.gpkg", driver="GPKG")
-    with pytest.raises(ImportError_, match="never replaces anything"):
+    with pytest.raises(InputFileError, match="never replaces anything"):
         import_file(tmp_path / "empty.gpkg", "parcels", atlas=atlas_url, mode="replace")
     assert sorted(open_atlas(atlas_url).parcels[Col.PARCEL_ID]) == ["N1-9-1", "S1-1-1", "S1-1-3"]

@@ -91,7 +91,7 @@ def test_a_missing_layer_is_added_inside_the_existing_file(tmp_path, park_geomet
     kcn_gis.write_atlas(path, {Layer.PARKS: bundled.parks}, fill_missing=False, validate=False)
     os.chmod(path, 0o640)
     before = _identity(path)
-    assert set(dict(pyogrio.list_layers(path))) == {"parks", "kcn_gis_meta"}
+    assert set(dict(pyogrio.list_layers(path))) == {"parks", "kcn_gis_meta", "layer_styles"}  # + its QGIS style
     grid = parcel_grid(park_geometry, 25, prefix="N")
     # the parcels layer and the other (empty) layers of the data model are added to the same file
     atlas = kcn_gis.write_atlas(path, {Layer.PARCELS: grid})

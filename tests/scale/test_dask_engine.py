@@ -60,13 +60,17 @@ def test_clearance_progress_selected_parks(small_layers, partitioned, dask_clien
     from kcn_gis.clearance import clearance_progress
     from kcn_gis.dask_engine import clearance_progress_dask
 
-    parks = ["KCN003", "NO-SUCH-PARK", "KCN001"]
+    parks = ["KCN003", "kcn001"]  # park ids match without case, in both engines
     want = clearance_progress(
         small_layers[Layer.CLEARANCE_EVENTS], small_layers[Layer.PARCELS], as_of=AS_OF, park=parks
     )
     got = clearance_progress_dask(partitioned, as_of=AS_OF, park=parks, scheduler=dask_client)
-    assert got["park_id"].tolist() == parks
+    assert got["park_id"].tolist() == want["park_id"].tolist() == ["KCN003", "KCN001"]
     _same(got, want)
+    from kcn_gis.errors import UnknownNameError
+
+    with pytest.raises(UnknownNameError, match="NO-SUCH-PARK"):
+        clearance_progress_dask(partitioned, as_of=AS_OF, park=["NO-SUCH-PARK"], scheduler=dask_client)
 
 
 def test_clearance_progress_without_copartitioning(synth, small_layers, tmp_path, dask_client):

@@ -10,7 +10,7 @@ import pytest
 
 from kcn_gis import open_atlas
 from kcn_gis.cli import main
-from kcn_gis.errors import ImportError_
+from kcn_gis.errors import InputFileError
 from kcn_gis.reports_intake import HEADERS, import_reports, write_template
 from kcn_gis.schema import Col
 from tests.conftest import atlas_snapshot
@@ -82,7 +82,7 @@ def test_one_bad_row_writes_nothing_and_names_sheet_row_and_column(tiny_atlas, t
     bad = [GOOD[0], ("PRJ2", "2012-01-10", "năm mươi", 20, 30, 3.0, 0.5, 0.1, 2.6)]
     book = write_sheet(tmp_path / "bad.xlsx", {"2011-Q4": [GOOD[1]], "2011": bad})
     before = atlas_snapshot(atlas.location, file_bytes=False)
-    with pytest.raises(ImportError_) as err:
+    with pytest.raises(InputFileError) as err:
         import_reports(atlas, book, today=TODAY)
     text = str(err.value)
     assert "nothing was imported" in text
@@ -103,7 +103,7 @@ def test_unknown_projects_and_future_periods_are_refused(tiny_atlas, tmp_path):
         },
     )
     before = atlas_snapshot(atlas.location, file_bytes=False)
-    with pytest.raises(ImportError_) as err:
+    with pytest.raises(InputFileError) as err:
         import_reports(atlas, book, today=TODAY)
     text = str(err.value)
     assert "project 'KHONG-CO' is not in the atlas's projects" in text
@@ -115,7 +115,7 @@ def test_unknown_projects_and_future_periods_are_refused(tiny_atlas, tmp_path):
 def test_duplicate_enterprise_and_impossible_counts_are_located(tiny_atlas, tmp_path):
     atlas = _more_projects(tiny_atlas)
     rows = [GOOD[0], GOOD[0], ("PRJ2", "2012-01-05", 10, 11, 0, 1.0, 0.0, 0.0, 2.0)]
-    with pytest.raises(ImportError_) as err:
+    with pytest.raises(InputFileError) as err:
         import_reports(atlas, write_sheet(tmp_path / "d.xlsx", {"2011": rows}), today=TODAY)
     text = str(err.value)
     assert "row 3" in text and "appears twice in this sheet (also row 2)" in text
@@ -177,7 +177,7 @@ def test_excel_date_cells_and_vietnamese_number_text(tiny_atlas, tmp_path):
         ("PRJ1", dt.datetime(2012, 1, 5), 100, 40, 70, "1.234,5", "6,5", "0,3", "2,4"),
         ("PRJ2", dt.date(2012, 1, 6), "1.050", 20, 30, 3, 0.5, 0.1, 2.6),
     ]
-    with pytest.raises(ImportError_, match=r"row 3 \(sheet '2011'\) field 'C 'Số lao động'': '1.050' is ambiguous"):
+    with pytest.raises(InputFileError, match=r"row 3 \(sheet '2011'\) field 'C 'Số lao động'': '1.050' is ambiguous"):
         import_reports(atlas, write_sheet(tmp_path / "vn.xlsx", {"2011": rows}), today=TODAY)
     rows[1] = ("PRJ2", dt.date(2012, 1, 6), "1.050.000", 20, 30, 3, 0.5, 0.1, 2.6)  # unambiguous: 1,050,000
     import_reports(atlas, write_sheet(tmp_path / "vn2.xlsx", {"2011": rows}), today=TODAY)

@@ -67,7 +67,7 @@ def test_services_choropleth_carries_the_numbers_of_housing_coverage(atlas):
 def test_investor_export_of_facilities_carries_no_extra_column(atlas, tmp_path):
     import geopandas as gpd
 
-    from kcn_gis.exporters import export_layer
+    from kcn_gis.interop.exporters import export_layer
 
     out = export_layer(atlas, "facilities", "geojson", tmp_path / "f.geojson", audience="investor")
     got = gpd.read_file(out)
@@ -80,7 +80,7 @@ def test_investor_export_of_facilities_carries_no_extra_column(atlas, tmp_path):
 
 @pytest.mark.parametrize("fmt", ["gpkg", "geojson", "kml", "kmz", "shp", "xlsx", "dxf"])
 def test_investor_exports_of_facilities_in_every_format_hold_no_extra_column(atlas, tmp_path, fmt):
-    from kcn_gis.exporters import export_layer
+    from kcn_gis.interop.exporters import export_layer
     from tests.interop.test_export import FORMATS, all_bytes
 
     out = export_layer(atlas, "facilities", fmt, tmp_path / f"f{FORMATS[fmt]}", audience="investor")
@@ -93,7 +93,7 @@ def test_a_shapefile_export_of_mixed_points_and_polygons_is_refused_clearly(atla
     import shapely
 
     from kcn_gis.errors import KcnGisError
-    from kcn_gis.exporters import export_layer
+    from kcn_gis.interop.exporters import export_layer
 
     fac = atlas.facilities.copy()
     fac.loc[0, "geometry"] = shapely.box(*fac.geometry.iloc[0].buffer(50).bounds)

@@ -44,7 +44,7 @@ def test_a_version_1_schema_is_migrated_to_version_2(pg_url):
             )
     tables = {r[0] for r in _exec(pg_url, "SELECT tablename FROM pg_tables WHERE schemaname = %s", [schema])}
     assert "facilities" not in tables and "projects" in tables
-    with pytest.raises(StoreError, match="version 1; this kcn_gis needs 2.*kcn-gis db migrate"):
+    with pytest.raises(StoreError, match=f"version 1; this kcn_gis needs {mig.LATEST}.*kcn-gis db migrate"):
         open_atlas(pg_url)
     assert main(["db", "migrate", pg_url]) == 0
     atlas = open_atlas(pg_url)

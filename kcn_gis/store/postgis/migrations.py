@@ -28,6 +28,10 @@ What the database enforces (so that a client other than kcn_gis cannot break it)
 * ``clearance_events`` is append-only: a trigger refuses ``UPDATE``,
   ``DELETE`` and ``TRUNCATE``, for every role including the owner.
 
+Version 3 gives every styled layer (and its investor view) its default QGIS style
+(:mod:`kcn_gis.layer_styles`) in ``public.layer_styles``, the table QGIS reads
+styles from when it opens a PostGIS layer (created as QGIS creates it when missing).
+
 Hidden columns: ``fid`` (insertion order, so reads return rows in the order
 they were written) on every layer and ``version`` (optimistic locking) on
 :data:`~kcn_gis.store.base.VERSIONED_LAYERS`.
@@ -40,6 +44,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from kcn_gis.layer_styles import LAYER_STYLES_TABLE, style_rows
 from kcn_gis.schema import ATLAS_LAYERS, INVESTOR_FIELDS, Col, Layer, LayerSpec
 from kcn_gis.store.base import VERSIONED_LAYERS
 from kcn_gis.store.postgis._driver import ident as _ident
@@ -51,6 +56,7 @@ __all__ = [
     "GEOMETRY",
     "INVESTOR_VIEW_PREFIX",
     "LATEST",
+    "LAYER_STYLES_SCHEMA",
     "META_TABLE",
     "MIGRATIONS",
     "VERSION_SEQUENCE",
@@ -77,6 +83,8 @@ FID = "fid"
 GEOMETRY = str(Col.GEOMETRY)
 #: Investor views are named ``investor_<layer>``.
 INVESTOR_VIEW_PREFIX = "investor_"
+#: Schema of QGIS's ``layer_styles`` table (QGIS looks it up through the search path: ``public``).
+LAYER_STYLES_SCHEMA = "public"
 
 #: SQL column types for the kinds of :class:`kcn_gis.schema.Column`.
 SQL_TYPES: dict[str, str] = {
@@ -288,10 +296,66 @@ def _append_only(cur: Any, s: str, layer: Layer) -> None:
     )
 
 
+def _layer_styles(cur: Any, schema: str, srid: int) -> None:
+    """Version 3: the default QGIS style of each styled layer and investor view, in ``public.layer_styles``.
+
+    The table is created as QGIS creates it (same columns and types) when missing. A layer that
+    has a style row already (one saved from QGIS) gets none, so users' styles are kept.
+    """
+    sql = _sql()
+    table = _ident(LAYER_STYLES_SCHEMA, LAYER_STYLES_TABLE)
+    cur.execute("SELECT pg_advisory_xact_lock(hashtext('kcn_gis:layer_styles'))")  # two atlases migrating at once
+    cur.execute(
+        sql.SQL(
+            "CREATE TABLE IF NOT EXISTS {} (id SERIAL PRIMARY KEY, f_table_catalog varchar, f_table_schema varchar, "
+            "f_table_name varchar, f_geometry_column varchar, styleName text, styleQML xml, styleSLD xml, "
+            "useAsDefault boolean, description text, owner varchar(63) DEFAULT CURRENT_USER, ui xml, "
+            "update_time timestamp DEFAULT CURRENT_TIMESTAMP, type varchar)"
+        ).format(table)
+    )
+    cur.execute("SELECT current_database()")
+    catalog = str(cur.fetchone()[0])
+    layers = {str(name): GEOMETRY for name, ls in ATLAS_LAYERS.items() if ls.geometry is not None}
+    rows = style_rows(layers, catalog=catalog, schema=schema)
+    by_layer = {r["f_table_name"]: r for r in rows}
+    for view, (layer, cols) in investor_views().items():
+        if str(layer) in by_layer and GEOMETRY in cols:
+            rows.append({**by_layer[str(layer)], "f_table_name": view})
+    cur.execute(
+        sql.SQL("SELECT DISTINCT f_table_name FROM {} WHERE f_table_catalog = %s AND f_table_schema = %s").format(
+            table
+        ),
+        [catalog, schema],
+    )
+    styled = {str(r[0]) for r in cur.fetchall()}
+    for r in rows:
+        if r["f_table_name"] in styled:
+            continue
+        cur.execute(
+            sql.SQL(
+                "INSERT INTO {} (f_table_catalog, f_table_schema, f_table_name, f_geometry_column, styleName, "
+                "styleQML, styleSLD, useAsDefault, description) "
+                "VALUES (%s, %s, %s, %s, %s, XMLPARSE(DOCUMENT %s), XMLPARSE(DOCUMENT %s), %s, %s)"
+            ).format(table),
+            [
+                r["f_table_catalog"],
+                r["f_table_schema"],
+                r["f_table_name"],
+                r["f_geometry_column"],
+                r["styleName"],
+                r["styleQML"],
+                r["styleSLD"],
+                bool(r["useAsDefault"]),
+                r["description"],
+            ],
+        )
+
+
 #: The versioned migrations, in order. Never edit a released one; append a new one.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "the seven layers of the atlas data model, metadata, row versions, append-only history", _initial),
     Migration(2, "facilities and enterprise_reports (append-only report revisions)", _facilities_and_reports),
+    Migration(3, "default QGIS styles of the layers in public.layer_styles", _layer_styles),
 )
 
 #: The schema version this kcn_gis brings a database to.

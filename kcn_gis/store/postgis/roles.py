@@ -96,6 +96,12 @@ def grant_privileges(cur: Any, schema: str, prefix: str) -> None:
     )
     for t in [*views, *internal]:
         cur.execute(sql.SQL("GRANT SELECT ON {} TO {}").format(sql.Identifier(schema, t), investor))
+    # QGIS reads the default styles of the layers from public.layer_styles (migration 3)
+    cur.execute("SELECT to_regclass(%s) IS NOT NULL", [f"{mig.LAYER_STYLES_SCHEMA}.layer_styles"])
+    found = cur.fetchone()
+    if found and found[0]:
+        styles = sql.Identifier(mig.LAYER_STYLES_SCHEMA, "layer_styles")
+        cur.execute(sql.SQL("GRANT SELECT ON {} TO {}, {}, {}").format(styles, viewer, editor, investor))
 
 
 def create_roles(cur: Any, schema: str, *, prefix: str = DEFAULT_PREFIX) -> dict[str, str]:

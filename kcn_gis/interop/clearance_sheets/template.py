@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from kcn_gis.clearance.history import NOT_STARTED, parcel_stages, stage_label
-from kcn_gis.clearance.reading import TEMPLATE_HEADERS as _TEMPLATE_HEADERS
 from kcn_gis.errors import ClearanceError
-from kcn_gis.importers.tables import column_letter as _col_letter
+from kcn_gis.interop.clearance_sheets.reading import TEMPLATE_HEADERS as _TEMPLATE_HEADERS
+from kcn_gis.interop.importers.tables import column_letter as _col_letter
 from kcn_gis.schema import EVENT_LABELS, Col, Event
 
 if TYPE_CHECKING:

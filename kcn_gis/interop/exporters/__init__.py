@@ -26,7 +26,7 @@ import pandas as pd
 
 from kcn_gis.dates import DateLike
 from kcn_gis.errors import KcnGisError, MissingDependencyError
-from kcn_gis.exporters.charts import CHART_FORMATS, write_chart
+from kcn_gis.interop.exporters.charts import CHART_FORMATS, write_chart
 from kcn_gis.schema import INVESTOR_FIELDS, PERSONAL_FIELDS, Col, Layer, spec
 
 if TYPE_CHECKING:
@@ -159,19 +159,19 @@ def export_frame(
     path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
     if fmt in ("gpkg", "geojson", "shp"):
-        from kcn_gis.exporters.vector import write_vector
+        from kcn_gis.interop.exporters.vector import write_vector
 
         write_vector(shown, s.name, fmt, path)
     elif fmt in ("kml", "kmz"):
-        from kcn_gis.exporters.kml import write_kml
+        from kcn_gis.interop.exporters.kml import write_kml
 
         write_kml(shown, s.name, path, styles=styles, kmz=fmt == "kmz")
     elif fmt == "xlsx":
-        from kcn_gis.exporters.tables import write_xlsx
+        from kcn_gis.interop.exporters.tables import write_xlsx
 
         write_xlsx(shown, s.name, path, audience=audience)
     elif fmt == "dxf":
-        from kcn_gis.exporters.dxf import write_dxf
+        from kcn_gis.interop.exporters.dxf import write_dxf
 
         write_dxf(shown, s.name, path, styles=styles)
     else:

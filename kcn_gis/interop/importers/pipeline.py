@@ -1,8 +1,8 @@
 """The all-or-nothing import of one file into one atlas layer.
 
-:func:`import_file` reads a file (:mod:`kcn_gis.importers.readers`), repairs
-its text (:mod:`kcn_gis.vntext`), maps its columns and values
-(:mod:`kcn_gis.importers.mapping`), settles its CRS (:mod:`kcn_gis.crsdetect`:
+:func:`import_file` reads a file (:mod:`kcn_gis.interop.importers.readers`), repairs
+its text (:mod:`kcn_gis.interop.vntext`), maps its columns and values
+(:mod:`kcn_gis.interop.importers.mapping`), settles its CRS (:mod:`kcn_gis.interop.crsdetect`:
 never guessed, never silently reprojected), validates the result against the
 data model and only then writes the layer with ``atlas.write`` (atomic). Any
 error writes nothing; every problem names the file, row and field.
@@ -14,9 +14,8 @@ import datetime as dt
 import logging
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 import geopandas as gpd
 import numpy as np
@@ -25,9 +24,10 @@ import shapely
 from pyproj import CRS
 
 from kcn_gis.crs import same_crs
-from kcn_gis.crsdetect import MISTAKES, CRSDiagnosis, crs_label, diagnose_crs, to_working_frame
-from kcn_gis.errors import ConcurrencyError, ImportError_, KcnGisError, Problem
-from kcn_gis.importers.mapping import (
+from kcn_gis.dates import vietnam_today
+from kcn_gis.errors import ConcurrencyError, InputFileError, KcnGisError, Problem
+from kcn_gis.interop.crsdetect import MISTAKES, crs_label, diagnose_crs, to_working_frame
+from kcn_gis.interop.importers.mapping import (
     HOLDER_ADDRESS,
     PARK_NAME,
     SOURCE_LAYER,
@@ -35,10 +35,17 @@ from kcn_gis.importers.mapping import (
     load_mapping,
     normalize_header,
 )
-from kcn_gis.importers.readers import SourceData, read_source
-from kcn_gis.schema import Col, Layer, spec
+from kcn_gis.interop.importers.readers import SourceData, read_source
+from kcn_gis.interop.importers.result import ImportResult
+from kcn_gis.interop.vntext import ENCODINGS, TextChange, fix_frame
+from kcn_gis.schema import Col, Layer, LayerSpec, spec
 from kcn_gis.validation import check_layer
-from kcn_gis.vntext import ENCODINGS, TextChange, fix_frame
+
+if TYPE_CHECKING:
+    from kcn_gis.store.base import Atlas
+
+#: Where an import goes: an open Atlas, a GeoPackage path or a PostGIS URL (None: beside the file).
+AtlasSpec: TypeAlias = "Atlas | str | os.PathLike[str] | None"
 
 __all__ = ["IMPORTABLE_LAYERS", "MODES", "ImportResult", "commit_import", "import_file", "prepare_import"]
 
@@ -52,89 +59,8 @@ IMPORTABLE_LAYERS += (Layer.FACILITIES,)  # schema version 2
 MODES: tuple[str, ...] = ("append", "replace", "replace_all")
 
 
-@dataclass
-class ImportResult:
-    """What an import did (or, with ``dry_run``, would do).
-
-    Attributes
-    ----------
-    layer : str
-        The atlas layer.
-    source : str
-        The file read.
-    frame : GeoDataFrame
-        The imported features in the data model, in the atlas CRS (EPSG:9209).
-    problems : list of Problem
-        Errors and warnings, each with file, layer, row (1-based, as in the file) and field.
-    text_changes : list of TextChange
-        Every text value converted to Unicode NFC (TCVN3, VNI, NFD), with its row.
-    diagnosis : CRSDiagnosis or None
-        What the coordinates were found to be.
-    notes : list of str
-        What was done: reprojection, repairs, column mapping, closed rings ...
-    written : bool
-        True when the atlas was changed.
-    """
-
-    layer: str
-    source: str
-    fmt: str
-    mode: str
-    dry_run: bool
-    frame: gpd.GeoDataFrame | None = None
-    problems: list[Problem] = field(default_factory=list)
-    text_changes: list[TextChange] = field(default_factory=list)
-    diagnosis: CRSDiagnosis | None = None
-    notes: list[str] = field(default_factory=list)
-    column_map: dict[str, str] = field(default_factory=dict)
-    written: bool = False
-    layer_rows_after: int | None = None
-
-    @property
-    def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "error"]
-
-    @property
-    def warnings(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity != "error"]
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    def problems_frame(self) -> pd.DataFrame:
-        """Problems as the one import problems table (:func:`kcn_gis.importers.tables.problems_table`)."""
-        from kcn_gis.importers.tables import problems_table
-
-        return problems_table(self.problems)
-
-    def summary(self) -> str:
-        """A few lines for people: what was read, converted, reprojected and (would be) written."""
-        n = 0 if self.frame is None else len(self.frame)
-        verb = "would import" if self.dry_run else ("imported" if self.written else "did not import")
-        lines = [f"{self.source}: {verb} {n} feature(s) into layer '{self.layer}' (mode {self.mode})"]
-        if self.column_map:
-            pairs = ", ".join(f"{k} -> {v}" for k, v in self.column_map.items())
-            lines.append(f"  columns: {pairs}")
-        for note in self.notes:
-            lines.append(f"  {note}")
-        if self.text_changes:
-            kinds: dict[str, int] = {}
-            for c in self.text_changes:
-                kinds[c.how] = kinds.get(c.how, 0) + 1
-            txt = ", ".join(f"{v} from {k.upper() if k != 'nfc' else 'NFD/non-NFC'}" for k, v in kinds.items())
-            ex = self.text_changes[0]
-            lines.append(f"  text converted to Unicode NFC: {txt} (e.g. '{ex.before}' -> '{ex.after}')")
-        if self.diagnosis is not None and self.diagnosis.message:
-            lines.append(f"  CRS: {self.diagnosis.message}")
-        if self.layer_rows_after is not None:
-            lines.append(f"  layer '{self.layer}' has {self.layer_rows_after} feature(s) after the import")
-        lines.append(f"  {len(self.errors)} error(s), {len(self.warnings)} warning(s)")
-        return "\n".join(lines)
-
-
 # ---------------------------------------------------------------------------------------------------
-def _open_target(atlas: Any) -> tuple[Any, Path | None]:
+def _open_target(atlas: AtlasSpec) -> tuple[Atlas | None, Path | None]:
     """Return (Atlas or None, path). A path that does not exist yet is a new atlas."""
     from kcn_gis.store import Atlas, open_atlas
 
@@ -149,7 +75,7 @@ def _open_target(atlas: Any) -> tuple[Any, Path | None]:
     if p.exists():
         return open_atlas(p), p
     if p.suffix.lower() != ".gpkg":
-        raise ImportError_(f"{p}: an atlas is a .gpkg file (or a postgresql:// URL)")
+        raise InputFileError(f"{p}: an atlas is a .gpkg file (or a postgresql:// URL)")
     return None, p
 
 
@@ -192,7 +118,7 @@ def _located(src: SourceData, index: int | None, severity: str, check: str, mess
     row = src.rows[index] if index is not None and 0 <= index < len(src.rows) else where.pop("row", None)
     where.pop("row", None)
     if src.sheets is not None and index is not None and 0 <= index < len(src.sheets):
-        from kcn_gis.importers.tables import SheetProblem
+        from kcn_gis.interop.importers.tables import SheetProblem
 
         return SheetProblem(severity, check, message, row=row, sheet=src.sheets[index], **where)
     return Problem(severity, check, message, row=row, **where)
@@ -251,7 +177,7 @@ def _padded(values: pd.Series, width: int) -> pd.Series:
 
 def _default_parcel_ids(out: pd.DataFrame) -> pd.Series:
     """``{park_id}-{commune code}-{map_sheet:02}-{parcel_no:04}``, as the bundled atlas numbers its parcels."""
-    from kcn_gis.importers.mapping import COMMUNE_CODE, commune_code
+    from kcn_gis.interop.importers.mapping import COMMUNE_CODE, commune_code
 
     n = len(out)
     if COMMUNE_CODE in out.columns and out[COMMUNE_CODE].notna().any():
@@ -270,7 +196,7 @@ def _map_columns(
     src: SourceData,
     layer: Layer,
     mapping: ColumnMapping,
-    atlas: Any,
+    atlas: Atlas | None,
     result: ImportResult,
     *,
     constants: dict[str, Any] | None = None,
@@ -369,7 +295,7 @@ def _map_columns(
                 "datetime64[ms]"
             )
         elif c.kind in ("int", "float"):
-            from kcn_gis.importers.readers import _floats
+            from kcn_gis.interop.importers.readers import _floats
 
             nums = _floats(pd.Series(raw.to_numpy()).astype(object).where(raw.notna().to_numpy(), None))
             given = _text_series(raw).notna().to_numpy()
@@ -387,7 +313,7 @@ def _finish_columns(
     frame: gpd.GeoDataFrame, layer: Layer, mapping: ColumnMapping, result: ImportResult
 ) -> gpd.GeoDataFrame:
     """Build templated columns (default parcel ids) once every column, the park included, is known."""
-    from kcn_gis.importers.mapping import COMMUNE_CODE
+    from kcn_gis.interop.importers.mapping import COMMUNE_CODE
 
     s = spec(layer)
     out = pd.DataFrame(frame.drop(columns=frame.geometry.name))
@@ -402,7 +328,7 @@ def _finish_columns(
         try:
             vals = _template_values(template, out, len(out))
         except KeyError as exc:
-            raise ImportError_(
+            raise InputFileError(
                 f"mapping template for '{col}' uses unknown column {exc}; columns: {list(out.columns)}"
             ) from exc
         out[col] = pd.array(vals.to_numpy(dtype=object), dtype="str")
@@ -419,7 +345,7 @@ def _finish_columns(
     return gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(frame.geometry.to_numpy(), crs=frame.crs), crs=frame.crs)
 
 
-def _assign_parks(frame: gpd.GeoDataFrame, atlas: Any, src: SourceData, layer: Layer, result: ImportResult) -> None:
+def _assign_parks(frame: gpd.GeoDataFrame, atlas: Atlas | None, src: SourceData, layer: Layer, result: ImportResult) -> None:
     """Give each feature the park whose boundary holds it, by area share (in the atlas CRS); problems otherwise."""
     fname = str(src.path)
     if atlas is None or Layer.PARKS not in atlas.layer_names() or not len(atlas.parks):
@@ -509,7 +435,7 @@ def _spec_has(s: Any, name: str) -> bool:
     return any(c.name == name for c in s.columns)
 
 
-def _park_ids_from_names(names: pd.Series, atlas: Any, src: SourceData, layer: Layer, result: ImportResult) -> list:
+def _park_ids_from_names(names: pd.Series, atlas: Atlas | None, src: SourceData, layer: Layer, result: ImportResult) -> list:
     if atlas is None or Layer.PARKS not in atlas.layer_names():
         result.problems.append(
             Problem(
@@ -573,7 +499,7 @@ def _decide_crs(
     crs: Any,
     assume_crs: Any,
     swap_xy: bool,
-    atlas: Any,
+    atlas: Atlas | None,
     target: CRS,
     result: ImportResult,
 ) -> tuple[Any, bool] | None:
@@ -648,7 +574,7 @@ def prepare_import(
     path: str | os.PathLike[str],
     layer: str | Layer,
     *,
-    atlas: Any = None,
+    atlas: AtlasSpec = None,
     crs: Any = None,
     assume_crs: Any = None,
     swap_xy: bool = False,
@@ -673,9 +599,9 @@ def prepare_import(
     lay = spec(layer).name
     if lay not in IMPORTABLE_LAYERS:
         names = ", ".join(str(x) for x in IMPORTABLE_LAYERS)
-        raise ImportError_(f"kcn-gis import fills the spatial layers ({names}), not '{lay}'")
+        raise InputFileError(f"kcn-gis import fills the spatial layers ({names}), not '{lay}'")
     if mode not in MODES:
-        raise ImportError_(f"mode '{mode}' is not one of {', '.join(MODES)}")
+        raise InputFileError(f"mode '{mode}' is not one of {', '.join(MODES)}")
     cmap = mapping if isinstance(mapping, ColumnMapping) else load_mapping(mapping)
     enc = encoding or cmap.encoding or "auto"
     crs = crs if crs is not None else cmap.crs
@@ -748,6 +674,7 @@ def prepare_import(
     for p in _relocate(check_layer(s, frame, file=str(src.path), expected_crs=target), src):
         if (p.check, p.row, p.field) not in seen:  # already reported, with more help, while mapping values
             result.problems.append(p)
+    result.problems += _future_dates(frame, s, src)
     result.frame = frame
     if result.errors:
         return result, target_atlas, atlas_path, None
@@ -756,28 +683,53 @@ def prepare_import(
     return result, target_atlas, atlas_path, to_write
 
 
+#: Layers whose dates record what happened (acquired, leased, licensed ...): none may lie after today.
+#: Facilities keep planned dates, which may.
+_NO_FUTURE = (Layer.PLOTS, Layer.PROJECTS)
+
+
+def _future_dates(frame: pd.DataFrame, s: LayerSpec, src: SourceData, *, now: dt.datetime | None = None) -> list[Problem]:
+    """An error for every date after today (Vietnam time) on plots and projects, as on clearance events."""
+    if s.name not in _NO_FUTURE:
+        return []
+    today = pd.Timestamp(vietnam_today(now))
+    out: list[Problem] = []
+    for c in s.columns:
+        if c.kind not in ("date", "datetime") or c.name not in frame.columns:
+            continue
+        values = pd.to_datetime(frame[c.name], errors="coerce")
+        for k in np.flatnonzero((values.dt.normalize() > today).fillna(False).to_numpy(dtype=bool)):
+            d = values.iloc[k]
+            msg = (
+                f"{c.name} {d:%d/%m/%Y} is in the future (today is {today:%d/%m/%Y}); "
+                "record it once it has happened (plans belong in a scenario, see docs/scenarios.md)"
+            )
+            out.append(_located(src, int(k), "error", "future_date", msg, layer=str(s.name), field=c.name))
+    return out
+
+
 def _templated(mapping: ColumnMapping, column: str) -> bool:
     return column in mapping.templates
 
 
-def _constants(layer: Layer, constants: Mapping[str, Any] | None, park: str | None, atlas: Any) -> dict[str, Any]:
+def _constants(layer: Layer, constants: Mapping[str, Any] | None, park: str | None, atlas: Atlas | None) -> dict[str, Any]:
     """``--set COLUMN=VALUE`` and ``--park``, checked against the layer's columns and the atlas's parks."""
     s = spec(layer)
     names = [c.name for c in s.columns]
     out: dict[str, Any] = {}
     for col, value in (constants or {}).items():
         if col not in names:
-            raise ImportError_(
+            raise InputFileError(
                 f"--set {col}=...: '{col}' is not a column of layer '{layer}'; use one of {', '.join(names)}"
             )
         out[col] = value
     if park is not None:
         if Col.PARK_ID not in names:
-            raise ImportError_(f"--park: layer '{layer}' has no park column")
+            raise InputFileError(f"--park: layer '{layer}' has no park column")
         if atlas is not None and Layer.PARKS in atlas.layer_names() and len(atlas.parks):
             known = set(atlas.parks[Col.PARK_ID].astype(str))
             if park not in known:
-                raise ImportError_(
+                raise InputFileError(
                     f"--park {park}: no such park in {atlas.location}; parks: {', '.join(sorted(known))}"
                 )
         out[str(Col.PARK_ID)] = park
@@ -787,9 +739,9 @@ def _constants(layer: Layer, constants: Mapping[str, Any] | None, park: str | No
 def _plan_write(
     result: ImportResult,
     frame: gpd.GeoDataFrame,
-    s: Any,
+    s: LayerSpec,
     mode: str,
-    target_atlas: Any,
+    target_atlas: Atlas | None,
     src: SourceData,
     *,
     strict: bool,
@@ -822,7 +774,7 @@ def _plan_write(
         )
         return None
     present = target_atlas is not None and layer in target_atlas.layer_names()
-    existing: gpd.GeoDataFrame | None = target_atlas.read(lay) if present else None
+    existing: gpd.GeoDataFrame | None = target_atlas.read(lay) if present and target_atlas is not None else None
     parks = sorted({str(v) for v in frame[str(Col.PARK_ID)].dropna()}) if has_park else []
     kept = existing
     if existing is not None and mode == "replace":
@@ -878,7 +830,7 @@ def _after_write_problems(
     after: gpd.GeoDataFrame,
     offset: int,
     s: Any,
-    target_atlas: Any,
+    target_atlas: Atlas | None,
     src: SourceData,
     *,
     strict: bool,
@@ -896,7 +848,7 @@ def _after_write_problems(
     for name in needed:
         if name == lay:
             frames[name] = after
-        elif str(name) in present:
+        elif str(name) in present and target_atlas is not None:
             frames[name] = target_atlas.read(name)
         else:
             frames[name] = None
@@ -968,7 +920,7 @@ def import_file(
     path: str | os.PathLike[str],
     layer: str | Layer,
     *,
-    atlas: Any = None,
+    atlas: AtlasSpec = None,
     crs: Any = None,
     assume_crs: Any = None,
     swap_xy: bool = False,
@@ -998,12 +950,12 @@ def import_file(
         ``.prj``). Must agree with the file's own CRS when it has one.
     assume_crs : CRS-like or mistake alias, optional
         Repair: read the coordinates as this CRS whatever the file says, e.g.
-        ``EPSG:3405`` or ``vn2000-no-datum-shift`` (see :mod:`kcn_gis.crsdetect`).
+        ``EPSG:3405`` or ``vn2000-no-datum-shift`` (see :mod:`kcn_gis.interop.crsdetect`).
         Logged, and reported in ``notes``.
     swap_xy : bool
         With ``assume_crs``: the file stores (northing, easting).
     mapping : path, dict or ColumnMapping, optional
-        Column mapping (YAML file; see :mod:`kcn_gis.importers.mapping`).
+        Column mapping (YAML file; see :mod:`kcn_gis.interop.importers.mapping`).
     encoding : str, optional
         ``auto`` (default), ``tcvn3``, ``vni``, ``unicode`` or a code page such as ``cp1258``.
     mode : {"append", "replace", "replace_all"}
@@ -1038,7 +990,7 @@ def import_file(
 
     Raises
     ------
-    ImportError_
+    InputFileError
         On any error (unless ``dry_run``); the message lists each problem with its
         file, layer, row and field, and nothing was written.
     """
@@ -1071,7 +1023,7 @@ def import_file(
 
 def commit_import(
     result: ImportResult,
-    target_atlas: Any,
+    target_atlas: Atlas | None,
     atlas_path: Path | None,
     to_write: gpd.GeoDataFrame | None,
     *,
@@ -1085,17 +1037,17 @@ def commit_import(
 
     Raises
     ------
-    ImportError_
+    InputFileError
         If the prepared import has errors or nowhere to go, another program changed the
         atlas in a conflicting way meanwhile, or the write would orphan rows; nothing is written.
     """
     path = source
     if result.errors or to_write is None:
-        raise ImportError_.from_problems(
+        raise InputFileError.from_problems(
             result.errors, header=f"{path}: nothing was imported into layer '{result.layer}':"
         )
     if target_atlas is None and atlas_path is None:
-        raise ImportError_("give the atlas to import into (--atlas PATH; a new .gpkg path creates one)")
+        raise InputFileError("give the atlas to import into (--atlas PATH; a new .gpkg path creates one)")
     try:
         if target_atlas is not None and result.layer in target_atlas.layer_names():
             if result.mode == "append":
@@ -1113,9 +1065,9 @@ def commit_import(
             write_atlas(atlas_path, {result.layer: to_write}, crs=to_write.crs)
             result.notes.append(f"created the new atlas {atlas_path}")
     except KcnGisError as exc:
-        cls = type(exc) if isinstance(exc, ConcurrencyError) else ImportError_
+        cls = type(exc) if isinstance(exc, ConcurrencyError) else InputFileError
         raise cls(f"{path}: nothing was imported: {exc}", exc.problems) from exc
-    result.written = True
+    result.written = len(result.frame) if result.frame is not None else 0
     log.info(
         "imported %d feature(s) from %s into layer '%s'",
         0 if result.frame is None else len(result.frame),

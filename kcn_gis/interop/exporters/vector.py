@@ -49,11 +49,12 @@ def _dates_as_text(frame: pd.DataFrame) -> pd.DataFrame:
 def write_vector(frame: gpd.GeoDataFrame, layer: Layer, fmt: str, path: Path) -> None:
     """Write ``frame`` as a single-layer GeoPackage, an RFC 7946 GeoJSON or a Shapefile.
 
-    * GeoPackage: atlas CRS (EPSG:9209), dates as DATE.
+    * GeoPackage (1.2): atlas CRS (EPSG:9209), dates as DATE, the layer's QGIS style in ``layer_styles``.
     * GeoJSON: converted to WGS 84 (EPSG:4326) with EPSG:6960, 9 decimals
       (sub-millimetre), ``RFC7946=YES``; dates as ISO text.
     * Shapefile: atlas CRS with ``.prj``, UTF-8 text with a ``.cpg``, field names
-      cut to 10 characters (:func:`shapefile_names`; ``kcn-gis import`` maps them back).
+      cut to 10 characters (:func:`shapefile_names`; ``kcn-gis import`` maps them back), and
+      the layer's QGIS style in a ``.qml`` beside the ``.shp`` (:mod:`kcn_gis.layer_styles`).
     """
     s = spec(layer)
     if fmt == "gpkg":
@@ -62,7 +63,18 @@ def write_vector(frame: gpd.GeoDataFrame, layer: Layer, fmt: str, path: Path) ->
         data = prepare_for_write(s, frame)
         if path.exists():
             path.unlink()
-        pyogrio.write_dataframe(data, path, layer=str(layer), driver="GPKG", use_arrow=True, promote_to_multi=False)
+        from kcn_gis.store.gpkg_sql import gpkg_version
+
+        pyogrio.write_dataframe(
+            data,
+            path,
+            layer=str(layer),
+            driver="GPKG",
+            use_arrow=True,
+            promote_to_multi=False,
+            dataset_options={"VERSION": gpkg_version()},  # GeoPackage 1.2: no warning in QGIS 3.22 / GDAL 3.6
+        )
+        _gpkg_style(path, str(layer))
     elif fmt == "geojson":
         data = _dates_as_text(to_wgs84(frame, reason=f"GeoJSON export of '{layer}' (RFC 7946)"))
         if path.exists():
@@ -84,7 +96,7 @@ def write_vector(frame: gpd.GeoDataFrame, layer: Layer, fmt: str, path: Path) ->
             )
         names = shapefile_names([c for c in frame.columns if c != frame.geometry.name])
         data = frame.rename(columns=names)
-        for ext in (".shp", ".shx", ".dbf", ".prj", ".cpg"):
+        for ext in (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qml"):
             path.with_suffix(ext).unlink(missing_ok=True)
         with warnings.catch_warnings():
             # GDAL warns that the DBF cannot store time of day or long text; dates are dates here
@@ -93,5 +105,23 @@ def write_vector(frame: gpd.GeoDataFrame, layer: Layer, fmt: str, path: Path) ->
         cpg = path.with_suffix(".cpg")
         if not cpg.exists() or "UTF" not in cpg.read_text(errors="replace").upper():
             cpg.write_text("UTF-8", encoding="ascii")
+        from kcn_gis.layer_styles import STYLED_LAYERS, layer_style, to_qml
+
+        if str(layer) in STYLED_LAYERS:  # QGIS styles a Shapefile from the .qml beside it
+            path.with_suffix(".qml").write_text(to_qml(layer_style(layer, fields=names)), encoding="utf-8")
     else:  # pragma: no cover - dispatch guards this
         raise KcnGisError(f"unknown vector format {fmt}")
+
+
+def _gpkg_style(path: Path, layer: str) -> None:
+    """Add the layer's default QGIS style (``layer_styles``) to a GeoPackage export."""
+    import contextlib
+    import datetime as dt
+    import sqlite3
+
+    from kcn_gis.store.gpkg_sql import ensure_layer_styles
+
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    with contextlib.closing(sqlite3.connect(path)) as con:
+        ensure_layer_styles(con, [layer], stamp=stamp)
+        con.commit()

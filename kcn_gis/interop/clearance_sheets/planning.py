@@ -1,7 +1,7 @@
 """Planning a clearance import (pure): validate sheet rows against the atlas, work out the events to append.
 
 No I/O: :func:`plan_import` takes the rows read by
-:mod:`kcn_gis.clearance.reading` and the atlas's ``parcels`` and
+:mod:`kcn_gis.interop.clearance_sheets.reading` and the atlas's ``parcels`` and
 ``clearance_events`` frames, and returns the new events, the rows already
 recorded and every problem, each located by file, sheet, row and column.
 Event ids are derived from the content (parcel, event, date, reference and,
@@ -21,7 +21,9 @@ from typing import Any
 import pandas as pd
 
 from kcn_gis.clearance.history import STAGE_RANK, stage_label
-from kcn_gis.clearance.reading import (
+from kcn_gis.dates import vietnam_today
+from kcn_gis.errors import Problem
+from kcn_gis.interop.clearance_sheets.reading import (
     SheetProblem,
     SheetReport,
     SheetRow,
@@ -33,17 +35,16 @@ from kcn_gis.clearance.reading import (
     _nfc,
     _number_key,
     _stage_tables,
-    load_mapping,
+    load_sheet_mapping,
     stage_spellings,
 )
-from kcn_gis.errors import Problem
-from kcn_gis.importers.mapping import ColumnMapping
-from kcn_gis.importers.tables import parse_date, problems_table
+from kcn_gis.interop.importers.mapping import ColumnMapping
+from kcn_gis.interop.importers.result import ImportResult
+from kcn_gis.interop.importers.tables import parse_date, problems_table
 from kcn_gis.schema import Col, Event, Layer, spec
 
-__all__ = ["ImportResult", "event_id_for", "plan_import", "problems_table"]
+__all__ = ["ImportResult", "SheetImportResult", "event_id_for", "plan_import", "problems_table"]
 
-_VN_OFFSET = dt.timedelta(hours=7)  # Asia/Ho_Chi_Minh, no daylight saving
 
 
 def event_id_for(
@@ -62,7 +63,7 @@ def event_id_for(
 
 
 def _parse_date(value: Any, formats: tuple[str, ...]) -> dt.date | str:
-    """A date, or an error message (day first; see :func:`kcn_gis.importers.tables.parse_date`)."""
+    """A date, or an error message (day first; see :func:`kcn_gis.interop.importers.tables.parse_date`)."""
     return parse_date(value, formats=formats)
 
 
@@ -80,19 +81,18 @@ class _Parsed:
     order: int = 0
 
 
-@dataclass
-class ImportResult:
-    """What a clearance import did, or would do with ``dry_run``.
+@dataclass(kw_only=True)
+class SheetImportResult(ImportResult):
+    """What a clearance workbook import did, or would do with ``dry_run``.
 
-    The same shape as :class:`kcn_gis.importers.ImportResult` (``layer``,
-    ``source``, ``frame``, ``problems``, ``errors``, ``warnings``, ``notes``,
-    ``written``, ``dry_run``, :meth:`problems_frame`, :meth:`summary`), plus
-    what is particular to events.
+    An :class:`kcn_gis.interop.importers.ImportResult` (``layer`` = ``clearance_events``, ``source``,
+    ``frame`` = the new events, ``problems``, ``errors``, ``warnings``, ``notes``, ``written``,
+    ``dry_run``, :meth:`problems_frame`, :meth:`summary`), plus what is particular to events.
 
     Attributes
     ----------
     path : str
-        The sheet imported (also ``source``).
+        The workbook imported (the same as ``source``).
     new_events : DataFrame
         The events appended (or that would be), with the ``clearance_events``
         columns plus ``sheet`` and ``row`` (where each came from). Also ``frame``.
@@ -101,47 +101,23 @@ class ImportResult:
         ``parcel_id``, ``event``, ``event_date``.
     problems : list of Problem
         Warnings (an import with errors raises instead).
-    dry_run : bool
-        True when nothing was written on purpose.
     written : int
         Number of events written (0 on a dry run).
     sheets : list of SheetReport
         Per worksheet: imported or skipped, and why.
-    notes : list of str
-        What was done (park restriction, layout per sheet ...).
     """
 
-    path: str
+    layer: str = str(Layer.CLEARANCE_EVENTS)
     new_events: pd.DataFrame
     duplicates: pd.DataFrame
-    problems: list[Problem]
-    dry_run: bool = False
-    written: int = 0
     sheets: list[SheetReport] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    layer: str = str(Layer.CLEARANCE_EVENTS)
-    fmt: str = ""
-    mode: str = "append"
+
+    def __post_init__(self) -> None:
+        self.frame = self.new_events
 
     @property
-    def source(self) -> str:
-        return self.path
-
-    @property
-    def frame(self) -> pd.DataFrame:
-        return self.new_events
-
-    @property
-    def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "error"]
-
-    @property
-    def warnings(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity != "error"]
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
+    def path(self) -> str:
+        return self.source
 
     @property
     def skipped(self) -> dict[str, int]:
@@ -153,7 +129,7 @@ class ImportResult:
         return out
 
     def problems_frame(self) -> pd.DataFrame:
-        """Problems as the one import problems table (:func:`kcn_gis.importers.tables.problems_table`)."""
+        """Problems as the one import problems table (:func:`kcn_gis.interop.importers.tables.problems_table`)."""
         return problems_table(self.problems)
 
     def summary(self) -> str:
@@ -216,8 +192,7 @@ def _problem(row: SheetRow, f: str | None, check: str, message: str, severity: s
 
 
 def _today_vn(now: dt.datetime) -> dt.date:
-    utc = now.astimezone(dt.UTC).replace(tzinfo=None) if now.tzinfo else now
-    return (utc + _VN_OFFSET).date()
+    return vietnam_today(now)
 
 
 def plan_import(
@@ -230,7 +205,7 @@ def plan_import(
     mapping: str | os.PathLike[str] | Mapping[str, Any] | ColumnMapping | None = None,
     path: str = "",
     park: str | None = None,
-) -> tuple[ImportResult, list[Problem]]:
+) -> tuple[SheetImportResult, list[Problem]]:
     """Validate sheet rows against the atlas and work out the events to append (pure, no I/O).
 
     Parameters
@@ -255,12 +230,12 @@ def plan_import(
 
     Returns
     -------
-    result : ImportResult
+    result : SheetImportResult
         New events and duplicates (``written`` = 0).
     problems : list of Problem
         Errors and warnings; any error means nothing may be written.
     """
-    m = load_mapping(mapping)
+    m = load_sheet_mapping(mapping)
     problems: list[Problem] = []
     if park is not None:
         parcels = parcels[(parcels[Col.PARK_ID].astype(object) == park).to_numpy()]
@@ -434,8 +409,8 @@ def plan_import(
     new, dups = _dedupe(parsed, existing, problems)
     _check_sequences(new, existing, problems)
     recorded_at = (now.astimezone(dt.UTC).replace(tzinfo=None) if now.tzinfo else now).replace(microsecond=0)
-    result = ImportResult(
-        path=path,
+    result = SheetImportResult(
+        source=str(path),
         new_events=_new_frame(new, recorded_by=recorded_by, recorded_at=recorded_at),
         duplicates=pd.DataFrame(
             [

@@ -7,9 +7,15 @@ layer, row and field. See ``docs/interop.md``.
 
 from __future__ import annotations
 
-from kcn_gis.importers.mapping import DEFAULT_HEADERS, SOURCE_LAYER, ColumnMapping, load_mapping, normalize_header
-from kcn_gis.importers.pipeline import IMPORTABLE_LAYERS, MODES, ImportResult, import_file, prepare_import
-from kcn_gis.importers.readers import FORMATS, SourceData, detect_format, read_dxf, read_source, read_table
+from kcn_gis.interop.importers.mapping import (
+    DEFAULT_HEADERS,
+    SOURCE_LAYER,
+    ColumnMapping,
+    load_mapping,
+    normalize_header,
+)
+from kcn_gis.interop.importers.pipeline import IMPORTABLE_LAYERS, MODES, ImportResult, import_file, prepare_import
+from kcn_gis.interop.importers.readers import FORMATS, SourceData, detect_format, read_dxf, read_source, read_table
 
 __all__ = [
     "DEFAULT_HEADERS",

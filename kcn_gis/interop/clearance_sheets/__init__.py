@@ -2,11 +2,11 @@
 
 The work is split in three modules; this one ties them to an atlas:
 
-* :mod:`kcn_gis.clearance.reading` - reading XLSX/CSV sheets (long or wide
+* :mod:`kcn_gis.interop.clearance_sheets.reading` - reading XLSX/CSV sheets (long or wide
   layout, title rows, merged headers, subtotals ...) into located rows;
-* :mod:`kcn_gis.clearance.planning` - validating the rows against the atlas
+* :mod:`kcn_gis.interop.clearance_sheets.planning` - validating the rows against the atlas
   and working out the events to append (pure, no I/O);
-* :mod:`kcn_gis.clearance.template` - ready-to-fill templates.
+* :mod:`kcn_gis.interop.clearance_sheets.template` - ready-to-fill templates.
 
 Importing is all-or-nothing: any error and nothing is written. Event ids are
 derived from the content (parcel, event, date, reference and, for corrections,
@@ -22,22 +22,23 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from kcn_gis.clearance.planning import ImportResult, event_id_for, plan_import, problems_table
-from kcn_gis.clearance.reading import (
+from kcn_gis.errors import ClearanceError
+from kcn_gis.interop.clearance_sheets.planning import SheetImportResult, event_id_for, plan_import, problems_table
+from kcn_gis.interop.clearance_sheets.reading import (
     SHEET_FIELDS,
     SheetProblem,
     SheetRead,
     SheetReport,
     SheetRow,
     _nfc,
-    load_mapping,
+    load_sheet_mapping,
     match_stage,
     read_progress,
     read_sheet,
 )
-from kcn_gis.clearance.template import write_template
-from kcn_gis.errors import ClearanceError
-from kcn_gis.importers.mapping import ColumnMapping
+from kcn_gis.interop.clearance_sheets.template import write_template
+from kcn_gis.interop.importers.mapping import ColumnMapping
+from kcn_gis.interop.importers.result import ImportResult
 from kcn_gis.schema import Col, Layer
 
 if TYPE_CHECKING:
@@ -46,13 +47,14 @@ if TYPE_CHECKING:
 __all__ = [
     "SHEET_FIELDS",
     "ImportResult",
+    "SheetImportResult",
     "SheetProblem",
     "SheetRead",
     "SheetReport",
     "SheetRow",
     "event_id_for",
     "import_sheet",
-    "load_mapping",
+    "load_sheet_mapping",
     "match_stage",
     "plan_import",
     "problems_table",
@@ -74,7 +76,7 @@ def import_sheet(
     now: dt.datetime | None = None,
     park: str | None = None,
     encoding: str | None = None,
-) -> ImportResult:
+) -> SheetImportResult:
     """Import a clearance progress sheet (XLSX or CSV) into an atlas: all rows or none.
 
     Parameters
@@ -88,7 +90,7 @@ def import_sheet(
     dry_run : bool, default False
         Validate and report what would be added, write nothing.
     mapping : path or dict, optional
-        A YAML mapping for other layouts (see :func:`load_mapping`).
+        A YAML mapping for other layouts (see :func:`load_sheet_mapping`).
     now : datetime, optional
         The recording time (``recorded_at``; naive = UTC). Default: now.
         Event dates after today (Vietnam time) are refused.
@@ -99,7 +101,7 @@ def import_sheet(
 
     Returns
     -------
-    ImportResult
+    SheetImportResult
         New events, duplicates skipped, warnings, and per sheet what was read or skipped.
 
     Raises
@@ -109,13 +111,13 @@ def import_sheet(
         unparseable or future date, skipped stage without a note, regression
         that is not a correction, duplicate row, ... Each problem (in
         ``.problems``) names the sheet, row and column. Nothing is written.
-    ImportError_
+    InputFileError
         If the file cannot be read.
     """
     if not recorded_by or not str(recorded_by).strip():
         raise ClearanceError("recorded_by is empty; say who records these events (--recorded-by NAME)")
     now = now or dt.datetime.now(dt.UTC)
-    m = load_mapping(mapping)
+    m = load_sheet_mapping(mapping)
     if park is not None and park not in set(atlas.parcels[Col.PARK_ID].astype(str)):
         have = ", ".join(sorted(set(atlas.parcels[Col.PARK_ID].dropna().astype(str)))) or "none"
         raise ClearanceError(f"park '{park}' has no parcels in {atlas.location}; parks with parcels: {have}")
@@ -139,7 +141,7 @@ def _import_locked(
     mapping: ColumnMapping,
     now: dt.datetime,
     park: str | None,
-) -> ImportResult:
+) -> SheetImportResult:
     result, problems = plan_import(
         read.rows,
         atlas.parcels,

@@ -43,13 +43,13 @@ from __future__ import annotations
 
 import os
 import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kcn_gis.errors import ImportError_
+from kcn_gis.errors import InputFileError
+from kcn_gis.names import fold
 from kcn_gis.schema import (
     ATLAS_LAYERS,
     CAPACITY_UNIT_LABELS,
@@ -91,9 +91,7 @@ HOLDER_ADDRESS = "_address"
 
 def normalize_header(text: object) -> str:
     """``"Số thửa"`` -> ``"sothua"``: NFD, no combining marks, đ -> d, lower case, letters and digits only."""
-    s = unicodedata.normalize("NFD", str(text)).replace("đ", "d").replace("Đ", "D")
-    s = "".join(c for c in s if not unicodedata.combining(c)).lower()
-    return re.sub(r"[^0-9a-z]", "", s)
+    return re.sub(r"[^0-9a-z]", "", fold(text))
 
 
 _COMMUNE_PREFIXES = ("xa", "phuong", "thitran")
@@ -401,7 +399,7 @@ def load_mapping(source: str | os.PathLike[str] | Mapping[str, Any] | None) -> C
 
     Raises
     ------
-    ImportError_
+    InputFileError
         If the file cannot be read or has unknown sections; the message names the file.
     """
     if source is None:
@@ -416,9 +414,9 @@ def load_mapping(source: str | os.PathLike[str] | Mapping[str, Any] | None) -> C
         try:
             data = yaml.safe_load(Path(source).read_text(encoding="utf-8")) or {}
         except (OSError, yaml.YAMLError) as exc:
-            raise ImportError_(f"mapping file {where} cannot be read: {exc}") from exc
+            raise InputFileError(f"mapping file {where} cannot be read: {exc}") from exc
     if not isinstance(data, Mapping):
-        raise ImportError_(f"mapping file {where}: expected sections columns/values/defaults/templates/geometry")
+        raise InputFileError(f"mapping file {where}: expected sections columns/values/defaults/templates/geometry")
     allowed = {
         "layer",
         "columns",
@@ -434,20 +432,20 @@ def load_mapping(source: str | os.PathLike[str] | Mapping[str, Any] | None) -> C
     }
     unknown = sorted(set(data) - allowed)
     if unknown:
-        raise ImportError_(
+        raise InputFileError(
             f"mapping file {where}: unknown section(s) {', '.join(map(str, unknown))}; "
             f"allowed: {', '.join(sorted(allowed))}"
         )
     for sect in ("columns", "values", "defaults", "templates", "geometry"):
         if sect in data and not isinstance(data[sect], Mapping):
-            raise ImportError_(f"mapping file {where}: section '{sect}' must be a mapping (key: value lines)")
+            raise InputFileError(f"mapping file {where}: section '{sect}' must be a mapping (key: value lines)")
     sheets = data.get("sheets")
     try:
         header_row = int(data["header_row"]) if data.get("header_row") is not None else None
     except (TypeError, ValueError):
-        raise ImportError_(f"mapping file {where}: header_row must be a row number (1 = first row)") from None
+        raise InputFileError(f"mapping file {where}: header_row must be a row number (1 = first row)") from None
     if header_row is not None and header_row < 1:
-        raise ImportError_(f"mapping file {where}: header_row must be 1 or more")
+        raise InputFileError(f"mapping file {where}: header_row must be 1 or more")
     fmts = data.get("date_formats") or ()
     return ColumnMapping(
         columns={str(k): str(v) for k, v in (data.get("columns") or {}).items()},

@@ -13,7 +13,7 @@ Spreadsheets reach the Board as people keep them, not as a database would:
 * a **numbering row** "(1) (2) (3) ..." right below the header, skipped;
 * **dates day first**, as everywhere in Vietnam (:func:`parse_date`): Excel
   dates, ``dd/mm/yyyy`` and a few other day-first spellings, ISO dates;
-* legacy **TCVN3/VNI text** repaired per column (:mod:`kcn_gis.vntext`): for
+* legacy **TCVN3/VNI text** repaired per column (:mod:`kcn_gis.interop.vntext`): for
   a CSV only when its bytes are not valid UTF-8 (or ``encoding`` says so);
   for a workbook when the cells hold only single-byte characters that read as
   TCVN3/VNI Vietnamese (text typed in ``.VnTime``/``VNI-Times`` fonts).
@@ -39,8 +39,8 @@ from typing import Any
 
 import pandas as pd
 
-from kcn_gis.errors import ImportError_, Problem, locate
-from kcn_gis.importers.mapping import normalize_header
+from kcn_gis.errors import InputFileError, Problem, locate
+from kcn_gis.interop.importers.mapping import normalize_header
 
 __all__ = [
     "DATE_FORMATS",
@@ -69,7 +69,7 @@ _NUMBERING = re.compile(r"^\(?\s*(\d{1,3}|[a-zA-Z])\s*\)?(\s*=\s*.*)?$")
 
 
 def header_key(text: object) -> str:
-    """The key headers are compared by: ``"Số thửa"`` -> ``"sothua"`` (see :func:`~kcn_gis.importers.mapping.normalize_header`)."""
+    """The key headers are compared by: ``"Số thửa"`` -> ``"sothua"`` (see :func:`~kcn_gis.interop.importers.mapping.normalize_header`)."""
     return normalize_header(text)
 
 
@@ -171,7 +171,7 @@ def _fill_merged(cells: list[list[Any]], merged: Iterable[tuple[int, int, int, i
 
 def _repair_columns(cells: list[list[Any]], encoding: str) -> int:
     """Convert legacy TCVN3/VNI text to Unicode, deciding per column; returns the number of cells changed."""
-    from kcn_gis.vntext import detect_encoding, fix_text
+    from kcn_gis.interop.vntext import detect_encoding, fix_text
 
     width = max((len(r) for r in cells), default=0)
     changed = 0
@@ -208,12 +208,12 @@ def read_raw_sheets(
 
     Raises
     ------
-    ImportError_
+    InputFileError
         If the file cannot be read; the message says how to save it.
     """
     p = Path(path)
     if not p.exists():
-        raise ImportError_(f"{p}: no such file")
+        raise InputFileError(f"{p}: no such file")
     enc = (encoding or "auto").lower()
     legacy = enc if enc in ("auto", "tcvn3", "vni") else "unicode"
     suffix = p.suffix.lower()
@@ -226,12 +226,12 @@ def read_raw_sheets(
                 warnings.simplefilter("ignore", UserWarning)  # openpyxl: unsupported extensions are dropped on read
                 wb = openpyxl.load_workbook(p, data_only=True)
         except Exception as exc:  # openpyxl raises many kinds (zipfile, KeyError, InvalidFileException)
-            raise ImportError_(f"{p}: cannot be read as an Excel workbook ({exc}); save it as .xlsx") from exc
+            raise InputFileError(f"{p}: cannot be read as an Excel workbook ({exc}); save it as .xlsx") from exc
         names = [ws.title for ws in wb.worksheets]
         if sheets is not None:
             unknown = [s for s in sheets if s not in names]
             if unknown:
-                raise ImportError_(f"{p}: no sheet(s) {', '.join(unknown)}; the workbook has {', '.join(names)}")
+                raise InputFileError(f"{p}: no sheet(s) {', '.join(unknown)}; the workbook has {', '.join(names)}")
         for ws in wb.worksheets:
             if sheets is not None and ws.title not in sheets:
                 continue
@@ -252,7 +252,7 @@ def read_raw_sheets(
                 legacy = "unicode"  # valid UTF-8 is UTF-8: no legacy detection
             except UnicodeDecodeError:
                 if enc != "auto":
-                    raise ImportError_(
+                    raise InputFileError(
                         f"{p}: is not UTF-8 text; save the CSV as 'CSV UTF-8' in Excel, or give --encoding "
                         "(tcvn3, vni, cp1258 ...)"
                     ) from None
@@ -263,7 +263,7 @@ def read_raw_sheets(
             try:
                 text = data.decode(enc)
             except (LookupError, UnicodeDecodeError) as exc:
-                raise ImportError_(f"{p}: cannot be read as {enc} text: {exc}") from exc
+                raise InputFileError(f"{p}: cannot be read as {enc} text: {exc}") from exc
             legacy = "unicode"
         first = text.split("\n", 1)[0]
         try:
@@ -276,7 +276,7 @@ def read_raw_sheets(
             raw.text_changes = _repair_columns(cells, legacy)
         out.append(raw)
         return out
-    raise ImportError_(f"{p}: unsupported file type '{p.suffix}'; import an .xlsx or .csv table")
+    raise InputFileError(f"{p}: unsupported file type '{p.suffix}'; import an .xlsx or .csv table")
 
 
 # -- the header block --------------------------------------------------------------------------------------------

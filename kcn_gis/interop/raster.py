@@ -212,7 +212,7 @@ def _zones_in_raster_crs(zones: gpd.GeoDataFrame, raster_crs: Any) -> gpd.GeoDat
         raise KcnGisError("the zones have no CRS; declare it first")
     if same_crs(zones.crs, raster_crs):
         return zones
-    from kcn_gis.crsdetect import to_working_frame
+    from kcn_gis.interop.crsdetect import to_working_frame
 
     log.warning("reprojecting the zones from %s to the raster's CRS %s for zonal statistics", zones.crs, raster_crs)
     return to_working_frame(zones, zones.crs, target=CRS.from_user_input(raster_crs), what="zones")

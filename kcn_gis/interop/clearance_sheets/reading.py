@@ -26,11 +26,11 @@ Every dated cell is one event. One sheet per commune: without a commune
 column, the sheet name is the commune (``Mão Điền`` = ``Xã Mão Điền``).
 
 Title rows, two-row merged headers and the numbering row ``(1) (2) ...`` are
-handled by :mod:`kcn_gis.importers.tables`. Subtotal (``Cộng xã ...``), total
+handled by :mod:`kcn_gis.interop.importers.tables`. Subtotal (``Cộng xã ...``), total
 (``Tổng cộng``), note (``12 thửa``) and signature rows are recognised,
 skipped and counted (:class:`SheetReport`). Other layouts are read through a
-YAML mapping in the one dialect of :mod:`kcn_gis.importers.mapping`
-(:func:`load_mapping`).
+YAML mapping in the one dialect of :mod:`kcn_gis.interop.importers.mapping`
+(:func:`load_sheet_mapping`).
 """
 
 from __future__ import annotations
@@ -45,9 +45,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kcn_gis.errors import ImportError_, Problem
-from kcn_gis.importers.mapping import ColumnMapping
-from kcn_gis.importers.tables import RawSheet, SheetProblem, cell_text, header_key, read_raw_sheets, table_block
+from kcn_gis.errors import InputFileError, Problem
+from kcn_gis.interop.importers.mapping import ColumnMapping
+from kcn_gis.interop.importers.tables import RawSheet, SheetProblem, cell_text, header_key, read_raw_sheets, table_block
+from kcn_gis.names import fold
 from kcn_gis.schema import EVENT_LABELS, Col, Event
 
 __all__ = [
@@ -56,7 +57,7 @@ __all__ = [
     "SheetRead",
     "SheetReport",
     "SheetRow",
-    "load_mapping",
+    "load_sheet_mapping",
     "match_stage",
     "read_progress",
     "read_sheet",
@@ -173,9 +174,7 @@ def _exact_key(text: str) -> str:
 
 def _loose_key(text: str) -> str:
     """Like :func:`_exact_key` but also without diacritics and punctuation (``Bàn giao`` -> ``ban giao``)."""
-    t = unicodedata.normalize("NFD", _exact_key(text)).replace("đ", "d")
-    t = "".join(ch for ch in t if unicodedata.category(ch) != "Mn")
-    return " ".join(re.sub(r"[^0-9a-z]+", " ", t).split())
+    return " ".join(re.sub(r"[^0-9a-z]+", " ", fold(text)).split())
 
 
 _cell_text = cell_text
@@ -265,10 +264,11 @@ def _field_name(text: object) -> str | None:
     return name if name in SHEET_FIELDS else None
 
 
-def load_mapping(mapping: str | os.PathLike[str] | Mapping[str, Any] | ColumnMapping | None) -> ColumnMapping:
+def load_sheet_mapping(mapping: str | os.PathLike[str] | Mapping[str, Any] | ColumnMapping | None) -> ColumnMapping:
     """Read a YAML mapping (or an equivalent dict) for another sheet layout, in the one import dialect.
 
-    The file may hold (see :mod:`kcn_gis.importers.mapping`)::
+    The file may hold (the dialect of :mod:`kcn_gis.interop.importers.mapping`, here with the
+    fields of a progress sheet, :data:`SHEET_FIELDS`, instead of a layer's columns)::
 
         columns:            # your header: kcn_gis field
           "Số hiệu thửa": parcel_no
@@ -288,7 +288,7 @@ def load_mapping(mapping: str | os.PathLike[str] | Mapping[str, Any] | ColumnMap
 
     Raises
     ------
-    ImportError_
+    InputFileError
         If the file cannot be read or names an unknown field, stage or option.
     """
     if isinstance(mapping, ColumnMapping):
@@ -303,15 +303,15 @@ def load_mapping(mapping: str | os.PathLike[str] | Mapping[str, Any] | ColumnMap
         try:
             data = yaml.safe_load(Path(mapping).read_text(encoding="utf-8")) or {}
         except (OSError, yaml.YAMLError) as exc:
-            raise ImportError_(f"{where}: cannot read the mapping file: {exc}") from exc
+            raise InputFileError(f"{where}: cannot read the mapping file: {exc}") from exc
     else:
         data = dict(mapping)
     if not isinstance(data, Mapping):
-        raise ImportError_(f"{where}: a mapping file is a YAML dictionary with 'columns', 'values', 'sheets' ...")
+        raise InputFileError(f"{where}: a mapping file is a YAML dictionary with 'columns', 'values', 'sheets' ...")
     known = {"columns", "values", "defaults", "stages", "sheets", "header_row", "date_formats", "encoding"}
     extra = sorted(set(map(str, data)) - known)
     if extra:
-        raise ImportError_(f"{where}: unknown option(s) {', '.join(extra)}; use {', '.join(sorted(known))}")
+        raise InputFileError(f"{where}: unknown option(s) {', '.join(extra)}; use {', '.join(sorted(known))}")
     columns: dict[str, str] = {}
     old_form = False
     for key, value in dict(data.get("columns") or {}).items():
@@ -321,7 +321,7 @@ def load_mapping(mapping: str | os.PathLike[str] | Mapping[str, Any] | ColumnMap
             continue
         name = _field_name(key)
         if name is None:
-            raise ImportError_(
+            raise InputFileError(
                 f"{where}: columns: '{key}' is not a field, and neither is '{value}'; write "
                 f"'YOUR HEADER: field' with a field among {', '.join(SHEET_FIELDS)} (or stage, date)"
             )
@@ -338,7 +338,7 @@ def load_mapping(mapping: str | os.PathLike[str] | Mapping[str, Any] | ColumnMap
         try:
             Event(value)
         except ValueError:
-            raise ImportError_(
+            raise InputFileError(
                 f"{where}: stages: '{spelling}' maps to '{value}', which is not one of {', '.join(map(str, Event))}"
             ) from None
     if old_form:
@@ -351,9 +351,9 @@ def load_mapping(mapping: str | os.PathLike[str] | Mapping[str, Any] | ColumnMap
     try:
         header_row = int(data["header_row"]) if data.get("header_row") is not None else None
     except (TypeError, ValueError):
-        raise ImportError_(f"{where}: header_row must be a row number (1 = first row)") from None
+        raise InputFileError(f"{where}: header_row must be a row number (1 = first row)") from None
     if header_row is not None and header_row < 1:
-        raise ImportError_(f"{where}: header_row must be 1 or more")
+        raise InputFileError(f"{where}: header_row must be 1 or more")
     fmts = data.get("date_formats") or ()
     return ColumnMapping(
         columns=columns,
@@ -615,19 +615,19 @@ def read_progress(
     template's drop-down list) and sheets without parcel and stage columns are
     skipped, each with its reason in :attr:`SheetRead.sheets`. Cells keep their
     type: Excel dates stay dates. Legacy TCVN3/VNI text is repaired
-    (:mod:`kcn_gis.importers.tables`).
+    (:mod:`kcn_gis.interop.importers.tables`).
 
     Raises
     ------
-    ImportError_
+    InputFileError
         If the file cannot be read.
     """
     p = Path(path)
-    m = load_mapping(mapping)
+    m = load_sheet_mapping(mapping)
     if not p.exists():
-        raise ImportError_(f"{p}: no such file")
+        raise InputFileError(f"{p}: no such file")
     if p.suffix.lower() not in (".xlsx", ".xlsm", ".csv", ".txt"):
-        raise ImportError_(f"{p}: unsupported file type '{p.suffix}'; import an .xlsx or .csv sheet")
+        raise InputFileError(f"{p}: unsupported file type '{p.suffix}'; import an .xlsx or .csv sheet")
     raws = read_raw_sheets(p, encoding=encoding or m.encoding, sheets=m.sheets)
     problems: list[Problem] = []
     rows: list[SheetRow] = []
@@ -678,7 +678,7 @@ def read_sheet(
 
     Raises
     ------
-    ImportError_
+    InputFileError
         If the file cannot be read.
     """
     got = read_progress(path, mapping=mapping)

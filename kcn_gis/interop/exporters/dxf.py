@@ -23,8 +23,8 @@ import pandas as pd
 import shapely
 
 from kcn_gis.errors import MissingDependencyError
-from kcn_gis.exporters.kml import _label_column, _text
-from kcn_gis.importers.readers import DXF_XDATA_APP
+from kcn_gis.interop.exporters.kml import _label_column, _text
+from kcn_gis.interop.importers.readers import DXF_XDATA_APP
 from kcn_gis.schema import Layer
 
 __all__ = ["write_dxf"]

@@ -6,7 +6,7 @@ layer) and report row-level problems. Formats:
 
 * GeoPackage, GeoJSON, Shapefile (pyogrio/GDAL). Shapefile text is read byte
   for byte (ISO-8859-1) unless the ``.cpg`` says UTF-8, so that legacy TCVN3
-  and VNI text survives to :mod:`kcn_gis.vntext`.
+  and VNI text survives to :mod:`kcn_gis.interop.vntext`.
 * KML/KMZ (GDAL's LIBKML driver): each folder becomes the ``source_layer`` of
   its placemarks, ``ExtendedData`` fields become columns.
 * DXF (ezdxf): closed polylines become polygons, TEXT/MTEXT inside a polygon
@@ -32,9 +32,9 @@ import pyogrio
 import shapely
 from pyproj import CRS
 
-from kcn_gis.errors import ImportError_, MissingDependencyError, Problem
-from kcn_gis.importers.mapping import SOURCE_LAYER, ColumnMapping, normalize_header
-from kcn_gis.importers.tables import SheetProblem
+from kcn_gis.errors import InputFileError, MissingDependencyError, Problem
+from kcn_gis.interop.importers.mapping import SOURCE_LAYER, ColumnMapping, normalize_header
+from kcn_gis.interop.importers.tables import SheetProblem
 
 __all__ = [
     "DXF_XDATA_APP",
@@ -119,7 +119,7 @@ def detect_format(path: str | os.PathLike[str]) -> str:
 
     Raises
     ------
-    ImportError_
+    InputFileError
         For an unknown suffix; the message lists the formats.
     """
     suffix = Path(path).suffix.lower()
@@ -127,7 +127,7 @@ def detect_format(path: str | os.PathLike[str]) -> str:
         if suffix in suffixes:
             return name
     known = ", ".join(s for v in FORMATS.values() for s in v)
-    raise ImportError_(f"{path}: unknown file type '{suffix}'; kcn-gis import reads {known}")
+    raise InputFileError(f"{path}: unknown file type '{suffix}'; kcn-gis import reads {known}")
 
 
 def read_source(
@@ -152,7 +152,7 @@ def read_source(
     encoding : str, optional
         A Python/GDAL code page for the file's text (``"cp1258"``, ``"utf-8"``), or
         ``"tcvn3"``/``"vni"``/``"auto"`` (text is then read byte for byte and
-        converted later by :mod:`kcn_gis.vntext`).
+        converted later by :mod:`kcn_gis.interop.vntext`).
     mapping : ColumnMapping, optional
         Its ``geometry`` section tells the table reader which columns hold X, Y, ids or WKT.
     xy_convention : {"vn", "gis"}, optional
@@ -162,12 +162,12 @@ def read_source(
 
     Raises
     ------
-    ImportError_
+    InputFileError
         When the file cannot be read at all.
     """
     p = Path(path)
     if not p.exists():
-        raise ImportError_(f"{p}: file not found")
+        raise InputFileError(f"{p}: file not found")
     fmt = fmt or detect_format(p)
     if fmt == "dxf":
         return read_dxf(p, geometry=geometry)
@@ -206,9 +206,10 @@ def read_vector(path: Path, *, fmt: str, source_layer: str | None = None, encodi
     elif encoding and encoding.lower() not in _LEGACY_NAMES:
         kwargs["encoding"] = encoding
     try:
-        layers = [str(n) for n, _ in pyogrio.list_layers(path)]
+        # QGIS's (and kcn_gis's) style table is not data: a GeoPackage with styles is still one layer
+        layers = [str(n) for n, _ in pyogrio.list_layers(path) if str(n) != "layer_styles"]
     except Exception as exc:
-        raise ImportError_(f"{path}: cannot be opened as {fmt}: {exc}") from exc
+        raise InputFileError(f"{path}: cannot be opened as {fmt}: {exc}") from exc
     if fmt in ("kml", "kmz"):
         chosen = [source_layer] if source_layer else layers
     elif source_layer:
@@ -216,12 +217,12 @@ def read_vector(path: Path, *, fmt: str, source_layer: str | None = None, encodi
     elif len(layers) == 1:
         chosen = layers
     else:
-        raise ImportError_(
+        raise InputFileError(
             f"{path} has {len(layers)} layers ({', '.join(layers)}); choose one with --source-layer NAME"
         )
     missing = [n for n in chosen if n not in layers]
     if missing:
-        raise ImportError_(f"{path} has no layer '{missing[0]}'; its layers are: {', '.join(layers)}")
+        raise InputFileError(f"{path} has no layer '{missing[0]}'; its layers are: {', '.join(layers)}")
     frames: list[gpd.GeoDataFrame] = []
     for name in chosen:
         try:
@@ -229,7 +230,7 @@ def read_vector(path: Path, *, fmt: str, source_layer: str | None = None, encodi
                 warnings.simplefilter("ignore", RuntimeWarning)
                 df = pyogrio.read_dataframe(path, layer=name, **kwargs)
         except Exception as exc:
-            raise ImportError_(f"{path} layer '{name}' cannot be read: {exc}") from exc
+            raise InputFileError(f"{path} layer '{name}' cannot be read: {exc}") from exc
         if not isinstance(df, gpd.GeoDataFrame):
             df = gpd.GeoDataFrame(df, geometry=gpd.GeoSeries([None] * len(df)))
         if fmt in ("kml", "kmz"):
@@ -440,7 +441,7 @@ def read_dxf(path: Path, *, geometry: str = "polygon") -> SourceData:
     try:
         doc = ezdxf.readfile(path)
     except (OSError, ezdxf.DXFStructureError) as exc:
-        raise ImportError_(f"{path}: cannot be read as DXF: {exc}") from exc
+        raise InputFileError(f"{path}: cannot be read as DXF: {exc}") from exc
     msp = doc.modelspace()
     problems: list[Problem] = []
     polys: list[shapely.Polygon] = []
@@ -559,7 +560,7 @@ def _read_dxf_lines(path: Path) -> SourceData:
     try:
         doc = ezdxf.readfile(path)
     except (OSError, ezdxf.DXFStructureError) as exc:
-        raise ImportError_(f"{path}: cannot be read as DXF: {exc}") from exc
+        raise InputFileError(f"{path}: cannot be read as DXF: {exc}") from exc
     rows: list[dict[str, Any]] = []
     parts: list[list[shapely.LineString]] = []
     numbers: list[int] = []
@@ -673,7 +674,7 @@ def _bad_numbers(
 
 
 def _table_known(key: str) -> bool:
-    from kcn_gis.importers.mapping import DEFAULT_HEADERS
+    from kcn_gis.interop.importers.mapping import DEFAULT_HEADERS
 
     geo = _X_HEADERS | _Y_HEADERS | _E_HEADERS | _N_HEADERS | set(_ID_HEADERS) | set(_ORDER_HEADERS)
     return key in geo or key in _WKT_HEADERS or any(key in t for t in DEFAULT_HEADERS.values())
@@ -683,11 +684,11 @@ def _csv_frame(path: Path, encoding: str | None, mapping: ColumnMapping) -> tupl
     """A CSV as text columns, its header found below title rows; returns (frame, 1-based rows, encoding hint).
 
     The file is parsed by pandas straight from disk (no decoded copy of it in memory): as UTF-8 when its
-    bytes are valid UTF-8, else byte for byte (ISO-8859-1) for :mod:`kcn_gis.vntext` to repair.
+    bytes are valid UTF-8, else byte for byte (ISO-8859-1) for :mod:`kcn_gis.interop.vntext` to repair.
     """
     import csv as _csv
 
-    from kcn_gis.importers.tables import RawSheet, find_header_block
+    from kcn_gis.interop.importers.tables import RawSheet, find_header_block
 
     enc = (encoding or "auto").lower()
     hint = None
@@ -730,12 +731,12 @@ def _csv_frame(path: Path, encoding: str | None, mapping: ColumnMapping) -> tupl
             table = parse(py_enc)
         except UnicodeDecodeError:
             if enc != "auto":
-                raise ImportError_(f"{path}: is not {py_enc} text; give its encoding with --encoding") from None
+                raise InputFileError(f"{path}: is not {py_enc} text; give its encoding with --encoding") from None
             table, hint = parse("latin-1"), "legacy"  # not UTF-8: byte for byte, TCVN3/VNI decided per column
     except LookupError as exc:
-        raise ImportError_(f"{path}: unknown encoding '{enc}': {exc}") from exc
+        raise InputFileError(f"{path}: unknown encoding '{enc}': {exc}") from exc
     except (ValueError, pd.errors.ParserError) as exc:
-        raise ImportError_(f"{path}: cannot be read as csv: {exc}") from exc
+        raise InputFileError(f"{path}: cannot be read as csv: {exc}") from exc
     rows = np.arange(len(table)) + skip + 2
     return table, rows, hint
 
@@ -744,12 +745,12 @@ def _xlsx_frames(
     path: Path, sheet: str | None, encoding: str | None, mapping: ColumnMapping
 ) -> tuple[list[tuple[str, pd.DataFrame, np.ndarray]], CRS | None, list[str]]:
     """The data sheets of a workbook as frames (header found below title rows, merged headers joined)."""
-    from kcn_gis.importers.tables import cell_text, read_raw_sheets, table_block
+    from kcn_gis.interop.importers.tables import cell_text, read_raw_sheets, table_block
 
     raws = read_raw_sheets(path, encoding=encoding)
     names = [r.name or "" for r in raws]
     if sheet is not None and sheet not in names:
-        raise ImportError_(f"{path} has no sheet '{sheet}'; its sheets are: {', '.join(names)}")
+        raise InputFileError(f"{path} has no sheet '{sheet}'; its sheets are: {', '.join(names)}")
     crs: CRS | None = None
     notes: list[str] = []
     out: list[tuple[str, pd.DataFrame, np.ndarray]] = []
@@ -811,7 +812,7 @@ def read_table(
     rows (written by kcn-gis export) gives the CRS.
 
     The header may sit below title rows (it is found by
-    :func:`kcn_gis.importers.tables.find_header_block`). A workbook with
+    :func:`kcn_gis.interop.importers.tables.find_header_block`). A workbook with
     several data sheets is read whole, each feature keeping its sheet in
     ``source_layer``, unless ``sheet`` names one (``--source-layer``).
     """
@@ -825,7 +826,7 @@ def read_table(
     else:
         frames, crs, notes = _xlsx_frames(path, sheet, encoding, mapping)
         if not frames:
-            raise ImportError_(f"{path}: no sheet with a header; " + "; ".join(notes))
+            raise InputFileError(f"{path}: no sheet with a header; " + "; ".join(notes))
         parts = [(n, t, r) for n, t, r in frames]
         if len(frames) > 1:
             notes.append(
@@ -924,7 +925,7 @@ def _table_geometries(
                     "Y = easting (use --xy gis if X is the easting)"
                 )
         else:
-            raise ImportError_(
+            raise InputFileError(
                 f"{path}: no geometry found. Give a WKT column (wkt), or coordinate columns X and Y "
                 "(Vietnamese convention: X = northing) or E and N, plus a ring id column for polygons; or name "
                 "them in the mapping file's geometry section."
