@@ -70,7 +70,9 @@ def finish(sums: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def requested_parks(park: str | Iterable[str] | None, present: pd.Index, parks: pd.DataFrame | None = None) -> list[str]:
+def requested_parks(
+    park: str | Iterable[str] | None, present: pd.Index, parks: pd.DataFrame | None = None
+) -> list[str]:
     """The park ids asked for: every park with parcels by default; else ``park`` resolved by
     :func:`kcn_gis.names.resolve_park_ids` among the parks with parcels and the ``parks`` layer."""
     if park is None:
