@@ -86,12 +86,13 @@ def dask_client(scheduler: Any = None, *, n_workers: int = 2, threads_per_worker
     if isinstance(scheduler, Client):
         yield scheduler
         return
+    # the dashboard on a free port: 8787 may be held by another run on the same machine
     if scheduler is None or scheduler == "local":
         cluster = LocalCluster(
-            n_workers=n_workers, threads_per_worker=threads_per_worker, processes=True, dashboard_address=None
+            n_workers=n_workers, threads_per_worker=threads_per_worker, processes=True, dashboard_address=":0"
         )
     elif scheduler == "threads":
-        cluster = LocalCluster(n_workers=1, threads_per_worker=n_workers, processes=False, dashboard_address=None)
+        cluster = LocalCluster(n_workers=1, threads_per_worker=n_workers, processes=False, dashboard_address=":0")
     elif isinstance(scheduler, str) and "://" in scheduler:
         log.info("connecting to the Dask scheduler %s", scheduler)
         client = Client(scheduler)

@@ -37,10 +37,10 @@ def small_layers(synth):
 
 @pytest.fixture(scope="session")
 def dask_client():
-    """One small in-process Dask cluster for the whole session (2 threads, no dashboard)."""
+    """One small in-process Dask cluster for the whole session (2 threads, dashboard on a free port)."""
     pytest.importorskip("dask_geopandas")
     distributed = pytest.importorskip("distributed")
-    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None)
+    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=":0")
     client = distributed.Client(cluster)
     yield client
     client.close()
