@@ -34,6 +34,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sys
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+import kcn_gis.progress as kcn_progress
 from kcn_gis.analytics import balance, fill
 from kcn_gis.analytics.banks import DUONG, split_banks
 from kcn_gis.analytics.fill import with_park_names
@@ -106,11 +108,31 @@ def dask_client(scheduler: Any = None, *, n_workers: int = 2, threads_per_worker
             f"scheduler={scheduler!r}: use None (a local cluster), 'threads', 'tcp://HOST:PORT' or a distributed.Client"
         )
     client = Client(cluster)
+    if kcn_progress.enabled():  # on a terminal, unless --quiet: where to watch the cluster work
+        print(f"Dask dashboard: {client.dashboard_link}", file=sys.stderr)
     try:
         yield client
     finally:
         client.close()
         cluster.close()
+
+
+def _compute(client: Any, work: Any, desc: str) -> Any:
+    """``client.compute(work, sync=True)``, with Dask's progress bar of the tasks on a terminal.
+
+    The bar (``distributed.progress``) is drawn on standard error, and only when
+    :func:`kcn_gis.progress.enabled` (a terminal, no ``--quiet``), so piped output stays clean.
+    """
+    if not kcn_progress.enabled():
+        return client.compute(work, sync=True)
+    from distributed import progress as dask_progress
+
+    futures = client.compute(work)
+    print(f"{desc}: {client.dashboard_link}", file=sys.stderr)
+    with contextlib.redirect_stdout(sys.stderr):  # the text bar writes to stdout
+        dask_progress(futures)
+        print(file=sys.stderr)
+    return client.gather(futures)
 
 
 def _check_dir(parquet_dir: str | os.PathLike[str]) -> Path:
@@ -217,7 +239,7 @@ def fill_rates_dask(
     }
     parts, template, key = _fill_ddf(directory, parks, banks, kw)
     with dask_client(scheduler) as client:
-        computed = client.compute(parts, sync=True)
+        computed = _compute(client, parts, "fill rates")
     out = _sum_fill(computed, key, template)
     return with_park_names(out, parks) if by == "park" else out
 
@@ -276,7 +298,7 @@ def river_balance_dask(
     plots = _read_ddf(directory, Layer.PLOTS)
     with_project = plots.map_partitions(_with_project, meta=plots._meta)
     with dask_client(scheduler) as client:
-        computed, project_plots = client.compute([parts, with_project], sync=True)
+        computed, project_plots = _compute(client, [parts, with_project], "river balance")
     fill_sums = _sum_fill(computed, key, template)
     out = balance.river_balance(
         province,
@@ -368,7 +390,7 @@ def clearance_progress_dask(
 
     parts = dd.map_partitions(_progress_part, parcels, events, kw, meta=template.iloc[:0], align_dataframes=False)
     with dask_client(scheduler) as client:
-        computed = client.compute(parts, sync=True)
+        computed = _compute(client, parts, "clearance progress")
     additive = [c for c in template.columns if c not in ("park_id", "handed_over_share")]
     sums = computed.groupby("park_id", sort=wanted is None)[additive].sum()
     order = wanted if wanted is not None else sorted(str(p) for p in sums.index)

@@ -124,3 +124,18 @@ def test_unknown_scheduler(partitioned):
 
     with pytest.raises(KcnGisError, match="scheduler='nonsense'"):
         fill_rates_dask(partitioned, scheduler="nonsense")
+
+
+def test_progress_on_a_terminal_goes_to_stderr_and_leaves_results_alone(partitioned, dask_client, monkeypatch, capsys):
+    """With progress enabled (a terminal, no --quiet) the cluster's work is shown on stderr only."""
+    from kcn_gis import progress as kcn_progress
+    from kcn_gis.dask_engine import clearance_progress_dask
+
+    quiet = clearance_progress_dask(partitioned, as_of=AS_OF, scheduler=dask_client)
+    capsys.readouterr()
+    monkeypatch.setattr(kcn_progress, "enabled", lambda: True)
+    shown = clearance_progress_dask(partitioned, as_of=AS_OF, scheduler=dask_client)
+    out = capsys.readouterr()
+    pd.testing.assert_frame_equal(shown, quiet)
+    assert out.out == ""  # stdout stays clean for piped tables
+    assert "clearance progress: http" in out.err  # the dashboard link of the cluster
