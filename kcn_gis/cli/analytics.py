@@ -17,7 +17,6 @@ from kcn_gis.cli._common import (
     open_from_args,
     resolve_as_of,
 )
-from kcn_gis.progress import steps
 from kcn_gis.schema import DUONG
 
 __all__ = ["register"]
@@ -173,17 +172,16 @@ def _fill_rates(args: argparse.Namespace) -> int:
         if args.by == "province":
             names = [str(n) for n in read_layer(path, Layer.PROVINCE)[Col.NAME].dropna().unique()]
             name = ", ".join(names) if names else None
-        with steps("kcn-gis fill-rates (dask)", ["compute"]) as step:
-            step("compute")
-            frame = fill_rates_dask(
-                path,
-                as_of=args.as_of,
-                by=args.by,
-                river=args.river,
-                province_name=name,
-                scheduler=args.scheduler,
-                **_options(args),
-            )
+        # the Dask engine shows the cluster's own progress bar and dashboard link on a terminal
+        frame = fill_rates_dask(
+            path,
+            as_of=args.as_of,
+            by=args.by,
+            river=args.river,
+            province_name=name,
+            scheduler=args.scheduler,
+            **_options(args),
+        )
         _emit(frame, args)
         return 0
 
@@ -204,11 +202,10 @@ def _balance(args: argparse.Namespace) -> int:
         from kcn_gis.dask_engine import river_balance_dask
 
         path = _dask_atlas(args)
-        with steps("kcn-gis balance (dask)", ["compute"]) as step:
-            step("compute")
-            frame = river_balance_dask(
-                path, as_of=args.as_of, river=args.river, scheduler=args.scheduler, **_options(args)
-            )
+        # the Dask engine shows the cluster's own progress bar and dashboard link on a terminal
+        frame = river_balance_dask(
+            path, as_of=args.as_of, river=args.river, scheduler=args.scheduler, **_options(args)
+        )
         _emit(frame, args)
         return 0
 

@@ -196,9 +196,8 @@ def _progress(args: argparse.Namespace) -> int:
         from kcn_gis.cli.analytics import dask_latest
 
         resolve_as_of(args, latest=lambda: dask_latest(str(args.atlas)))
-        with steps("kcn-gis clearance progress (dask)", ["compute"]) as step:
-            step("compute")
-            frame = clearance_progress_dask(args.atlas, as_of=args.as_of, park=args.park, scheduler=args.scheduler)
+        # the Dask engine shows the cluster's own progress bar and dashboard link on a terminal
+        frame = clearance_progress_dask(args.atlas, as_of=args.as_of, park=args.park, scheduler=args.scheduler)
         emit(frame, args.format, args.out, json_records=progress_records(frame))
         return 0
 
