@@ -166,3 +166,26 @@ def test_kml_timestamps_follow_kml(excel_atlas, tmp_path):
             when[pm.find("k:name", ns).text] = stamp.text
     # leased on, else acquired on; plain xsd:date
     assert when == {"P1": "2006-06-01", "P2": "2007-01-01", "P3": "2005-01-01"}
+
+
+def test_whole_number_floats_print_as_integers():
+    """Counts summed as floats (parks, projects, workers) and whole USD read 8, not 8.0000."""
+    import pandas as pd
+
+    from kcn_gis.interop.exporters.tables import round_table
+
+    frame = pd.DataFrame(
+        {
+            "park_count": [8.0, 1.0],
+            "workers": [76756.0, float("nan")],
+            "registered_capital_usd": [3.8e9, 1.41e7],
+            "score": [1.5, 2.0],
+            "planned_ha": [2.0, 3.0],
+        }
+    )
+    out = round_table(frame)
+    assert str(out["park_count"].dtype) == "Int64" and out["park_count"].tolist() == [8, 1]
+    assert str(out["workers"].dtype) == "Int64" and out["workers"].isna().tolist() == [False, True]
+    assert str(out["registered_capital_usd"].dtype) == "Int64"
+    assert out["score"].tolist() == [1.5, 2.0]  # not all whole: stays a float column
+    assert out["planned_ha"].dtype == float  # hectares keep their two decimals

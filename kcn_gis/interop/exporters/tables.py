@@ -102,12 +102,22 @@ def header_with_unit(name: str) -> str:
 
 
 def round_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``frame`` with its float columns rounded per unit (:func:`column_unit`); other columns as they are."""
+    """A copy of ``frame`` with its float columns rounded per unit (:func:`column_unit`); other columns as they are.
+
+    A float column without a unit (or with a whole-number unit such as USD) whose values are all whole numbers (counts summed as floats, such as
+    ``park_count`` or ``workers``) becomes an integer column, so it reads ``8``, not ``8.0000``.
+    """
     out = frame.copy()
     for c in out.columns:
         s = out[c]
         if pd.api.types.is_float_dtype(s.dtype):
             decimals = column_unit(str(c))[1]
+            if decimals in (None, 0):  # no unit, or a unit counted in whole numbers (USD)
+                values = s.to_numpy(dtype=float, na_value=np.nan)
+                finite = values[np.isfinite(values)]
+                if len(finite) == np.count_nonzero(~np.isnan(values)) and np.array_equal(finite, np.round(finite)):
+                    out[c] = s.astype("Int64")
+                    continue
             out[c] = s.round(_OTHER_DECIMALS if decimals is None else decimals) + 0.0  # no "-0.0"
     return out
 
