@@ -36,6 +36,7 @@ from kcn_gis.interop.clearance_sheets.reading import (
     _number_key,
     _stage_tables,
     load_sheet_mapping,
+    skipped_rows,
     stage_spellings,
 )
 from kcn_gis.interop.importers.mapping import ColumnMapping
@@ -122,11 +123,7 @@ class SheetImportResult(ImportResult):
     @property
     def skipped(self) -> dict[str, int]:
         """Rows recognised and skipped, by kind (``subtotal``, ``total``, ``numbering``, ``note``, ``signature``)."""
-        out: dict[str, int] = {}
-        for s in self.sheets:
-            for k, v in s.skipped.items():
-                out[k] = out.get(k, 0) + v
-        return out
+        return skipped_rows(self.sheets)
 
     def problems_frame(self) -> pd.DataFrame:
         """Problems as the one import problems table (:func:`kcn_gis.interop.importers.tables.problems_table`)."""

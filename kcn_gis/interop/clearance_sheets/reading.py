@@ -40,7 +40,7 @@ import logging
 import os
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,6 +61,7 @@ __all__ = [
     "match_stage",
     "read_progress",
     "read_sheet",
+    "skipped_rows",
 ]
 
 log = logging.getLogger(__name__)
@@ -241,6 +242,15 @@ class SheetReport:
     skipped: dict[str, int] = field(default_factory=dict)
 
 
+def skipped_rows(sheets: Iterable[SheetReport]) -> dict[str, int]:
+    """Rows recognised and skipped over all ``sheets``, by kind (``subtotal``, ``total``, ``numbering`` ...)."""
+    out: dict[str, int] = {}
+    for s in sheets:
+        for k, v in s.skipped.items():
+            out[k] = out.get(k, 0) + v
+    return out
+
+
 @dataclass
 class SheetRead:
     """The result of :func:`read_progress`: rows, layout problems and one report per sheet."""
@@ -251,11 +261,7 @@ class SheetRead:
 
     @property
     def skipped(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for s in self.sheets:
-            for k, v in s.skipped.items():
-                out[k] = out.get(k, 0) + v
-        return out
+        return skipped_rows(self.sheets)
 
 
 # -- the mapping dialect -----------------------------------------------------------------------------------------
