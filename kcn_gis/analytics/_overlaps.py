@@ -39,6 +39,8 @@ MAX_VERTICES = 12
 MIN_TOLERANCE_M2 = 1e-6
 #: Pairs per numpy block (bounded memory: a block holds a few arrays of block x vertices floats).
 _BLOCK = 16_384
+#: Polygons queried against the tree at a time (their pairs and padded rings are held for one block only).
+_GEOMETRY_BLOCK = 25_000
 #: Below this many pairs the test runs in one thread.
 _PARALLEL_MIN = 4 * _BLOCK
 
@@ -318,15 +320,33 @@ def candidate_pairs(g: np.ndarray, *, threads: int | None = None) -> tuple[np.nd
     i, j : ndarray of int64
         Positions in ``g``, sorted by ``i`` then ``j``.
     """
-    pairs = shapely.STRtree(g).query(g)
-    keep = pairs[0] < pairs[1]
-    i, j = pairs[0][keep], pairs[1][keep]
-    order = np.lexsort((j, i))
-    i, j = i[order], j[order]
-    if i.size == 0:
-        return i, j
-    r, row = _rings(g)
-    ri, rj = row[i], row[j]
+    tree = shapely.STRtree(g)
+    found_i: list[np.ndarray] = []
+    found_j: list[np.ndarray] = []
+    # a block of polygons at a time against the whole tree: the padded rings and the pair lists exist
+    # for one block only, so memory stays bounded however large the layer
+    for start in range(0, len(g), _GEOMETRY_BLOCK):
+        pairs = tree.query(g[start : start + _GEOMETRY_BLOCK])
+        i, j = pairs[0] + start, pairs[1]
+        keep = i < j
+        i, j = i[keep], j[keep]
+        if i.size == 0:
+            continue
+        order = np.lexsort((j, i))
+        ci, cj = _not_separated(g, i[order], j[order], threads)
+        found_i.append(ci)
+        found_j.append(cj)
+    if not found_i:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty.copy()
+    return np.concatenate(found_i), np.concatenate(found_j)
+
+
+def _not_separated(g: np.ndarray, i: np.ndarray, j: np.ndarray, threads: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs ``(i, j)`` (bounding boxes meet) that no separating line rules out."""
+    involved = np.unique(np.concatenate([i, j]))
+    r, row_of = _rings(g[involved])
+    ri, rj = row_of[np.searchsorted(involved, i)], row_of[np.searchsorted(involved, j)]
     sep = np.zeros(i.size, dtype=bool)
     both = np.flatnonzero((ri >= 0) & (rj >= 0))
     n_threads = threads if threads is not None else 1  # two threads measured slower: fancy indexing holds the GIL

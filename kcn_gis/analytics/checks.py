@@ -181,11 +181,20 @@ def _overlap_pairs(
     With ``focus`` (a boolean mask), only pairs with at least one focused polygon: the focused
     polygons are queried against an STRtree of all of them (cost grows with the focused rows).
     """
-    if focus is None and tolerance_m2 >= MIN_TOLERANCE_M2:
+    # the whole-layer search, also when most polygons are focused (a large first import): it finds every
+    # pair, and keeping those with a focused polygon is cheaper than three STRtree predicate queries
+    if tolerance_m2 >= MIN_TOLERANCE_M2 and (focus is None or 2 * int(np.count_nonzero(focus)) >= len(g)):
         i, j = _whole_layer_overlaps(g)
+        if focus is not None:
+            mine = focus[i] | focus[j]
+            i, j = i[mine], j[mine]
         area = shapely.area(parallel(shapely.intersection, g[i], g[j]))
         big = area >= tolerance_m2
-        return i[big], j[big], area[big]
+        i, j, area = i[big], j[big], area[big]
+        if focus is not None:  # the focused (new) polygon first, so that problems are reported on it
+            swap = ~focus[i] & focus[j]
+            i, j = np.where(swap, j, i), np.where(swap, i, j)
+        return i, j, area
     tree = shapely.STRtree(g)
     if focus is None:
         a = tree.query(g, predicate="overlaps")

@@ -520,10 +520,15 @@ def fix_frame(
         s = out[col]
         if not (s.dtype == object or pd.api.types.is_string_dtype(s)):
             continue
-        if encoding == "unicode":  # NFC only, vectorised: visit just the values that change
+        if encoding == "unicode":  # NFC only, vectorised, once per distinct value: visit just the values that change
+            codes, uniq = pd.factorize(s, sort=False)
+            distinct = pd.Series(uniq, dtype="string")
+            changed = (distinct.str.normalize("NFC") != distinct).fillna(False).to_numpy(bool)
+            if not changed.any():
+                continue
+            diff = np.append(changed, False)[codes]
             text = s.astype("string")
             norm = text.str.normalize("NFC")
-            diff = (norm != text).fillna(False).to_numpy(bool)
             if diff.any():
                 for pos in np.flatnonzero(diff).tolist():
                     changes.append(

@@ -41,7 +41,7 @@ import sqlite3
 import threading
 import uuid
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -514,19 +514,22 @@ class GeoPackageBackend:
                     "read the atlas. Nothing was written. Run the command again: it will list them as duplicates."
                 )
         # insert
-        cols: list[str] = []
-        values: list[list[Any]] = []
-        for c in attrs:
-            cols.append(c)
-            values.append(gpkg_sql.column_values(frame[c], decl[c]))
-        if _VERSION in decl and layer in {str(x) for x in VERSIONED_LAYERS}:
-            cols.append(_VERSION)
-            values.append([token] * len(frame))
-        if geom_col is not None and frame_geom is not None:
-            cols.append(geom_col)
-            values.append(gpkg_sql.geometry_blobs(np.asarray(frame.geometry.values), srs_id))
+        versioned = _VERSION in decl and layer in {str(x) for x in VERSIONED_LAYERS}
+        spatial = geom_col is not None and frame_geom is not None
+        cols = attrs + ([_VERSION] if versioned else []) + ([str(geom_col)] if spatial else [])
+
+        def block(i: int, j: int) -> list[list[Any]]:
+            """The SQL values of rows i..j-1, column by column (built per block: see :func:`_insert`)."""
+            part = frame.iloc[i:j]
+            values = [gpkg_sql.column_values(part[c], decl[c]) for c in attrs]
+            if versioned:
+                values.append([token] * len(part))
+            if spatial:
+                values.append(gpkg_sql.geometry_blobs(np.asarray(part.geometry.values), srs_id))
+            return values
+
         if len(frame) and cols:
-            _insert(con, layer, cols, values, frame if geom_col is not None and frame_geom is not None else None)
+            _insert(con, layer, cols, block, len(frame), frame if spatial else None)
         if temp:
             con.execute(f"DELETE FROM temp.{_q(temp)} WHERE k IN (SELECT {_q(key or '')} FROM {qt})")
         _touch_contents(con, layer, geom_col, frame if frame_geom else None, stamp, grew_only=ch.mode == "append")
@@ -812,15 +815,28 @@ def _ensure_indexes(con: sqlite3.Connection, layer: str, decl: Mapping[str, str]
 _BULK_RTREE_ROWS = 500
 
 
+#: Rows turned into SQL values at a time: a large import never holds a Python object per cell of the whole layer.
+_INSERT_BLOCK_ROWS = 10_000
+
+
 def _insert(
-    con: sqlite3.Connection, layer: str, cols: list[str], values: list[list[Any]], spatial: pd.DataFrame | None
+    con: sqlite3.Connection,
+    layer: str,
+    cols: list[str],
+    block: Callable[[int, int], list[list[Any]]],
+    n: int,
+    spatial: pd.DataFrame | None,
 ) -> None:
-    """Insert rows (inside the caller's transaction), keeping the layer's R-tree in step.
+    """Insert ``n`` rows (inside the caller's transaction), keeping the layer's R-tree in step.
+
+    ``block(i, j)`` gives the values of rows ``i..j-1`` column by column; rows are inserted a block at a
+    time, all in the caller's one transaction, so that memory stays flat however large the write.
 
     Small inserts go through GDAL's R-tree insert trigger (its ``ST_*`` functions are registered on
     the connection). Large ones drop that trigger, insert the rows with explicit ids, fill the R-tree
-    in one statement from the geometries' bounds, and create the trigger again with its original
-    SQL: all in the same transaction, so other programs only ever see the trigger in place.
+    from the geometries' bounds, and create the trigger again with its original SQL (the same for
+    GDAL's per-row feature count trigger, whose count is raised once): all in the same transaction,
+    so other programs only ever see the triggers in place.
     """
     qt = _q(layer)
     geom_col = cols[-1] if spatial is not None else None
@@ -829,13 +845,15 @@ def _insert(
         con.execute(
             "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (f"{rtree}_insert",)
         ).fetchone()
-        if spatial is not None and len(spatial) >= _BULK_RTREE_ROWS
+        if spatial is not None and n >= _BULK_RTREE_ROWS
         else None
     )
     pk = next((str(r[1]) for r in con.execute(f"PRAGMA table_info({qt})") if r[5] == 1), None)
+    blocks = [(i, min(i + _INSERT_BLOCK_ROWS, n)) for i in range(0, n, _INSERT_BLOCK_ROWS)]
     if trigger is None or pk is None:
         sql = f"INSERT INTO {qt} ({', '.join(_q(c) for c in cols)}) VALUES ({', '.join('?' for _ in cols)})"
-        con.executemany(sql, zip(*values, strict=True))
+        for i, j in blocks:
+            con.executemany(sql, zip(*block(i, j), strict=True))
         return
     assert spatial is not None
     top = con.execute(f"SELECT coalesce(max({_q(pk)}), 0) FROM {qt}").fetchone()[0]
@@ -843,22 +861,40 @@ def _insert(
         seq = con.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (layer,)).fetchone()
         if seq is not None:
             top = max(int(top), int(seq[0]))
-    fids = list(range(int(top) + 1, int(top) + 1 + len(spatial)))
+    fids = np.arange(int(top) + 1, int(top) + 1 + n, dtype="int64")
     con.execute(f"DROP TRIGGER {_q(str(trigger[0]))}")
+    # GDAL's feature count trigger updates gpkg_ogr_contents once per row: once for all rows instead
+    counter = con.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name = ?",
+        (f"trigger_insert_feature_count_{layer}",),
+    ).fetchone()
+    if counter is not None:
+        con.execute(f"DROP TRIGGER {_q(str(counter[0]))}")
     sql = (
         f"INSERT INTO {qt} ({_q(pk)}, {', '.join(_q(c) for c in cols)}) "
         f"VALUES ({', '.join('?' for _ in range(len(cols) + 1))})"
     )
-    con.executemany(sql, zip(fids, *values, strict=True))
+    for i, j in blocks:
+        con.executemany(sql, zip(fids[i:j].tolist(), *block(i, j), strict=True))
     g = np.asarray(spatial.geometry.values)
     ok = ~shapely.is_missing(g) & ~shapely.is_empty(g)
     b = shapely.bounds(g[ok])
-    ids = np.asarray(fids, dtype="int64")[ok]
-    con.executemany(
-        f"INSERT INTO {_q(rtree)} VALUES (?, ?, ?, ?, ?)",
-        zip(ids.tolist(), b[:, 0].tolist(), b[:, 2].tolist(), b[:, 1].tolist(), b[:, 3].tolist(), strict=True),
-    )
+    ids = fids[ok]
+    for i in range(0, len(ids), _INSERT_BLOCK_ROWS):
+        k = slice(i, i + _INSERT_BLOCK_ROWS)
+        con.executemany(
+            f"INSERT INTO {_q(rtree)} VALUES (?, ?, ?, ?, ?)",
+            zip(
+                ids[k].tolist(), b[k, 0].tolist(), b[k, 2].tolist(), b[k, 1].tolist(), b[k, 3].tolist(), strict=True
+            ),
+        )
     con.execute(str(trigger[1]))
+    if counter is not None:
+        con.execute(
+            "UPDATE gpkg_ogr_contents SET feature_count = feature_count + ? WHERE lower(table_name) = lower(?)",
+            (n, layer),
+        )
+        con.execute(str(counter[1]))
 
 
 def _touch_contents(

@@ -216,11 +216,60 @@ def test_check_consistency_reports_planted_parcel_overlaps_like_the_focused_path
     parcels = parcels[list(base.columns)]
     kw = dict(parks=layers[Layer.PARKS], plots=None, parcels=parcels, projects=None)
     found = [p for p in check_consistency(**kw) if p.check == "overlapping_parcels"]
-    # the old search, kept for checks of new rows: every row new
+    # the search for new rows: a few rows new (the STRtree query of those rows), or every row new (the
+    # whole-layer search, filtered to pairs with a new row): both give the whole-layer answer here
+    few = np.zeros(len(parcels), dtype=bool)
+    few[[40, 100, len(g) - 1]] = True
+    some = check_consistency(**kw, changed={str(Layer.PARCELS): few})
     focused = check_consistency(**kw, changed={str(Layer.PARCELS): np.ones(len(parcels), dtype=bool)})
+    new_ids = {f"T-{k}" for k in (40, 100, len(g) - 1)}
+
+    def pairs(problems: list, *, new_only: bool = False) -> set[frozenset[str]]:
+        out = set()
+        for p in problems:
+            if p.check == "overlapping_parcels":
+                ids = frozenset(str(x).split("'")[1] if "'" in str(x) else str(x) for x in p.ids)
+                if not new_only or ids & new_ids:
+                    out.add(ids)
+        return out
+
+    assert pairs(some) == pairs(found, new_only=True) and pairs(some)
     assert [(p.row, p.ids, p.message) for p in found] == [
         (p.row, p.ids, p.message) for p in focused if p.check == "overlapping_parcels"
     ]
     expected = brute_force(np.asarray(parcels.geometry.values), 1.0)
     assert {(p.row - 1, int(p.ids[1].split("-")[1].rstrip("'"))) for p in found} == expected
     assert (100, len(g) - 1) in expected and any(40 in pair for pair in expected)
+
+
+@pytest.mark.parametrize("share", [0.1, 0.5, 0.9])
+def test_focused_search_finds_the_pairs_with_a_focused_polygon_on_either_path(share: float) -> None:
+    """Below half the rows focused the STRtree query runs, from half up the whole-layer search: same pairs."""
+    g = tessellation(16, 16, seed=7)
+    rng = np.random.default_rng(11)
+    for k in rng.choice(len(g), 12, replace=False):  # planted overlaps
+        g[k] = translate(rotate(g[k], float(rng.uniform(-20, 20))), float(rng.uniform(-5, 5)), 0.0)
+    focus = rng.random(len(g)) < share
+    i, j, area = _overlap_pairs(g, 1.0, focus)
+    expected = {pair for pair in brute_force(g, 1.0) if focus[pair[0]] or focus[pair[1]]}
+    assert len(expected) > 5
+    assert {(min(a, b), max(a, b)) for a, b in zip(i.tolist(), j.tolist(), strict=True)} == expected
+    assert focus[i].all()  # the focused polygon first (it is the one the problem is reported on)
+    assert np.allclose(area, shapely.area(shapely.intersection(g[i], g[j])))
+
+
+@pytest.mark.parametrize("block", [1, 7, 64])
+def test_the_search_block_by_block_finds_the_same_pairs(block: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Polygons are queried a block at a time (bounded memory): any block size gives the brute-force pairs."""
+    from kcn_gis.analytics import _overlaps
+
+    g = tessellation(12, 12, seed=5)
+    rng = np.random.default_rng(3)
+    for k in rng.choice(len(g), 10, replace=False):
+        g[k] = translate(g[k], float(rng.uniform(-6, 6)), float(rng.uniform(-6, 6)))
+    expected = brute_force(g, 1.0)
+    monkeypatch.setattr(_overlaps, "_GEOMETRY_BLOCK", block)
+    i, j = candidate_pairs(g)
+    assert {(a, b) for a, b in zip(i.tolist(), j.tolist(), strict=True)} >= expected
+    assert list(zip(i.tolist(), j.tolist(), strict=True)) == sorted(zip(i.tolist(), j.tolist(), strict=True))
+    assert fast(g) == expected and len(expected) > 5

@@ -146,6 +146,9 @@ def assert_valid_geopackage(path: Path, layers: Sequence[str] = ("parks", "plots
                 "SELECT feature_count FROM gpkg_ogr_contents WHERE table_name = ?", (layer,)
             ).fetchone()[0]
             assert stored == con.execute(f'SELECT count(*) FROM "{layer}"').fetchone()[0]
+            triggers = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+            # a bulk insert drops these two for its rows and must always put them back
+            assert {f"rtree_{layer}_geom_insert", f"trigger_insert_feature_count_{layer}"} <= triggers
             ext = con.execute(
                 "SELECT min_x, min_y, max_x, max_y FROM gpkg_contents WHERE table_name = ?", (layer,)
             ).fetchone()

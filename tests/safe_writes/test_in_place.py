@@ -18,7 +18,7 @@ import kcn_gis
 from kcn_gis.errors import StoreError
 from kcn_gis.schema import Col, Layer
 from kcn_gis.store import bundled_atlas_path
-from tests.safe_writes.conftest import PARK, assert_valid_geopackage, cli, count, parcel_grid, write_file
+from tests.safe_writes.conftest import PARK, assert_valid_geopackage, cli, count, ids, parcel_grid, write_file
 
 
 def _identity(path):
@@ -197,4 +197,21 @@ def test_edited_geometry_moves_in_the_rtree(atlas_file):
     assert list(found[Col.PLOT_ID]) == [pid]
     still = pyogrio.read_dataframe(atlas_file, layer="plots", bbox=old_box)
     assert pid not in set(still[Col.PLOT_ID])
+    assert_valid_geopackage(atlas_file)
+
+
+def test_a_bulk_append_block_by_block_stores_every_row_once(atlas_file, park_geometry, monkeypatch):
+    """Rows are turned into SQL values a block at a time (bounded memory), all in one transaction."""
+    from kcn_gis.store import gpkg
+
+    monkeypatch.setattr(gpkg, "_INSERT_BLOCK_ROWS", 300)  # 2000 rows: 7 blocks, the last one short
+    grid = parcel_grid(park_geometry, 2000, prefix="B")
+    before = count(atlas_file, "parcels")
+    kcn_gis.open_atlas(atlas_file).append(Layer.PARCELS, grid)
+    assert count(atlas_file, "parcels") == before + 2000
+    assert ids(atlas_file, "parcels", Col.PARCEL_ID) >= set(grid[Col.PARCEL_ID])
+    stored = pyogrio.read_dataframe(atlas_file, layer="parcels", where="parcel_id LIKE 'B%'")
+    assert shapely.equals_exact(
+        stored.set_index(Col.PARCEL_ID).loc[grid[Col.PARCEL_ID]].geometry.values, grid.geometry.values, tolerance=0
+    ).all()
     assert_valid_geopackage(atlas_file)

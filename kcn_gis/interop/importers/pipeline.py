@@ -38,6 +38,7 @@ from kcn_gis.interop.importers.mapping import (
 from kcn_gis.interop.importers.readers import SourceData, read_source
 from kcn_gis.interop.importers.result import ImportResult
 from kcn_gis.interop.vntext import ENCODINGS, TextChange, fix_frame
+from kcn_gis.memory import release
 from kcn_gis.schema import Col, Layer, LayerSpec, spec
 from kcn_gis.validation import check_layer
 
@@ -145,11 +146,12 @@ def _text_series(values: pd.Series) -> pd.Series:
 
 def _by_unique(values: pd.Series, convert: Any) -> tuple[pd.Series, np.ndarray]:
     """Apply ``convert(value) -> (new, ok)`` once per distinct value; returns (new values, bad mask)."""
-    uniq = values.dropna().unique()
-    table = {u: convert(u) for u in uniq}
-    new = values.map(lambda v: table[v][0] if v in table else None)
-    bad = values.map(lambda v: v in table and not table[v][1]).to_numpy(bool)
-    return new, bad
+    codes, uniq = pd.factorize(values, sort=False)  # -1: missing (kept missing, never bad)
+    converted = [convert(u) for u in uniq]
+    new_values = np.empty(len(converted) + 1, dtype=object)
+    new_values[:-1] = [c[0] for c in converted]
+    ok = np.array([bool(c[1]) for c in converted] + [True], dtype=bool)
+    return pd.Series(new_values[codes], index=values.index), ~ok[codes]
 
 
 def _template_values(template: str, out: pd.DataFrame, n: int) -> pd.Series:
@@ -229,7 +231,7 @@ def _map_columns(
         )
     out = pd.DataFrame(index=range(len(frame)))
     for h, target in colmap.items():
-        out[target] = frame[h].to_numpy()
+        out[target] = frame[h].array  # as read (text stays Arrow text, not one Python object per cell)
     if HOLDER_ADDRESS in out.columns:
         result.notes.append("the address column (Địa chỉ) is recognised but not stored: the data model has no address")
         out = out.drop(columns=[HOLDER_ADDRESS])
@@ -281,7 +283,7 @@ def _map_columns(
                     c.name,
                 )
                 text = pd.Series(new.to_numpy(), dtype="string")
-            out[c.name] = pd.array(text.to_numpy(dtype=object, na_value=None), dtype="str")
+            out[c.name] = text.astype("str").array
         elif c.kind == "bool":
             new, wrong = _by_unique(raw, mapping.to_bool)
             bad(wrong, raw, "bad_type", lambda v: f"'{v}' is not yes/no (có/không, true/false, 1/0)", c.name)
@@ -297,11 +299,16 @@ def _map_columns(
         elif c.kind in ("int", "float"):
             from kcn_gis.interop.importers.readers import _floats
 
-            nums = _floats(pd.Series(raw.to_numpy()).astype(object).where(raw.notna().to_numpy(), None))
+            if pd.api.types.is_string_dtype(raw.dtype) or pd.api.types.is_numeric_dtype(raw.dtype):
+                nums = _floats(raw)
+            else:  # mixed cells of a workbook
+                nums = _floats(pd.Series(raw.to_numpy()).astype(object).where(raw.notna().to_numpy(), None))
             given = _text_series(raw).notna().to_numpy()
             bad(np.isnan(nums) & given, raw, "bad_number", lambda v: f"'{v}' is not a number", c.name)
             if c.kind == "int":
-                out[c.name] = pd.array([None if np.isnan(x) else round(x) for x in nums], dtype="Int64")
+                missing = np.isnan(nums)
+                whole = np.round(np.where(missing, 0.0, nums)).astype("int64")  # round half to even, as round()
+                out[c.name] = pd.arrays.IntegerArray(whole, missing)
             else:
                 out[c.name] = nums
     if SOURCE_LAYER in out.columns:
@@ -331,10 +338,10 @@ def _finish_columns(
             raise InputFileError(
                 f"mapping template for '{col}' uses unknown column {exc}; columns: {list(out.columns)}"
             ) from exc
-        out[col] = pd.array(vals.to_numpy(dtype=object), dtype="str")
+        out[col] = vals.astype("str").array
         result.notes.append(f"'{col}' built as \"{template}\"")
     if default_id:
-        out[str(Col.PARCEL_ID)] = pd.array(_default_parcel_ids(out).to_numpy(dtype=object), dtype="str")
+        out[str(Col.PARCEL_ID)] = _default_parcel_ids(out).astype("str").array
         result.notes.append(
             "'parcel_id' built as \"{park_id}-{commune code}-{map_sheet}-{parcel_no}\" as in the bundled atlas "
             "(commune code = initials of the commune without Xã, map sheet 2 digits, parcel 4 digits)"
@@ -374,10 +381,8 @@ def _assign_parks(frame: gpd.GeoDataFrame, atlas: Atlas | None, src: SourceData,
     area = shapely.area(mine)
     inter = area.copy()  # a feature within a park lies in it whole; intersections only for the others
     fw, pw = tree.query(geoms, predicate="within")
-    within = np.zeros(len(fi), dtype=bool)
-    if len(fw):
-        pair = {(int(a), int(b)) for a, b in zip(fw.tolist(), pw.tolist(), strict=True)}
-        within = np.fromiter(((int(a), int(b)) in pair for a, b in zip(fi, pi, strict=True)), bool, len(fi))
+    n_parks = len(pgeoms)
+    within = np.isin(fi.astype(np.int64) * n_parks + pi, fw.astype(np.int64) * n_parks + pw)
     edge = ~within
     if edge.any():
         part = mine[edge]
@@ -595,7 +600,12 @@ def prepare_import(
     Returns ``(result, atlas, atlas_path, rows_to_write)``; the last (the imported rows,
     written by :func:`commit_import` as ``result.mode`` says) is None when there are errors.
     """
-    step = on_step or (lambda _name: None)
+    report = on_step or (lambda _name: None)
+
+    def step(name: str) -> None:
+        release()  # what the last step dropped goes back to the system before the next one allocates
+        report(name)
+
     lay = spec(layer).name
     if lay not in IMPORTABLE_LAYERS:
         names = ", ".join(str(x) for x in IMPORTABLE_LAYERS)
@@ -627,6 +637,7 @@ def prepare_import(
         text_encoding = "unicode"
     fixed, changes = fix_frame(src.frame, encoding=text_encoding)
     src.frame = gpd.GeoDataFrame(fixed, geometry=src.frame.geometry.name, crs=src.frame.crs)
+    del fixed
     result.text_changes = [
         TextChange(c.field, src.rows[c.row - 1] if c.row is not None else None, c.how, c.before, c.after)
         for c in changes
@@ -634,6 +645,7 @@ def prepare_import(
     # 2. columns and values
     step("columns")
     frame = _map_columns(src, lay, cmap, target_atlas, result, constants=consts)
+    src.frame = src.frame.iloc[:0]  # the file's columns are mapped: only its CRS and rows are used from here on
     _fix_geometry_kinds(frame, lay, src, result)
     # 3. CRS
     step("crs")

@@ -629,6 +629,10 @@ def _to_float(v: Any) -> float | None:
 
 def _floats(values: pd.Series) -> np.ndarray:
     """Coordinates as float64, vectorised: ``1234.5``, ``1234,5``, ``1.234,5``, ``1 234.5`` (NaN when not a number)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):  # each distinct text is parsed once
+        parsed = _floats(pd.Series(values.cat.categories))
+        codes = values.cat.codes.to_numpy()
+        return np.where(codes >= 0, np.append(parsed, np.nan)[codes], np.nan)
     if pd.api.types.is_numeric_dtype(values.dtype):
         return values.to_numpy(dtype="float64", na_value=np.nan)
     try:  # the common case, plain numbers: one cast in C
@@ -655,7 +659,7 @@ def _bad_numbers(
     table: pd.DataFrame, col: str, values: np.ndarray, rows: np.ndarray, fname: str, problems: list[Problem]
 ) -> None:
     raw = table[col]
-    given = raw.notna().to_numpy() & (raw.astype("string").str.strip().fillna("") != "").to_numpy()
+    given = _codes(raw)[0] >= 0
     for i in np.flatnonzero(np.isnan(values) & given):  # only the bad cells are visited
         problems.append(
             Problem(
@@ -680,11 +684,97 @@ def _table_known(key: str) -> bool:
     return key in geo or key in _WKT_HEADERS or any(key in t for t in DEFAULT_HEADERS.values())
 
 
+class _ArrowCannotReadError(Exception):
+    """The Arrow CSV reader cannot take this file (ragged rows ...): pandas' parser will, and says where."""
+
+
+def _header_names(header: list[str], width: int) -> list[str]:
+    """Column names as pandas gives them: blanks are ``Unnamed: i``, repeats get ``.1``, ``.2`` ..."""
+    names: list[str] = []
+    seen: dict[str, int] = {}
+    for i in range(width):
+        name = header[i].strip() if i < len(header) and header[i].strip() else f"Unnamed: {i}"
+        if name in seen:
+            seen[name] += 1
+            while f"{name}.{seen[name]}" in seen:
+                seen[name] += 1
+            name = f"{name}.{seen[name]}"
+        seen.setdefault(name, 0)
+        names.append(name)
+    return names
+
+
+def _arrow_csv(path: Path, encoding: str, delimiter: str, skip: int, header: list[str]) -> pd.DataFrame:
+    """Read a CSV with Arrow, every column as dictionary-encoded text, into a frame of categorical columns.
+
+    A vertex table repeats each parcel's attributes on every vertex row: as categories each value is
+    stored once and each cell is a 4-byte code, so the table takes about half the size of the file in
+    memory instead of several times it. Text is kept exactly as written (no number inference).
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    if not header:
+        raise _ArrowCannotReadError
+    names = _header_names(header, len(header))
+    text = pa.dictionary(pa.int32(), pa.string())
+    chunks: dict[str, list[Any]] = {n: [] for n in names}
+    try:
+        # streamed a block at a time on one thread: only the dictionary-encoded blocks are ever held
+        reader = pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(
+                skip_rows=skip + 1, column_names=names, encoding=encoding, block_size=1 << 20, use_threads=False
+            ),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: text for n in names},
+                null_values=[""],
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+            ),
+        )
+        for batch in reader:
+            for i, n in enumerate(names):
+                chunks[n].append(batch.column(i))
+        del reader
+    except pa.ArrowInvalid as exc:
+        if "utf8" in str(exc).lower().replace("-", ""):
+            raise UnicodeDecodeError("utf-8", b"", 0, 1, str(exc)) from None
+        raise _ArrowCannotReadError from exc
+    columns: dict[str, Any] = {}
+    for name in names:
+        # one dictionary for the column (each block had its own), then codes for pandas; the Arrow
+        # memory of each column is given back before the next, so the blocks are never held twice
+        one = pa.Table.from_arrays([pa.chunked_array(chunks.pop(name), type=text)], names=[name])
+        col = one.unify_dictionaries().column(0)
+        del one
+        dictionary = col.chunk(0).dictionary if col.num_chunks else pa.array([], pa.string())
+        if 16 * len(dictionary) > col.length():
+            # mostly distinct values (coordinates, ids): plain Arrow text, as categories would cost a hash
+            # table of every value on top of the text
+            plain = pd.Series(col.cast(pa.string()).to_pandas(), dtype="str")
+            del col, dictionary
+            _release_arrow_memory()
+            columns[name] = plain
+            continue
+        codes = np.concatenate(
+            [c.indices.fill_null(-1).to_numpy(zero_copy_only=False) for c in col.chunks] or [np.zeros(0, np.int32)]
+        )
+        categories = pd.Index(dictionary.to_pandas(), dtype="str")
+        del col, dictionary
+        _release_arrow_memory()
+        columns[name] = pd.Categorical.from_codes(codes, categories=categories)
+    return pd.DataFrame(columns, copy=False)
+
+
 def _csv_frame(path: Path, encoding: str | None, mapping: ColumnMapping) -> tuple[pd.DataFrame, np.ndarray, str | None]:
     """A CSV as text columns, its header found below title rows; returns (frame, 1-based rows, encoding hint).
 
-    The file is parsed by pandas straight from disk (no decoded copy of it in memory): as UTF-8 when its
-    bytes are valid UTF-8, else byte for byte (ISO-8859-1) for :mod:`kcn_gis.interop.vntext` to repair.
+    The file is parsed by Arrow straight from disk (no decoded copy of it in memory) into categorical
+    columns of text (see :func:`_arrow_csv`): as UTF-8 when its bytes are valid UTF-8, else byte for byte
+    (ISO-8859-1) for :mod:`kcn_gis.interop.vntext` to repair. A file Arrow cannot parse (ragged rows) is
+    read by pandas' parser, whose error says where.
     """
     import csv as _csv
 
@@ -716,15 +806,17 @@ def _csv_frame(path: Path, encoding: str | None, mapping: ColumnMapping) -> tupl
             skip = found[0]
 
     def parse(text_encoding: str) -> pd.DataFrame:
-        kwargs: dict[str, Any] = {"dtype": str, "keep_default_na": False, "na_values": [""], "sep": delimiter}
-        kwargs["skiprows"] = skip
-        try:  # Arrow's reader: multi-threaded, strings stored once (no Python object per cell)
-            return pd.read_csv(path, engine="pyarrow", encoding=text_encoding.removesuffix("-sig"), **kwargs)
-        except (ValueError, pd.errors.ParserError) as exc:
-            if "utf8" in str(exc).lower().replace("-", ""):
-                raise UnicodeDecodeError("utf-8", b"", 0, 1, str(exc)) from None
+        top = head_bytes.decode(text_encoding, errors="replace").lstrip("\ufeff").splitlines()
+        header = next(_csv.reader([top[skip]], delimiter=delimiter), []) if skip < len(top) else []
+        try:
+            return _arrow_csv(path, text_encoding.removesuffix("-sig"), delimiter, skip, header)
+        except _ArrowCannotReadError:
+            pass
+        except UnicodeDecodeError:
+            raise
         # ragged rows and other oddities: pandas' own parser, which says where
-        return pd.read_csv(path, encoding=text_encoding, encoding_errors="strict", **kwargs)
+        kwargs: dict[str, Any] = {"dtype": str, "keep_default_na": False, "na_values": [""], "sep": delimiter}
+        return pd.read_csv(path, encoding=text_encoding, encoding_errors="strict", skiprows=skip, **kwargs)
 
     try:
         try:
@@ -867,13 +959,10 @@ def read_table(
 
 
 def _release_arrow_memory() -> None:
-    """Give memory freed by Arrow (pandas' string columns) back to the system, so that the peak stays low."""
-    try:
-        import pyarrow as pa
+    """Give memory freed so far back to the system (see :mod:`kcn_gis.memory`), so that the peak stays low."""
+    from kcn_gis.memory import release
 
-        pa.default_memory_pool().release_unused()
-    except Exception:  # pragma: no cover - pyarrow is a pandas dependency here; releasing is only an optimisation
-        pass
+    release()
 
 
 def _table_geometries(
@@ -885,7 +974,11 @@ def _table_geometries(
     xy: str | None,
     crs: CRS | None,
 ) -> SourceData:
-    """Features from one table; ``holder`` holds the table and is emptied, so that the vertex rows can be freed."""
+    """Features from one table; ``holder`` holds the table and is emptied, so that the vertex rows can be freed.
+
+    A vertex table is grouped on integer codes (:func:`_codes`): each attribute keeps its first non-empty
+    value per polygon, and only the polygons whose rows disagree are visited in Python.
+    """
     table = holder.pop()
     geo = {k.lower(): v for k, v in mapping.geometry.items()}
     headers = [str(c) for c in table.columns]
@@ -893,9 +986,10 @@ def _table_geometries(
     problems: list[Problem] = []
     notes: list[str] = []
     fname = str(path)
-    row_list = [int(r) for r in rows]
     wkt_col = geo.get("wkt") or _find(headers, _WKT_HEADERS)
     if wkt_col:
+        table = _plain(table)
+        row_list = [int(r) for r in rows]
         text = table[wkt_col].astype("string").str.strip()
         arr = text.fillna("").to_numpy(dtype=object)
         geoms = shapely.from_wkt(np.where(arr == "", None, arr), on_invalid="ignore")
@@ -937,43 +1031,69 @@ def _table_geometries(
     id_col = geo.get("id") or _find(headers, _ID_HEADERS)
     coord_cols = {e_col, n_col}
     if id_col is None:
+        table = _plain(table)
         ok = ~(np.isnan(east) | np.isnan(north))
         pts = np.full(len(table), None, dtype=object)
         pts[ok] = shapely.points(east[ok], north[ok])
         frame = gpd.GeoDataFrame(table.drop(columns=list(coord_cols)), geometry=gpd.GeoSeries(pts), crs=crs)
-        return SourceData(frame, path, fmt, row_list, problems, notes, xy_convention=convention)
+        return SourceData(frame, path, fmt, [int(r) for r in rows], problems, notes, xy_convention=convention)
     order_col = geo.get("order") or _find(headers, _ORDER_HEADERS)
     part_col = geo.get("ring_part") or _find(headers, ("part", "ringpart", "vong", "lo_trong"))
-    ids = table[id_col].astype("string").fillna("")
+    id_codes, id_cats = _codes(table[id_col])
     sheet_col = _find(headers, ("soto", "tobando", "sotobando", "tobandoso", "shbando", "toso"))
-    if normalize_header(id_col) in ("sothua", "sohieuthua", "thuaso", "shthua") and sheet_col and "id" not in geo:
+    by_sheet = (
+        normalize_header(id_col) in ("sothua", "sohieuthua", "thuaso", "shthua") and sheet_col is not None
+    ) and "id" not in geo
+    if by_sheet:
         # parcel numbers repeat from one map sheet to the next: a ring is one sheet's parcel
-        s_codes, s_uniq = pd.factorize(table[sheet_col].astype("string").fillna(""), sort=False)
-        n_codes, n_uniq = pd.factorize(ids, sort=False)
-        codes, first = pd.factorize(s_codes.astype(np.int64) * (len(n_uniq) + 1) + n_codes, sort=False)
-        width = len(n_uniq) + 1
-        sheets_of = np.asarray(s_uniq, dtype=object)[np.asarray(first) // width]
-        numbers_of = np.asarray(n_uniq, dtype=object)[np.asarray(first) % width]
-        uniques = pd.Index(pd.Series(sheets_of, dtype="string") + "/" + pd.Series(numbers_of, dtype="string"))
+        assert sheet_col is not None
+        s_codes, s_cats = _codes(table[sheet_col])
+        width = len(id_cats) + 1
+        codes, first = pd.factorize((s_codes + 1) * width + (id_codes + 1), sort=False)
+        first_sheet, first_number = np.asarray(first) // width - 1, np.asarray(first) % width - 1
+
+        def label(k: int) -> str:
+            return f"{_cat_text(s_cats, first_sheet[k])}/{_cat_text(id_cats, first_number[k])}"
+
         notes.append(f"vertex rows grouped by '{sheet_col}' and '{id_col}' (parcel numbers repeat per map sheet)")
     else:
-        codes, uniques = pd.factorize(ids, sort=False)
-    del ids
-    n_poly = len(uniques)
-    if part_col:
-        part_codes = pd.factorize(table[part_col].astype("string").fillna(""), sort=False)[0]
-    else:
-        part_codes = np.zeros(len(table), dtype=np.int64)
-    keys: list[np.ndarray] = [np.arange(len(table))]
-    if order_col:
-        order_vals = _floats(table[order_col])
+        codes, first = pd.factorize(id_codes, sort=False)
+        first_id = np.asarray(first)
+
+        def label(k: int) -> str:
+            return _cat_text(id_cats, first_id[k])
+
+    del id_codes
+    n_poly = len(first)
+    first_pos = np.full(n_poly, len(codes), dtype=np.int64)
+    np.minimum.at(first_pos, codes, np.arange(len(codes)))
+    first_row = rows[first_pos]
+    # the attributes first (a value per polygon), so that the vertex table is freed before the rings are built
+    attr_cols = [c for c in headers if c not in coord_cols and c not in {order_col, part_col}]
+    out = pd.DataFrame(
+        {
+            c: _first_per_group(table[c], codes, n_poly, c, first_row, label, fname, problems, c != id_col)
+            for c in attr_cols
+        },
+        index=pd.RangeIndex(n_poly),
+    )
+    part_raw = _codes(table[part_col])[0] if part_col else None
+    order_vals = _floats(table[order_col]) if order_col else None
+    n_rows = len(table)
+    del table  # the vertex rows are no longer needed
+    _release_arrow_memory()
+    part_codes = pd.factorize(part_raw, sort=False)[0] if part_raw is not None else np.zeros(n_rows, np.int64)
+    keys: list[np.ndarray] = [np.arange(n_rows)]
+    if order_vals is not None:
         keys.append(np.where(np.isnan(order_vals), np.inf, order_vals))
     keys += [part_codes, codes]
     perm = np.lexsort(keys)  # by polygon, then ring part (in file order of first sight), then order, then file row
+    del keys
     valid = ~(np.isnan(east) | np.isnan(north))
     perm = perm[valid[perm]]
     pc, rc = codes[perm], part_codes[perm]
     xs, ys = east[perm], north[perm]
+    del part_codes, east, north, valid, codes
     # ring boundaries: a new ring where polygon or part changes
     new_ring = np.ones(len(perm), dtype=bool)
     if len(perm):
@@ -986,6 +1106,7 @@ def _table_geometries(
     closed = (xs[starts] == xs[ends]) & (ys[starts] == ys[ends]) if n_rings else np.zeros(0, bool)
     distinct = counts - closed.astype(int)
     ring_poly = pc[starts] if n_rings else np.zeros(0, np.int64)
+    del pc, rc, new_ring
     good_ring = distinct >= 3
     # the first ring of each polygon is its shell; a polygon whose shell is bad has no geometry
     first_ring_of_poly = np.full(n_poly, -1, dtype=np.int64)
@@ -997,53 +1118,17 @@ def _table_geometries(
     use_ring = good_ring & shell_ok[ring_poly] if n_rings else good_ring
     keep_vertex = use_ring[ring_id] if len(perm) else np.zeros(0, bool)
     n_closed = int((~closed & good_ring).sum())
-    first_pos = np.full(n_poly, len(codes), dtype=np.int64)
-    np.minimum.at(first_pos, codes, np.arange(len(codes)))
-    first_row = rows[first_pos]
     for k in np.flatnonzero(~shell_ok):
         problems.append(
             Problem(
                 "error",
                 "too_few_vertices",
-                f"polygon '{uniques[k]}' has fewer than 3 vertices",
+                f"polygon '{label(int(k))}' has fewer than 3 vertices",
                 row=int(first_row[k]),
                 field=id_col,
                 file=fname,
             )
         )
-    attr_cols = [c for c in headers if c not in coord_cols and c not in {order_col, part_col}]
-    attrs = table[attr_cols]
-    blanks = {}
-    for c in attr_cols:  # cells of spaces only count as empty (no copy unless a column has some)
-        if attrs[c].dtype == object or pd.api.types.is_string_dtype(attrs[c]):
-            col = attrs[c] if pd.api.types.is_string_dtype(attrs[c]) else attrs[c].astype("string")
-            blank = (col.str.strip() == "").fillna(False).to_numpy(bool)
-            if blank.any():
-                blanks[c] = blank
-    if blanks:
-        attrs = attrs.copy()
-        for c, blank in blanks.items():
-            attrs.loc[blank, c] = None
-    grouped = attrs.groupby(codes, sort=True)
-    out = grouped.first().reindex(range(n_poly))
-    counts_distinct = grouped.nunique(dropna=True).reindex(range(n_poly))
-    for c in attr_cols:
-        if c == id_col:
-            continue
-        for k in np.flatnonzero(counts_distinct[c].to_numpy() > 1):  # only the conflicting polygons are visited
-            uniq = pd.unique(attrs[c][codes == k].dropna().astype(str))
-            problems.append(
-                Problem(
-                    "warning",
-                    "conflicting_values",
-                    f"polygon '{uniques[k]}': rows disagree on '{c}' ({', '.join(uniq[:3])}); the first was used",
-                    row=int(first_row[k]),
-                    field=c,
-                    file=fname,
-                )
-            )
-    out = out[attr_cols].reset_index(drop=True)
-    del table, attrs, grouped, counts_distinct  # the vertex rows are no longer needed
     _release_arrow_memory()
     geoms = np.full(n_poly, None, dtype=object)
     if keep_vertex.any():
@@ -1051,14 +1136,104 @@ def _table_geometries(
         last_of_ring = np.zeros(len(perm), dtype=bool)
         last_of_ring[ends[closed]] = True
         kv = keep_vertex & ~last_of_ring
-        coords = np.column_stack([xs[kv], ys[kv]])
-        rings = shapely.linearrings(coords, indices=np.unique(ring_id[kv], return_inverse=True)[1])
-        used = np.flatnonzero(use_ring)
-        # linearrings numbers its output by the distinct indices in order: map them to polygons
-        polys = shapely.polygons(rings, indices=np.searchsorted(np.unique(ring_poly[used]), ring_poly[used]))
-        geoms[np.unique(ring_poly[used])] = polys
+        _build_polygons(geoms, xs[kv], ys[kv], ring_id[kv], ring_poly, use_ring)
     frame = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(geoms), crs=crs)
     notes.append(f"built {len(frame)} polygon(s) from vertex rows grouped by '{id_col}'")
     if n_closed:
         notes.append(f"closed {n_closed} ring(s) whose last vertex did not repeat the first")
     return SourceData(frame, path, fmt, [int(r) for r in first_row], problems, notes, xy_convention=convention)
+
+
+def _build_polygons(
+    geoms: np.ndarray, xs: np.ndarray, ys: np.ndarray, ring_of: np.ndarray, ring_poly: np.ndarray, use_ring: np.ndarray
+) -> None:
+    """Fill ``geoms[polygon]`` from vertices sorted by ring (``ring_of``: ring of each vertex, ascending).
+
+    Built a block of polygons at a time, so that the rings shapely makes before cloning them into
+    polygons never exist for the whole table at once (they would double the peak memory).
+    """
+    used = np.flatnonzero(use_ring)  # the rings that are built, ascending (= the distinct values of ring_of)
+    dense_ring = np.searchsorted(used, ring_of)  # vertex -> 0..len(used)-1
+    polys_of_used = ring_poly[used]
+    upoly = np.unique(polys_of_used)
+    dense_poly = np.searchsorted(upoly, polys_of_used)  # ring -> 0..len(upoly)-1, ascending
+    block = 20_000
+    for p0 in range(0, len(upoly), block):
+        p1 = min(p0 + block, len(upoly))
+        r0, r1 = np.searchsorted(dense_poly, [p0, p1])
+        v0, v1 = np.searchsorted(dense_ring, [r0, r1])
+        coords = np.column_stack([xs[v0:v1], ys[v0:v1]])
+        rings = shapely.linearrings(coords, indices=dense_ring[v0:v1] - r0)
+        geoms[upoly[p0:p1]] = shapely.polygons(rings, indices=dense_poly[r0:r1] - p0)
+        del rings, coords
+
+
+def _cat_text(cats: pd.Index, code: int) -> str:
+    return "" if code < 0 else str(cats[code])
+
+
+def _plain(table: pd.DataFrame) -> pd.DataFrame:
+    """The table with its categorical text columns (from :func:`_arrow_csv`) back as plain text columns."""
+    cat = {c: table[c].cat.categories.dtype for c in table.columns if isinstance(table[c].dtype, pd.CategoricalDtype)}
+    return table.astype(cat) if cat else table
+
+
+def _codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """A column as int64 codes into its distinct values (-1: empty); cells of spaces only count as empty."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy().astype(np.int64)
+        cats = values.cat.categories
+    else:
+        raw, uniq = pd.factorize(values, sort=False)
+        codes, cats = raw.astype(np.int64), pd.Index(uniq, dtype=values.dtype if values.dtype == object else None)
+    if len(cats):
+        if pd.api.types.is_string_dtype(cats.dtype):
+            blank = (cats.astype("string").str.strip() == "").fillna(False).to_numpy(bool)
+        else:
+            blank = np.array([isinstance(v, str) and not v.strip() for v in cats], dtype=bool)
+        if blank.any():
+            codes = np.where(np.append(blank, False)[codes], -1, codes)
+    return codes, cats
+
+
+def _first_per_group(
+    values: pd.Series,
+    group: np.ndarray,
+    n_groups: int,
+    col: str,
+    first_row: np.ndarray,
+    label: Any,
+    fname: str,
+    problems: list[Problem],
+    check_conflicts: bool,
+) -> pd.Series:
+    """The first non-empty value of each group (as ``groupby().first()``); a warning per group whose rows disagree."""
+    codes, cats = _codes(values)
+    rows = np.flatnonzero(codes >= 0)[::-1]
+    first = np.full(n_groups, -1, dtype=np.int64)
+    first[group[rows]] = codes[rows]  # rows run backwards: the last write, the first row, wins
+    if check_conflicts and len(rows):
+        g = group[rows]
+        bad = np.unique(g[codes[rows] != first[g]])  # a row whose value is not its polygon's first value
+        del g
+        if len(bad):  # only the rows of the conflicting polygons are visited, grouped by one stable sort
+            sel = np.sort(rows[np.isin(group[rows], bad)])
+            sel = sel[np.argsort(group[sel], kind="stable")]
+            splits = np.flatnonzero(np.diff(group[sel])) + 1
+            for part in np.split(sel, splits):
+                k = int(group[part[0]])
+                uniq = pd.unique(np.array([str(cats[c]) for c in codes[part]], dtype=object))
+                problems.append(
+                    Problem(
+                        "warning",
+                        "conflicting_values",
+                        f"polygon '{label(k)}': rows disagree on '{col}' ({', '.join(uniq[:3])}); the first was used",
+                        row=int(first_row[k]),
+                        field=col,
+                        file=fname,
+                    )
+                )
+    del rows, codes
+    taken = cats.take(first, allow_fill=True, fill_value=None)  # Arrow text stays Arrow text: no Python objects
+    target = cats.dtype if isinstance(values.dtype, pd.CategoricalDtype) else values.dtype
+    return pd.Series(taken, copy=False).astype(target)
