@@ -132,7 +132,7 @@ def connect(path: Path, *, timeout: float | None = None) -> sqlite3.Connection:
         )
     except sqlite3.OperationalError as exc:
         raise StoreError(f"{path} cannot be opened for writing: {exc}") from exc
-    con.execute("PRAGMA cache_size = -8192")  # 64 MB for this connection: index and R-tree pages of big layers
+    con.execute("PRAGMA cache_size = -8192")  # 8 MB (8192 KiB) for this connection: index and R-tree pages of big layers
     con.create_function("ST_IsEmpty", 1, _is_empty, deterministic=True)
     for i, name in enumerate(("ST_MinX", "ST_MaxX", "ST_MinY", "ST_MaxY")):
         con.create_function(name, 1, _part(i), deterministic=True)
