@@ -126,19 +126,22 @@ def _inside_own_park(
 ) -> list[Problem]:
     out: list[Problem] = []
     lookup, park_pos = park_lookup(parks)
-    park_ids = frame[Col.PARK_ID].astype(object)
-    ids = frame[key].astype(object).to_numpy()
-    pos = lookup.get_indexer(park_ids.to_numpy())
+    # park ids as integer codes, and row ids read only for the rows reported: no Python string per row
+    park_ids = frame[Col.PARK_ID]
+    ids = frame[key]
+    codes, uniques = pd.factorize(park_ids)
+    # a missing park id (code -1) takes the appended -1: not found
+    pos = np.append(lookup.get_indexer(np.asarray(uniques, dtype=object)), -1)[codes]
     what = "plot" if layer == Layer.PLOTS else "parcel"
-    for p in np.flatnonzero((pos < 0) & park_ids.notna().to_numpy()):
+    for p in np.flatnonzero((pos < 0) & (codes >= 0)):
         out.append(
             _problem(
                 unknown_check,
-                f"{what} '{ids[p]}' refers to park_id '{park_ids.iloc[p]}', which is not in the parks layer; "
+                f"{what} '{ids.iloc[p]}' refers to park_id '{park_ids.iloc[p]}', which is not in the parks layer; "
                 f"it is not counted anywhere. Correct the park_id or add the park.",
                 layer=layer,
                 row=int(p) + 1,
-                ids=(_ident(key, ids[p]),),
+                ids=(_ident(key, ids.iloc[p]),),
                 field=str(Col.PARK_ID),
             )
         )
@@ -162,11 +165,11 @@ def _inside_own_park(
         out.append(
             _problem(
                 outside_check,
-                f"{what} '{ids[p]}' lies {_fmt_ha(m2)} outside its park '{park_ids.iloc[p]}' "
+                f"{what} '{ids.iloc[p]}' lies {_fmt_ha(m2)} outside its park '{park_ids.iloc[p]}' "
                 f"({share:.1f}% of the {what}).{counted} Redraw the {what} or the park boundary.",
                 layer=layer,
                 row=int(p) + 1,
-                ids=(_ident(key, ids[p]), _ident(str(Col.PARK_ID), park_ids.iloc[p])),
+                ids=(_ident(key, ids.iloc[p]), _ident(str(Col.PARK_ID), park_ids.iloc[p])),
                 field="geometry",
             )
         )
@@ -625,7 +628,7 @@ def _on_rows(
 ) -> list[Problem]:
     """Run a per-row check on the focused rows only (all rows without a focus), numbered as in ``frame``."""
     sel = np.arange(len(frame)) if focus is None else np.flatnonzero(focus)
-    if focus is None:
+    if focus is None or len(sel) == len(frame):  # every row: no copy of the frame (a first import checks them all)
         return run(frame, sel)
     found = run(frame.iloc[sel].reset_index(drop=True), sel)
     return [
