@@ -678,6 +678,7 @@ def prepare_import(
     if lay in (Layer.PARCELS, Layer.PLOTS) and Col.PARK_ID not in frame.columns and not _templated(cmap, Col.PARK_ID):
         _assign_parks(frame, target_atlas, src, lay, result)
     frame = _finish_columns(frame, lay, cmap, result)
+    release()  # the frame before _finish_columns
     from kcn_gis.store.base import coerce_layer
 
     s = spec(lay)
@@ -688,10 +689,12 @@ def prepare_import(
             result.problems.append(p)
     result.problems += _future_dates(frame, s, src)
     result.frame = frame
+    release()  # the checks' transients, before the after-write checks allocate theirs
     if result.errors:
         return result, target_atlas, atlas_path, None
     # 5. append or replace: what the layer would be after the write, checked like validate checks it
     to_write = _plan_write(result, frame, s, mode, target_atlas, src, strict=strict)
+    release()  # the after-write checks' transients, before the write allocates its own
     return result, target_atlas, atlas_path, to_write
 
 
