@@ -38,7 +38,7 @@ from kcn_gis.interop.importers.mapping import (
 from kcn_gis.interop.importers.readers import SourceData, read_source
 from kcn_gis.interop.importers.result import ImportResult
 from kcn_gis.interop.vntext import ENCODINGS, TextChange, fix_frame
-from kcn_gis.memory import release
+from kcn_gis.memory import leanly, release
 from kcn_gis.schema import Col, Layer, LayerSpec, spec
 from kcn_gis.validation import check_layer
 
@@ -171,27 +171,43 @@ def _template_values(template: str, out: pd.DataFrame, n: int) -> pd.Series:
     return res
 
 
-def _padded(values: pd.Series, width: int) -> pd.Series:
+def _arrow_text(values: pd.Series) -> Any:
+    """Cells as stripped text, empty cells as "", in one Arrow ``large_string`` array (see :func:`_text_series`)."""
+    import pyarrow as pa
+
     s = _text_series(values.reset_index(drop=True)).fillna("")
-    digits = s.str.fullmatch(r"\d+").fillna(False)
-    return s.where(~digits, s.str.zfill(width))
+    arr = pa.array(s.array, type=pa.large_string())
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
+def _arrow_padded(values: pd.Series, width: int) -> Any:
+    """Digits-only cells left-padded with zeros to ``width`` characters (others as they are), in Arrow."""
+    import pyarrow.compute as pc
+
+    text = _arrow_text(values)
+    return pc.if_else(pc.match_substring_regex(text, r"^[0-9]+$"), pc.utf8_lpad(text, width, "0"), text)
 
 
 def _default_parcel_ids(out: pd.DataFrame) -> pd.Series:
-    """``{park_id}-{commune code}-{map_sheet:02}-{parcel_no:04}``, as the bundled atlas numbers its parcels."""
+    """``{park_id}-{commune code}-{map_sheet:02}-{parcel_no:04}``, as the bundled atlas numbers its parcels.
+
+    Joined by Arrow in one pass over four text arrays (no Python string per row).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     from kcn_gis.interop.importers.mapping import COMMUNE_CODE, commune_code
 
-    n = len(out)
     if COMMUNE_CODE in out.columns and out[COMMUNE_CODE].notna().any():
-        code = _text_series(out[COMMUNE_CODE].reset_index(drop=True)).fillna("")
+        code = _arrow_text(out[COMMUNE_CODE])
     else:
         names = _text_series(out[Col.COMMUNE].reset_index(drop=True))
-        code = names.map({u: commune_code(u) for u in names.dropna().unique()}).astype("string").fillna("")
-    park = _text_series(out[Col.PARK_ID].reset_index(drop=True)).fillna("")
-    return pd.Series(
-        (park + "-" + code + "-" + _padded(out[Col.MAP_SHEET], 2) + "-" + _padded(out[Col.PARCEL_NO], 4)).to_numpy(),
-        dtype="string",
-    ).iloc[:n]
+        code = _arrow_text(names.map({u: commune_code(u) for u in names.dropna().unique()}).astype("string"))
+    parts = [_arrow_text(out[Col.PARK_ID]), code, _arrow_padded(out[Col.MAP_SHEET], 2)]
+    parts.append(_arrow_padded(out[Col.PARCEL_NO], 4))
+    joined = pc.binary_join_element_wise(*parts, pa.scalar("-", pa.large_string()))
+    del parts, code
+    return pd.Series(pd.array(joined, dtype="str"))
 
 
 def _map_columns(
@@ -341,7 +357,7 @@ def _finish_columns(
         out[col] = vals.astype("str").array
         result.notes.append(f"'{col}' built as \"{template}\"")
     if default_id:
-        out[str(Col.PARCEL_ID)] = _default_parcel_ids(out).astype("str").array
+        out[str(Col.PARCEL_ID)] = _default_parcel_ids(out).array
         result.notes.append(
             "'parcel_id' built as \"{park_id}-{commune code}-{map_sheet}-{parcel_no}\" as in the bundled atlas "
             "(commune code = initials of the commune without Xã, map sheet 2 digits, parcel 4 digits)"
@@ -352,7 +368,9 @@ def _finish_columns(
     return gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(frame.geometry.to_numpy(), crs=frame.crs), crs=frame.crs)
 
 
-def _assign_parks(frame: gpd.GeoDataFrame, atlas: Atlas | None, src: SourceData, layer: Layer, result: ImportResult) -> None:
+def _assign_parks(
+    frame: gpd.GeoDataFrame, atlas: Atlas | None, src: SourceData, layer: Layer, result: ImportResult
+) -> None:
     """Give each feature the park whose boundary holds it, by area share (in the atlas CRS); problems otherwise."""
     fname = str(src.path)
     if atlas is None or Layer.PARKS not in atlas.layer_names() or not len(atlas.parks):
@@ -440,7 +458,9 @@ def _spec_has(s: Any, name: str) -> bool:
     return any(c.name == name for c in s.columns)
 
 
-def _park_ids_from_names(names: pd.Series, atlas: Atlas | None, src: SourceData, layer: Layer, result: ImportResult) -> list:
+def _park_ids_from_names(
+    names: pd.Series, atlas: Atlas | None, src: SourceData, layer: Layer, result: ImportResult
+) -> list:
     if atlas is None or Layer.PARKS not in atlas.layer_names():
         result.problems.append(
             Problem(
@@ -487,9 +507,11 @@ def _fix_geometry_kinds(frame: gpd.GeoDataFrame, layer: Layer, src: SourceData, 
         geoms = shapely.force_2d(geoms)
         result.notes.append(f"dropped Z from {int(has_z.sum())} geometry(ies) (heights are not used)")
     want_poly = spec(layer).geometry == "polygon"
-    for i, g in enumerate(geoms):
-        if g is None or g.is_empty or g.geom_type != "GeometryCollection":
-            continue
+    collections = np.flatnonzero(
+        (shapely.get_type_id(geoms) == shapely.GeometryType.GEOMETRYCOLLECTION) & ~shapely.is_empty(geoms)
+    )
+    for i in collections:  # only the collections are visited (a DXF or KML may give a few)
+        g = geoms[i]
         parts = [p for p in g.geoms if p.geom_type in (("Polygon", "MultiPolygon") if want_poly else ("LineString",))]
         if parts and len(parts) == len(g.geoms):
             geoms[i] = shapely.union_all(parts) if want_poly else shapely.MultiLineString(parts)
@@ -575,6 +597,7 @@ def _decide_crs(
     return declared, False
 
 
+@leanly
 def prepare_import(
     path: str | os.PathLike[str],
     layer: str | Layer,
@@ -599,6 +622,8 @@ def prepare_import(
 
     Returns ``(result, atlas, atlas_path, rows_to_write)``; the last (the imported rows,
     written by :func:`commit_import` as ``result.mode`` says) is None when there are errors.
+
+    It runs inside :func:`kcn_gis.memory.lean`, so that its peak memory is what it holds.
     """
     report = on_step or (lambda _name: None)
 
@@ -645,7 +670,9 @@ def prepare_import(
     # 2. columns and values
     step("columns")
     frame = _map_columns(src, lay, cmap, target_atlas, result, constants=consts)
-    src.frame = src.frame.iloc[:0]  # the file's columns are mapped: only its CRS and rows are used from here on
+    # the file's columns are mapped: only its CRS and rows are used from here on. An empty frame, not
+    # iloc[:0], which would be a zero-length view holding every Arrow text buffer of the file
+    src.frame = gpd.GeoDataFrame(geometry=gpd.GeoSeries([], crs=src.frame.crs), crs=src.frame.crs)
     _fix_geometry_kinds(frame, lay, src, result)
     # 3. CRS
     step("crs")
@@ -703,7 +730,9 @@ def prepare_import(
 _NO_FUTURE = (Layer.PLOTS, Layer.PROJECTS)
 
 
-def _future_dates(frame: pd.DataFrame, s: LayerSpec, src: SourceData, *, now: dt.datetime | None = None) -> list[Problem]:
+def _future_dates(
+    frame: pd.DataFrame, s: LayerSpec, src: SourceData, *, now: dt.datetime | None = None
+) -> list[Problem]:
     """An error for every date after today (Vietnam time) on plots and projects, as on clearance events."""
     if s.name not in _NO_FUTURE:
         return []
@@ -727,7 +756,9 @@ def _templated(mapping: ColumnMapping, column: str) -> bool:
     return column in mapping.templates
 
 
-def _constants(layer: Layer, constants: Mapping[str, Any] | None, park: str | None, atlas: Atlas | None) -> dict[str, Any]:
+def _constants(
+    layer: Layer, constants: Mapping[str, Any] | None, park: str | None, atlas: Atlas | None
+) -> dict[str, Any]:
     """``--set COLUMN=VALUE`` and ``--park``, checked against the layer's columns and the atlas's parks."""
     s = spec(layer)
     names = [c.name for c in s.columns]
@@ -810,7 +841,7 @@ def _plan_write(
                 "duplicate_id",
                 f"{key} '{frame[key].iloc[pos]}' is already in the atlas{other}; remove the row from the file or "
                 f"give it a new {key}. To change a stored feature, edit it (QGIS, or kcn_gis Atlas.edit).",
-                row=src.rows[pos],
+                row=src.rows[int(pos)],
                 field=key,
             )
     if result.errors:
@@ -1036,6 +1067,7 @@ def import_file(
     return commit_import(result, target_atlas, atlas_path, to_write, source=path)
 
 
+@leanly
 def commit_import(
     result: ImportResult,
     target_atlas: Atlas | None,

@@ -20,10 +20,10 @@ import logging
 import os
 import re
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import geopandas as gpd
 import numpy as np
@@ -79,6 +79,49 @@ _KML_BOOKKEEPING: tuple[str, ...] = (
 )
 
 
+class RowNumbers(Sequence[int]):
+    """File rows (1-based), one per feature, held as one int64 array; items come out as Python ints.
+
+    A list of Python ints costs about 36 bytes a row on the heap, among the geometries; a
+    vertex table of 100,000 parcels would hold 4 MB of them for the whole import.
+    """
+
+    __slots__ = ("_rows",)
+
+    def __init__(self, rows: Iterable[int] | np.ndarray) -> None:
+        self._rows = np.asarray(rows if isinstance(rows, np.ndarray) else list(rows), dtype=np.int64).reshape(-1)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    @overload
+    def __getitem__(self, i: int) -> int: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> RowNumbers: ...
+
+    def __getitem__(self, i: int | slice) -> int | RowNumbers:
+        if isinstance(i, slice):
+            return RowNumbers(self._rows[i])
+        return int(self._rows[i])
+
+    def __iter__(self) -> Iterator[int]:
+        for start in range(0, len(self._rows), 65_536):
+            yield from self._rows[start : start + 65_536].tolist()
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, RowNumbers):
+            return bool(np.array_equal(self._rows, other._rows))
+        if isinstance(other, Sequence) and not isinstance(other, str):
+            return len(other) == len(self) and all(a == b for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"RowNumbers({self._rows.tolist()!r})" if len(self) <= 20 else f"RowNumbers(<{len(self)} rows>)"
+
+
 @dataclass
 class SourceData:
     """What a reader found in a file, untouched.
@@ -91,8 +134,9 @@ class SourceData:
     path : Path
     fmt : str
         Format name (key of :data:`FORMATS`).
-    rows : list of int
-        1-based row (feature, table row or DXF entity ordinal) in the file, per feature.
+    rows : sequence of int
+        1-based row (feature, table row or DXF entity ordinal) in the file, per feature
+        (a list, or :class:`RowNumbers` for large tables).
     problems : list of Problem
         Row-level problems found while reading.
     notes : list of str
@@ -106,7 +150,7 @@ class SourceData:
     frame: gpd.GeoDataFrame
     path: Path
     fmt: str
-    rows: list[int]
+    rows: Sequence[int]
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     encoding_hint: str | None = None
@@ -1129,19 +1173,20 @@ def _table_geometries(
                 file=fname,
             )
         )
-    _release_arrow_memory()
     geoms = np.full(n_poly, None, dtype=object)
     if keep_vertex.any():
-        # drop the closing vertex of closed rings; linearrings() closes every ring
-        last_of_ring = np.zeros(len(perm), dtype=bool)
-        last_of_ring[ends[closed]] = True
-        kv = keep_vertex & ~last_of_ring
-        _build_polygons(geoms, xs[kv], ys[kv], ring_id[kv], ring_poly, use_ring)
+        # drop the closing vertex of closed rings (linearrings() closes every ring), then every vertex array
+        # but the three the rings are built from, so that they are not held while the polygons are made
+        keep_vertex[ends[closed]] = False
+        xs, ys, ring_id = xs[keep_vertex], ys[keep_vertex], ring_id[keep_vertex]
+        del perm, keep_vertex, starts, ends, closed, counts, distinct
+        _release_arrow_memory()
+        _build_polygons(geoms, xs, ys, ring_id, ring_poly, use_ring)
     frame = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(geoms), crs=crs)
     notes.append(f"built {len(frame)} polygon(s) from vertex rows grouped by '{id_col}'")
     if n_closed:
         notes.append(f"closed {n_closed} ring(s) whose last vertex did not repeat the first")
-    return SourceData(frame, path, fmt, [int(r) for r in first_row], problems, notes, xy_convention=convention)
+    return SourceData(frame, path, fmt, RowNumbers(first_row), problems, notes, xy_convention=convention)
 
 
 def _build_polygons(
@@ -1157,7 +1202,7 @@ def _build_polygons(
     polys_of_used = ring_poly[used]
     upoly = np.unique(polys_of_used)
     dense_poly = np.searchsorted(upoly, polys_of_used)  # ring -> 0..len(upoly)-1, ascending
-    block = 20_000
+    block = 4_096
     for p0 in range(0, len(upoly), block):
         p1 = min(p0 + block, len(upoly))
         r0, r1 = np.searchsorted(dense_poly, [p0, p1])
