@@ -142,6 +142,8 @@ def assert_valid_geopackage(path: Path, layers: Sequence[str] = ("parks", "plots
             rows = con.execute(f'SELECT count(*) FROM "{layer}" WHERE geom IS NOT NULL').fetchone()[0]
             in_tree = con.execute(f'SELECT count(*) FROM "rtree_{layer}_geom"').fetchone()[0]
             assert rows == in_tree, f"R-tree of {layer}: {in_tree} entries for {rows} geometries"
+            # SQLite's own check of the tree's structure: node sizes, parents, rowids, boxes within boxes
+            assert con.execute("SELECT rtreecheck(?)", (f"rtree_{layer}_geom",)).fetchone()[0] == "ok"
             stored = con.execute(
                 "SELECT feature_count FROM gpkg_ogr_contents WHERE table_name = ?", (layer,)
             ).fetchone()[0]
