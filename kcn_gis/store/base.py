@@ -394,9 +394,13 @@ class Atlas:
             return frame
         if s.name in VERSIONED_LAYERS and s.key and s.key in frame.columns:
             seen = self._versions.setdefault(str(s.name), {})
-            for k, v in zip(frame[s.key].tolist(), frame[_VERSION].tolist(), strict=True):
-                if not pd.isna(v):
-                    seen.setdefault(k, int(v))  # the oldest version seen is the one edits are based on
+            versions = pd.to_numeric(frame[_VERSION], errors="coerce")
+            has = versions.notna().to_numpy(dtype=bool)
+            found = dict(zip(frame[s.key][has].tolist(), versions[has].astype("int64").tolist(), strict=True))
+            # the oldest version seen is the one edits are based on: what was seen before is kept
+            found.update(seen)
+            seen.clear()
+            seen.update(found)
         return frame.drop(columns=[_VERSION])
 
     @property
