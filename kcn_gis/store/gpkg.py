@@ -230,7 +230,11 @@ class GeoPackageBackend:
             pk = next((str(r[1]) for r in con.execute(f"PRAGMA table_info({qt})") if r[5] == 1), None)
             if pk is None:
                 return None
-            lo, hi = con.execute(f"SELECT min({_q(pk)}), max({_q(pk)}) FROM {qt}").fetchone()
+            # two subqueries: SQLite answers min() or max() of the key alone from the b-tree's ends, but
+            # "SELECT min(k), max(k)" scans the whole table (0.35 s for 3.9 M clearance events)
+            lo, hi = con.execute(
+                f"SELECT (SELECT min({_q(pk)}) FROM {qt}), (SELECT max({_q(pk)}) FROM {qt})"
+            ).fetchone()
         if lo is None or int(hi) - int(lo) < _PARALLEL_READ_ROWS:
             return None
         return pk, (int(lo) + int(hi)) // 2
