@@ -156,27 +156,33 @@ def _row_problems(
 def _not_nfc(s: pd.Series) -> np.ndarray:
     """Positional mask of text values that are not Unicode NFC, computed in Arrow (no Python loop).
 
-    ASCII text is always NFC, so only the non-ASCII values are normalised and compared; when they
-    repeat (communes, agencies, names), each distinct value is normalised once.
+    ASCII text is always NFC, so only non-ASCII values matter. When few values are non-ASCII (ids,
+    codes) those are taken and checked; when many are (names, notes, agencies), the column's distinct
+    values are checked instead, without copying the rows, and the rows are looked up only when some
+    distinct value is not NFC (rare: text written by kcn_gis is NFC).
     """
     if s.dtype == object and not s.dropna().map(type).eq(str).all():
         s = s.astype("str")
-    arr = pa.array(s, type=pa.large_string(), from_pandas=True)
-    candidates = np.flatnonzero(
-        ~pc.string_is_ascii(arr).to_numpy(zero_copy_only=False).astype(bool, copy=False) & ~s.isna().to_numpy()
-    )
+    arr = pa.array(s, from_pandas=True)
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        arr = arr.cast(pa.large_string())
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    non_ascii = pc.invert(pc.string_is_ascii(arr)).fill_null(False).to_numpy(zero_copy_only=False)
+    candidates = np.flatnonzero(non_ascii)
     mask = np.zeros(len(s), dtype=bool)
-    if candidates.size:
+    if not candidates.size:
+        return mask
+    if candidates.size * 4 < len(arr):
         sub = arr.take(pa.array(candidates))
-        distinct = pc.unique(sub)
-        if len(distinct) * 2 <= len(sub):
-            bad = pc.not_equal(pc.utf8_normalize(distinct, form="NFC"), distinct).fill_null(False)
-            differs = bad.to_numpy(zero_copy_only=False)[pc.index_in(sub, value_set=distinct).to_numpy()]
-        else:
-            differs = (
-                pc.not_equal(pc.utf8_normalize(sub, form="NFC"), sub).fill_null(False).to_numpy(zero_copy_only=False)
-            )
-        mask[candidates[differs]] = True
+        differs = pc.not_equal(pc.utf8_normalize(sub, form="NFC"), sub).fill_null(False)
+        mask[candidates[differs.to_numpy(zero_copy_only=False)]] = True
+        return mask
+    distinct = pc.unique(arr)
+    distinct = distinct.filter(pc.invert(pc.string_is_ascii(distinct)).fill_null(False))
+    bad = distinct.filter(pc.not_equal(pc.utf8_normalize(distinct, form="NFC"), distinct).fill_null(False))
+    if len(bad):
+        mask[:] = pc.is_in(arr, value_set=bad).fill_null(False).to_numpy(zero_copy_only=False)
     return mask
 
 

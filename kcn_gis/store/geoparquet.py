@@ -394,6 +394,7 @@ class GeoParquetBackend:
         where: str | None = None,
         columns: list[str] | None = None,
         filters: Mapping[str, Any] | None = None,
+        defer: bool = True,
     ) -> pd.DataFrame | gpd.GeoDataFrame:
         import pyarrow as pa
         import pyarrow.dataset as ds
@@ -413,7 +414,7 @@ class GeoParquetBackend:
         order: list[str] | None = None
         if columns is None:
             cols = [c for c in names if c not in ("bbox", "__index_level_0__")]
-            if bbox is None and not filters and layer in DEFERRED_COLUMNS and dataset.count_rows() >= DEFER_FROM_ROWS:
+            if defer and bbox is None and not filters and layer in DEFERRED_COLUMNS and dataset.count_rows() >= DEFER_FROM_ROWS:
                 order = list(cols)
                 stamp = _fingerprint(parts)
 

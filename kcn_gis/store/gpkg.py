@@ -169,6 +169,7 @@ class GeoPackageBackend:
         where: str | None = None,
         columns: list[str] | None = None,
         filters: Mapping[str, Any] | None = None,
+        defer: bool = True,
     ) -> pd.DataFrame | gpd.GeoDataFrame:
         if filters:
             cond = " AND ".join(_sqlite_condition(c, v) for c, v in filters.items())
@@ -179,7 +180,7 @@ class GeoPackageBackend:
                 columns = [*columns, _VERSION]
         deferred: dict[str, Any] = {}
         order: list[str] | None = None
-        if bbox is None and where is None and columns is None and layer in DEFERRED_COLUMNS:
+        if defer and bbox is None and where is None and columns is None and layer in DEFERRED_COLUMNS:
             # a whole large layer: its free-text and personal columns are read when first used
             info = self._info(layer)
             if int(info.get("features") or 0) >= DEFER_FROM_ROWS:

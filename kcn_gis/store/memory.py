@@ -69,6 +69,7 @@ class MemoryBackend:
         where: str | None = None,
         columns: list[str] | None = None,
         filters: Mapping[str, Any] | None = None,
+        defer: bool = True,
     ) -> Frame:
         if layer not in self._layers:
             raise StoreError(f"{self.location}: layer '{layer}' is missing")

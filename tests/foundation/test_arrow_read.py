@@ -153,6 +153,34 @@ def test_deferred_columns_read_on_use_and_refuse_a_changed_layer(bundled_copy, t
         events[Col.NOTE].tolist()
 
 
+def test_validate_reads_every_column_of_a_large_layer_in_one_pass(bundled_copy, tmp_path, monkeypatch) -> None:
+    """Validation checks every column: deferring some would read the layer once more per deferred column."""
+    path = tmp_path / "atlas.gpkg"
+    shutil.copyfile(bundled_copy, path)
+    monkeypatch.setattr(gpkg_module, "DEFER_FROM_ROWS", 1)
+    reads: list[tuple[str, tuple[str, ...] | None]] = []
+    real = gpkg_module.pyogrio.read_arrow
+
+    def counting(*args, **kwargs):
+        cols = kwargs.get("columns")
+        reads.append((str(kwargs.get("layer")), None if cols is None else tuple(cols)))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(gpkg_module.pyogrio, "read_arrow", counting)
+    atlas = kcn_gis.open_atlas(path, validate=False)
+    problems = atlas.validate()
+    assert not [p for p in problems if p.severity == "error"]
+    events = [r for r in reads if r[0] == str(Layer.CLEARANCE_EVENTS)]
+    assert len(events) == 1 and events[0][1] is None  # one read, all columns
+    frame = atlas.clearance_events  # cached by validate: nothing deferred, nothing read again
+    assert not any(isinstance(frame[c].array, DeferredStringArray) for c in frame.columns)
+    assert len([r for r in reads if r[0] == str(Layer.CLEARANCE_EVENTS)]) == 1
+    # an ordinary read still defers the free-text columns
+    reads.clear()
+    lazy = kcn_gis.open_atlas(path).clearance_events
+    assert isinstance(lazy[Col.NOTE].array, DeferredStringArray) and not lazy[Col.NOTE].array.loaded
+
+
 def test_geoparquet_backend_reads_the_same_frames(bundled_copy, tmp_path) -> None:
     from kcn_gis.store.geoparquet import write_partitioned
 

@@ -48,6 +48,18 @@ def test_not_nfc_with_distinct_values():
     assert (_not_nfc(s) == expected).all()
 
 
+@pytest.mark.parametrize("dtype", ["str", object])
+def test_not_nfc_when_few_values_are_not_ascii(dtype):
+    """Mostly ASCII ids with a few Vietnamese values: only those few are taken and normalised."""
+    values: list = [f"EV-{k:06d}" for k in range(400)]
+    values[7], values[100], values[222] = NFD, NFC, unicodedata.normalize("NFD", "Bàn giao")
+    values[300] = None
+    s = pd.Series(values, dtype=dtype)
+    expected = not_nfc_by_hand(values)
+    assert expected.tolist().count(True) == 2
+    assert (_not_nfc(s) == expected).all()
+
+
 @pytest.mark.parametrize(
     "values",
     [

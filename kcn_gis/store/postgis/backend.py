@@ -263,6 +263,7 @@ class PostGISBackend:
         where: str | None = None,
         columns: list[str] | None = None,
         filters: Mapping[str, Any] | None = None,
+        defer: bool = True,
     ) -> pd.DataFrame | gpd.GeoDataFrame:
         psycopg = _psycopg()
         sql = psycopg.sql
