@@ -18,6 +18,7 @@ import contextlib
 import ctypes
 import ctypes.util
 import functools
+import threading
 from collections.abc import Callable, Iterator
 from typing import ParamSpec, TypeVar
 
@@ -30,8 +31,11 @@ _R = TypeVar("_R")
 _M_MMAP_THRESHOLD = -3
 #: Blocks of this size and more are mapped on their own while :func:`lean` runs (and after it: see there).
 MMAP_THRESHOLD = 1 << 20
-#: Arrow pools :func:`lean` has set aside while it runs (they still hold what their buffers free).
+#: The Arrow pool :func:`lean` has set aside while it runs (it still holds what its buffers free).
 _set_aside: list = []
+#: How many :func:`lean` blocks are running (in any thread), under :data:`_lock`.
+_depth = 0
+_lock = threading.Lock()
 
 
 @functools.cache
@@ -95,21 +99,24 @@ def lean() -> Iterator[None]:
     Neither changes a result. Where there is no glibc or no pyarrow the matching part is
     a no-op.
     """
+    global _depth
     try:
         import pyarrow as pa
     except ImportError:  # pragma: no cover - pyarrow is a pandas dependency here
         pa = None
-    previous = pa.default_memory_pool() if pa is not None else None
     _fix_mmap_threshold()
-    if pa is not None and previous is not None:
-        _set_aside.append(previous)
-        pa.set_memory_pool(pa.system_memory_pool())
+    with _lock:  # the pool is the process's: the first job in sets it, the last one out puts it back
+        if pa is not None and _depth == 0:
+            _set_aside.append(pa.default_memory_pool())
+            pa.set_memory_pool(pa.system_memory_pool())
+        _depth += 1
     try:
         yield
     finally:
-        if pa is not None and previous is not None:
-            pa.set_memory_pool(previous)
-            _set_aside.remove(previous)
+        with _lock:
+            _depth -= 1
+            if pa is not None and _depth == 0 and _set_aside:
+                pa.set_memory_pool(_set_aside.pop())
         release()
 
 

@@ -52,6 +52,28 @@ def test_lean_runs_arrow_on_the_system_allocator_and_puts_the_pool_back():
     assert pa.default_memory_pool().backend_name == before
 
 
+def test_lean_in_two_threads_puts_the_pool_back_once_both_are_done():
+    import threading
+
+    before = pa.default_memory_pool().backend_name
+    inside, release_first, seen = threading.Event(), threading.Event(), []
+
+    def first() -> None:
+        with lean():
+            inside.set()
+            release_first.wait(10)
+
+    t = threading.Thread(target=first)
+    t.start()
+    inside.wait(10)
+    with lean():  # enters while the first runs; the first leaves while this one still runs
+        release_first.set()
+        t.join(10)
+        seen.append(pa.default_memory_pool().backend_name)
+    assert seen == ["system"]  # the first one's exit did not take the pool away from the second
+    assert pa.default_memory_pool().backend_name == before
+
+
 def test_lean_puts_the_pool_back_when_the_job_fails():
     before = pa.default_memory_pool().backend_name
     with pytest.raises(ZeroDivisionError), lean():
