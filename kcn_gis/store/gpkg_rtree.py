@@ -48,8 +48,10 @@ def _q(name: str) -> str:
 def should_rebuild(con: sqlite3.Connection, rtree: str, adding: int, *, at_least: int) -> bool:
     """True when adding ``adding`` entries costs more one by one than rebuilding the whole tree.
 
-    A rebuild touches every entry (about 1.5 µs each) and an insert one (about 11 µs), so the
-    tree is rebuilt when the new entries are at least a quarter of those it holds.
+    A rebuild touches every entry (about 2 µs each) and an insert one (11 µs into an empty tree,
+    24 µs into one of a million), so the tree is rebuilt when the new entries are at least a quarter
+    of those it holds: 250,000 entries into a tree of 1,000,000 took 6.0 s one by one and 2.3 s
+    rebuilt.
     """
     if adding < at_least:
         return False
@@ -97,6 +99,21 @@ def _pack(boxes: np.ndarray, capacity: int) -> tuple[np.ndarray, np.ndarray]:
     return order, node
 
 
+def _held_entries(con: sqlite3.Connection, rtree: str) -> tuple[np.ndarray, np.ndarray]:
+    """The tree's entries as ``(ids, (n, 4) float32 boxes)``, decoded from its leaf nodes with numpy.
+
+    The leaves are the nodes that are no node's parent. Reading the node blobs (one per 51 entries)
+    instead of ``SELECT id, minx, ... FROM rtree`` keeps a million entries out of Python tuples.
+    """
+    leaves = con.execute(
+        f"SELECT data FROM {_q(rtree + '_node')} "
+        f"WHERE nodeno NOT IN (SELECT parentnode FROM {_q(rtree + '_parent')})"
+    ).fetchall()
+    raw = b"".join(bytes(b)[4 : 4 + _CELL * int.from_bytes(bytes(b)[2:4], "big")] for (b,) in leaves)
+    cells = np.frombuffer(raw, dtype=_CELL_DTYPE)
+    return cells["id"].astype(np.int64), cells["box"].astype(np.float32)
+
+
 def _node_blobs(
     raw: bytes, edges: list[int], own: np.ndarray, head: bytes, node_size: int
 ) -> Iterator[tuple[int, bytes]]:
@@ -129,7 +146,7 @@ def bulk_fill(con: sqlite3.Connection, rtree: str, ids: np.ndarray, bounds: np.n
         raise sqlite3.DatabaseError(f"R-tree {rtree} has no root node")
     node_size = int(size_row[0])
     capacity = (node_size - 4) // _CELL
-    old = con.execute(f"SELECT id, minx, maxx, miny, maxy FROM {_q(rtree)}").fetchall()
+    held_ids, held_boxes = _held_entries(con, rtree)
     new_boxes = np.column_stack(
         [
             _outward(bounds[:, 0], down=True),
@@ -138,13 +155,9 @@ def bulk_fill(con: sqlite3.Connection, rtree: str, ids: np.ndarray, bounds: np.n
             _outward(bounds[:, 3], down=False),
         ]
     )
-    if old:
-        held = np.array(old, dtype=np.float64)  # SQLite gives its float32 values back exactly
-        all_ids = np.concatenate([held[:, 0].astype(np.int64), np.asarray(ids, dtype=np.int64)])
-        boxes = np.concatenate([held[:, 1:].astype(np.float32), new_boxes])
-    else:
-        all_ids, boxes = np.asarray(ids, dtype=np.int64), new_boxes
-    del old
+    all_ids = np.concatenate([held_ids, np.asarray(ids, dtype=np.int64)])
+    boxes = np.concatenate([held_boxes, new_boxes])
+    del held_ids, held_boxes, new_boxes
     # levels bottom-up: each level's cells (ids, boxes) grouped into nodes
     levels: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (cell ids, cell boxes, node of each cell)
     cell_ids, cell_boxes = all_ids, boxes
