@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -294,7 +295,20 @@ def _check_column(frame: pd.DataFrame, layer_spec: LayerSpec, col, file: str | N
     return out
 
 
-def _is_valid(geoms: np.ndarray) -> np.ndarray:
+def is_valid(values: Any) -> np.ndarray:
+    """``shapely.is_valid`` of each geometry of a geometry array, over two threads for large layers.
+
+    An array that remembers its answer (the store's lazily decoded arrays, until one of their
+    geometries is replaced) computes it once, so the schema checks and the consistency checks of one
+    ``kcn-gis validate`` test each geometry once.
+    """
+    remembered = getattr(values, "valid_mask", None)
+    if callable(remembered):
+        return np.asarray(remembered())
+    return threaded_is_valid(np.asarray(values, dtype=object))
+
+
+def threaded_is_valid(geoms: np.ndarray) -> np.ndarray:
     """``shapely.is_valid``, over two threads for large layers (GEOS releases the GIL)."""
     if len(geoms) < 50_000 or (os.cpu_count() or 1) < 2:
         return shapely.is_valid(geoms)
@@ -350,7 +364,7 @@ def _check_geometry(frame: gpd.GeoDataFrame, layer_spec: LayerSpec, file: str | 
             "import the file into the layer that matches its geometry, or redraw the feature"
         ),
     )
-    invalid = present & ~wrong & ~_is_valid(geoms)
+    invalid = present & ~wrong & ~is_valid(frame.geometry.values)
     out += _row_problems(
         frame,
         layer_spec,

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -43,6 +44,9 @@ _BLOCK = 16_384
 _GEOMETRY_BLOCK = 8_192  # 100k boxes: transient 20 MB instead of 33 MB at 25k, same time
 #: Below this many pairs the test runs in one thread.
 _PARALLEL_MIN = 4 * _BLOCK
+#: Layers of at least this many geometries use the compiled test when numba is installed (smaller ones
+#: are done in numpy in well under a second, less than importing numba and loading its cache costs).
+KERNEL_FROM = 20_000
 
 
 @dataclass
@@ -64,6 +68,10 @@ class _Rings:
     _rows: np.ndarray | None = None
 
     _PER_VERTEX = ("x", "y", "nx", "ny", "support")
+
+    def ring_major(self) -> tuple[np.ndarray, ...]:
+        """``x, y, nx, ny, support`` as C-contiguous ``(p, k)`` arrays: one ring's vertices side by side."""
+        return tuple(np.ascontiguousarray(getattr(self, f).T) for f in self._PER_VERTEX)
 
     @property
     def rows(self) -> np.ndarray:
@@ -204,6 +212,74 @@ def _blocks(
     return np.concatenate(parts)
 
 
+def _kernel() -> Callable[..., np.ndarray] | None:
+    """The compiled separating-line test (:mod:`kcn_gis.analytics._sat_numba`), or None.
+
+    None when numba is not installed (it comes with the ``fast`` extra) or when the environment
+    variable ``KCN_GIS_NUMBA`` is ``0``; the numpy blocks then give the same answer, more slowly.
+    """
+    if os.environ.get("KCN_GIS_NUMBA", "1") == "0":
+        return None
+    try:
+        from kcn_gis.analytics._sat_numba import separated
+    except ImportError:
+        return None
+    return separated
+
+
+_warming: threading.Thread | None = None
+_warming_lock = threading.Lock()
+
+
+def warm_up(n: int) -> None:
+    """Start loading the compiled test in the background when a layer of ``n`` geometries will be searched.
+
+    Importing numba and loading its cached machine code takes about a second; started before the
+    geometries are checked for validity, it runs while GEOS works. Nothing happens for small layers,
+    without numba, or when it was already started.
+    """
+    global _warming
+    if n < KERNEL_FROM or os.environ.get("KCN_GIS_NUMBA", "1") == "0":
+        return
+    with _warming_lock:
+        if _warming is None:
+            _warming = threading.Thread(target=_load_kernels, name="kcn_gis-numba-warm-up")
+            _warming.start()
+
+
+def _load_kernels() -> None:
+    """Call each compiled function once on a tiny input of the real types (loads them from the cache)."""
+    try:
+        from kcn_gis.analytics import _sat_numba as k
+    except ImportError:
+        return
+    x = np.array([0.0, 1.0, 0.0, 5.0, 6.0, 5.0])
+    y = np.array([0.0, 0.0, 1.0, 5.0, 5.0, 6.0])
+    start, m = np.array([0, 3], dtype=np.int64), np.array([3, 3], dtype=np.int64)
+    side, support = k.ring_tables(x, y, start, m)
+    pair = np.array([0], dtype=np.int64), np.array([1], dtype=np.int64)
+    k.ring_pairs_separated(x, y, start, m, side, support, *pair)
+    grid = np.zeros((2, 3))
+    k.separated(grid, grid, grid, grid, np.zeros((2, 3), dtype=bool), *pair)
+
+
+def _separate(r: _Rings, a: np.ndarray, b: np.ndarray, pool: ThreadPoolExecutor | None) -> np.ndarray:
+    """Pairs ``(a, b)`` of rings separated by a supporting edge of either one (compiled when numba is there)."""
+    kernel = _kernel() if a.size >= KERNEL_FROM else None
+    if kernel is None:
+        sep = _blocks(_separated_guess, r, a, b, pool)
+        rest = np.flatnonzero(~sep)
+        sep[rest] = _blocks(_separated_full, r, a[rest], b[rest], pool)
+        return sep
+    arrays = r.ring_major()
+    if a.size < _PARALLEL_MIN or (os.cpu_count() or 1) < 2:
+        return kernel(*arrays, a, b)
+    half = a.size // 2  # the compiled loop releases the GIL: two threads, one half each
+    with ThreadPoolExecutor(2) as two:
+        parts = list(two.map(lambda s: kernel(*arrays, a[s], b[s]), (slice(0, half), slice(half, None))))
+    return np.concatenate(parts)
+
+
 def _fan_pieces(r: _Rings) -> tuple[_Rings, np.ndarray]:
     """Convex pieces covering each ring: itself when convex, else runs of positive triangles of a vertex fan.
 
@@ -293,9 +369,7 @@ def _separated_by_pieces(r: _Rings, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     local = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
     pa = fa[rep] + local // cb[rep]
     pb = fb[rep] + local % cb[rep]
-    sep = _blocks(_separated_guess, pieces, pa, pb, None)
-    rest = np.flatnonzero(~sep)
-    sep[rest] = _blocks(_separated_full, pieces, pa[rest], pb[rest], None)
+    sep = _separate(pieces, pa, pb, None)
     failed = np.bincount(rep[~sep], minlength=a.size)
     return (failed == 0) & (n > 0)
 
@@ -321,25 +395,92 @@ def candidate_pairs(g: np.ndarray, *, threads: int | None = None) -> tuple[np.nd
         Positions in ``g``, sorted by ``i`` then ``j``.
     """
     tree = shapely.STRtree(g)
-    found_i: list[np.ndarray] = []
-    found_j: list[np.ndarray] = []
-    # a block of polygons at a time against the whole tree: the padded rings and the pair lists exist
-    # for one block only, so memory stays bounded however large the layer
-    for start in range(0, len(g), _GEOMETRY_BLOCK):
+    flat = _flat_rings(g) if len(g) >= KERNEL_FROM and _kernel() is not None else None
+
+    # a block of polygons at a time against the whole tree: the pair lists (and, without numba, the
+    # padded rings) exist for one block only, so memory stays bounded however large the layer
+    def block(start: int) -> tuple[np.ndarray, np.ndarray] | None:
         pairs = tree.query(g[start : start + _GEOMETRY_BLOCK])
         i, j = pairs[0] + start, pairs[1]
         keep = i < j
         i, j = i[keep], j[keep]
         if i.size == 0:
-            continue
+            return None
         order = np.lexsort((j, i))
-        ci, cj = _not_separated(g, i[order], j[order], threads)
-        found_i.append(ci)
-        found_j.append(cj)
-    if not found_i:
+        i, j = i[order], j[order]
+        return _not_separated(g, i, j, threads) if flat is None else _not_separated_flat(g, flat, i, j)
+
+    starts = range(0, len(g), _GEOMETRY_BLOCK)
+    if flat is not None and len(starts) > 1 and (os.cpu_count() or 1) > 1:
+        # with the compiled test most of a block's work releases the GIL (GEOS query, the kernel): two threads
+        with ThreadPoolExecutor(2) as pool:
+            found = [f for f in pool.map(block, starts) if f is not None]
+    else:
+        found = [f for f in map(block, starts) if f is not None]
+    if not found:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty.copy()
-    return np.concatenate(found_i), np.concatenate(found_j)
+    return np.concatenate([f[0] for f in found]), np.concatenate([f[1] for f in found])
+
+
+@dataclass
+class _FlatRings:
+    """The exterior rings of a whole layer, flat (see :func:`kcn_gis.analytics._sat_numba.ring_tables`)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    start: np.ndarray
+    m: np.ndarray
+    side: np.ndarray
+    support: np.ndarray
+    col: np.ndarray  # per geometry: its ring, -1 where the test does not apply (as in :func:`_rings`)
+
+
+def _flat_rings(g: np.ndarray) -> _FlatRings:
+    """Exterior rings of the polygons of ``g`` with 3..MAX_VERTICES distinct vertices and an area, flat.
+
+    About 40 bytes per vertex for the whole layer (a million parcels: about 250 MB while the search runs).
+    """
+    from kcn_gis.analytics._sat_numba import ring_tables
+
+    pos = np.flatnonzero(shapely.get_type_id(g) == 3)
+    rings = g[pos]
+    holes = shapely.get_num_interior_rings(rings) > 0
+    if holes.any():
+        rings[holes] = shapely.get_exterior_ring(rings[holes])  # a polygon lies within its shell
+    count = shapely.get_num_coordinates(rings)
+    m = count - 1  # the closing vertex repeats the first
+    keep = (m >= 3) & (m <= MAX_VERTICES)
+    pos, rings, m, count = pos[keep], rings[keep], m[keep], count[keep]
+    coords = shapely.get_coordinates(rings)
+    del rings
+    x, y = np.ascontiguousarray(coords[:, 0]), np.ascontiguousarray(coords[:, 1])
+    del coords
+    start = np.zeros(m.size, dtype=np.int64)
+    start[1:] = np.cumsum(count)[:-1]
+    side, support = ring_tables(x, y, start, m)
+    col = np.full(len(g), -1, dtype=np.int64)
+    ok = side != 0
+    col[pos[ok]] = np.flatnonzero(ok)
+    return _FlatRings(x, y, start, m.astype(np.int64), side, support, col)
+
+
+def _not_separated_flat(g: np.ndarray, flat: _FlatRings, i: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_not_separated` with the compiled test on the layer's flat rings (numba installed)."""
+    from kcn_gis.analytics._sat_numba import ring_pairs_separated
+
+    ri, rj = flat.col[i], flat.col[j]
+    both = np.flatnonzero((ri >= 0) & (rj >= 0))
+    sep = np.zeros(i.size, dtype=bool)
+    sep[both] = ring_pairs_separated(flat.x, flat.y, flat.start, flat.m, flat.side, flat.support, ri[both], rj[both])
+    rest = both[~sep[both]]
+    if rest.size:  # non-convex rings (mostly): their convex pieces, on padded rings of these pairs only
+        involved = np.unique(np.concatenate([i[rest], j[rest]]))
+        r, row_of = _rings(g[involved])
+        a, b = row_of[np.searchsorted(involved, i[rest])], row_of[np.searchsorted(involved, j[rest])]
+        ok = (a >= 0) & (b >= 0)
+        sep[rest[ok]] = _separated_by_pieces(r, a[ok], b[ok])
+    return i[~sep], j[~sep]
 
 
 def _not_separated(g: np.ndarray, i: np.ndarray, j: np.ndarray, threads: int | None) -> tuple[np.ndarray, np.ndarray]:
@@ -352,9 +493,7 @@ def _not_separated(g: np.ndarray, i: np.ndarray, j: np.ndarray, threads: int | N
     n_threads = threads if threads is not None else 1  # two threads measured slower: fancy indexing holds the GIL
     pool = ThreadPoolExecutor(n_threads) if n_threads > 1 else None
     try:
-        sep[both] = _blocks(_separated_guess, r, ri[both], rj[both], pool)
-        rest = both[~sep[both]]
-        sep[rest] = _blocks(_separated_full, r, ri[rest], rj[rest], pool)
+        sep[both] = _separate(r, ri[both], rj[both], pool)
     finally:
         if pool is not None:
             pool.shutdown()

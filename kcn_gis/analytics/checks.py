@@ -27,13 +27,14 @@ from kcn_gis.analytics._common import (
     require_columns,
     require_same_crs,
 )
-from kcn_gis.analytics._overlaps import MIN_TOLERANCE_M2, candidate_pairs, parallel
+from kcn_gis.analytics._overlaps import MIN_TOLERANCE_M2, candidate_pairs, parallel, warm_up
 from kcn_gis.analytics.environment import ENVIRONMENT_CHECKS, environment_problems
 from kcn_gis.analytics.pieces import covered as _covered
 from kcn_gis.analytics.pieces import park_lookup
 from kcn_gis.analytics.reporting import REPORTS_CHECKS, reporting_problems
 from kcn_gis.errors import Problem
 from kcn_gis.schema import Col, Layer
+from kcn_gis.validation import is_valid
 
 __all__ = ["CHECKS", "check_consistency"]
 
@@ -84,7 +85,7 @@ def _prepared(frame: gpd.GeoDataFrame, focus: np.ndarray | None = None) -> tuple
     present = ~shapely.is_missing(g) & ~shapely.is_empty(g)
     bad = present.copy()
     if focus is None:
-        bad &= ~parallel(shapely.is_valid, g)
+        bad &= ~is_valid(frame.geometry.values)  # once per array: the schema checks may have asked already
     else:
         bad &= focus
         bad[bad] = ~shapely.is_valid(g[bad])
@@ -525,6 +526,9 @@ def check_consistency(
         require_columns(projects, (Col.PROJECT_ID,), "projects")
     if clearance_events is not None:
         require_columns(clearance_events, (Col.EVENT_ID, Col.PARCEL_ID), "clearance_events")
+
+    if changed is None:  # a whole-layer overlap search follows: load its compiled test while GEOS checks validity
+        warm_up(max(len(plots) if plots is not None else 0, len(parcels) if parcels is not None else 0))
 
     def focus_of(layer: Layer, frame: pd.DataFrame | None) -> np.ndarray | None:
         """None: check every row; a mask: check these rows (all False: the layer is unchanged)."""

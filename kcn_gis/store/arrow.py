@@ -221,6 +221,26 @@ class LazyGeometryArray(GeometryArray):
     def _data(self, value: np.ndarray) -> None:
         self.__dict__["_shapes"] = value
         self.__dict__["_wkb"] = None
+        self.__dict__.pop("_valid", None)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self.__dict__.pop("_valid", None)  # a geometry changes: its validity is asked again
+        super().__setitem__(key, value)
+
+    def valid_mask(self) -> np.ndarray:
+        """``shapely.is_valid`` of each geometry, computed once (in two threads for large arrays).
+
+        Kept until a geometry is replaced through the array (``__setitem__``), as geopandas keeps its
+        spatial index; returned read-only. :func:`kcn_gis.validation.is_valid` uses it.
+        """
+        valid = self.__dict__.get("_valid")
+        if valid is None:
+            from kcn_gis.validation import threaded_is_valid
+
+            valid = np.asarray(threaded_is_valid(self._data), dtype=bool)
+            valid.flags.writeable = False
+            self.__dict__["_valid"] = valid
+        return valid
 
     @property
     def decoded(self) -> bool:

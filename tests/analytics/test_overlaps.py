@@ -22,6 +22,20 @@ from kcn_gis.schema import Col, Layer
 from tests.conftest import CRS, E0, N0, make_layers
 
 
+@pytest.fixture(params=["numba", "numpy"], autouse=True)
+def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test here runs with the compiled separating-line test and with the numpy blocks."""
+    if request.param == "numba":
+        pytest.importorskip("numba")
+        from kcn_gis.analytics import _overlaps
+
+        monkeypatch.delenv("KCN_GIS_NUMBA", raising=False)
+        monkeypatch.setattr(_overlaps, "KERNEL_FROM", 0)  # the compiled test even on these small layers
+    else:
+        monkeypatch.setenv("KCN_GIS_NUMBA", "0")
+    return str(request.param)
+
+
 def brute_force(g: np.ndarray, tol: float) -> set[tuple[int, int]]:
     """Every pair (i < j) with overlaps or containment and an intersection of at least ``tol`` m²."""
     out = set()
@@ -273,3 +287,84 @@ def test_the_search_block_by_block_finds_the_same_pairs(block: int, monkeypatch:
     assert {(a, b) for a, b in zip(i.tolist(), j.tolist(), strict=True)} >= expected
     assert list(zip(i.tolist(), j.tolist(), strict=True)) == sorted(zip(i.tolist(), j.tolist(), strict=True))
     assert fast(g) == expected and len(expected) > 5
+
+
+def _random_rings(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Star-shaped polygons of 3-12 vertices around random centres, some concave, on a small patch."""
+    out = []
+    for _ in range(n):
+        k = int(rng.integers(3, 13))
+        angles = np.sort(rng.uniform(0, 2 * np.pi, k))
+        radius = rng.uniform(2, 10, k) * np.where(rng.random(k) < 0.3, 0.4, 1.0)
+        cx, cy = rng.uniform(0, 40, 2)
+        ring = np.c_[cx + radius * np.cos(angles), cy + radius * np.sin(angles)]
+        poly = shapely.Polygon(ring)
+        if poly.is_valid and poly.area > 1:
+            out.append(poly if rng.random() < 0.5 else shapely.Polygon(ring[::-1]))  # both orientations
+    return np.array(out, dtype=object)
+
+
+def test_the_compiled_test_separates_exactly_the_pairs_the_numpy_blocks_separate(engine: str) -> None:
+    """Same answer, pair by pair, on padded rings and on the flat rings of a whole layer; and never a wrong one."""
+    if engine != "numba":
+        pytest.skip("compares both engines; runs once")
+    from kcn_gis.analytics import _overlaps
+    from kcn_gis.analytics._sat_numba import ring_pairs_separated
+
+    rng = np.random.default_rng(42)
+    g = _random_rings(rng, 400)
+    r, col = _overlaps._rings(g)
+    a, b = np.triu_indices(len(g), 1)
+    keep = (col[a] >= 0) & (col[b] >= 0)
+    a, b = a[keep], b[keep]
+    ra, rb = col[a], col[b]
+    compiled = _overlaps._separate(r, ra, rb, None)
+    os_env = pytest.MonkeyPatch()
+    os_env.setenv("KCN_GIS_NUMBA", "0")
+    try:
+        blocks = _overlaps._separate(r, ra, rb, None)
+    finally:
+        os_env.undo()
+    assert compiled.sum() > 1000 and (~compiled).sum() > 1000  # both answers occur
+    assert np.array_equal(compiled, blocks)
+    flat = _overlaps._flat_rings(g)
+    fa, fb = flat.col[a], flat.col[b]
+    assert (fa >= 0).all() and (fb >= 0).all()
+    on_flat = ring_pairs_separated(flat.x, flat.y, flat.start, flat.m, flat.side, flat.support, fa, fb)
+    assert np.array_equal(on_flat, blocks)
+    # sound: a separated pair never has overlapping interiors
+    assert not shapely.overlaps(g[a[compiled]], g[b[compiled]]).any()
+    assert not shapely.contains(g[a[compiled]], g[b[compiled]]).any()
+
+
+def test_the_compiled_test_over_two_threads_gives_the_same_pairs(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kcn_gis.analytics import _overlaps
+
+    g = tessellation(14, 12, seed=9)
+    rng = np.random.default_rng(8)
+    for k in rng.choice(len(g), 10, replace=False):
+        g[k] = translate(g[k], float(rng.uniform(-6, 6)), float(rng.uniform(-6, 6)))
+    one = candidate_pairs(g)
+    monkeypatch.setattr(_overlaps, "_PARALLEL_MIN", 8)
+    monkeypatch.setattr(_overlaps, "_GEOMETRY_BLOCK", 16)
+    two = candidate_pairs(g)
+    assert np.array_equal(one[0], two[0]) and np.array_equal(one[1], two[1])
+    assert fast(g) == brute_force(g, 1.0)
+
+
+def test_warm_up_loads_the_compiled_test_only_for_large_layers(monkeypatch: pytest.MonkeyPatch, engine: str) -> None:
+    if engine != "numba":
+        pytest.skip("needs numba")
+    from kcn_gis.analytics import _overlaps
+
+    monkeypatch.setattr(_overlaps, "KERNEL_FROM", 20_000)
+    monkeypatch.setattr(_overlaps, "_warming", None)
+    _overlaps.warm_up(100)
+    assert _overlaps._warming is None  # a small layer: nothing started
+    _overlaps.warm_up(50_000)
+    thread = _overlaps._warming
+    assert thread is not None
+    thread.join(timeout=120)
+    assert not thread.is_alive()
+    _overlaps.warm_up(50_000)
+    assert _overlaps._warming is thread  # started once

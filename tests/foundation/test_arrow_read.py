@@ -94,6 +94,31 @@ def test_lazy_geometry_stays_undecoded_until_used() -> None:
     assert shapely.equals(np.asarray(back.geometry.values), g).all() and back.crs == gdf.crs
 
 
+def test_validity_is_computed_once_and_again_after_a_geometry_is_replaced(monkeypatch) -> None:
+    from kcn_gis import validation
+
+    bowtie = shapely.Polygon([(0, 0), (10, 10), (10, 0), (0, 10)])  # self-intersecting: invalid
+    g = np.array([shapely.box(0, 0, 10, 10), shapely.box(20, 0, 30, 10), bowtie], dtype=object)
+    lazy = LazyGeometryArray.from_wkb(pa.array(list(shapely.to_wkb(g))), crs="EPSG:9209")
+    calls = []
+    real = validation.threaded_is_valid
+    monkeypatch.setattr(validation, "threaded_is_valid", lambda a: calls.append(len(a)) or real(a))
+    assert validation.is_valid(lazy).tolist() == [True, True, False]
+    assert validation.is_valid(lazy).tolist() == [True, True, False]
+    assert calls == [3]  # asked twice, computed once
+    lazy[0] = bowtie  # a geometry is replaced: the answer is computed again
+    assert validation.is_valid(lazy).tolist() == [False, True, False]
+    lazy[2] = shapely.box(0, 0, 1, 1)
+    assert validation.is_valid(lazy).tolist() == [False, True, True]
+    assert calls == [3, 3, 3]
+    with pytest.raises(ValueError):
+        lazy.valid_mask()[1] = False  # read-only: nobody edits the remembered answer
+    plain = gpd.GeoSeries(g).values  # a plain geopandas array: computed every time
+    assert validation.is_valid(plain).tolist() == [True, True, False]
+    assert validation.is_valid(plain).tolist() == [True, True, False]
+    assert calls == [3, 3, 3, 3, 3]
+
+
 @pytest.fixture(scope="module")
 def bundled_copy(tmp_path_factory):
     path = tmp_path_factory.mktemp("arrow") / "atlas.gpkg"
