@@ -212,7 +212,5 @@ def ring_pairs_separated(
     """
     out = np.empty(a.size, dtype=np.bool_)
     if a.size:
-        _ring_pairs(
-            x, y, start, m, side, support, a.astype(np.int64, copy=False), b.astype(np.int64, copy=False), out
-        )
+        _ring_pairs(x, y, start, m, side, support, a.astype(np.int64, copy=False), b.astype(np.int64, copy=False), out)
     return out

@@ -29,7 +29,7 @@ from kcn_gis.analytics._common import (
 )
 from kcn_gis.analytics._overlaps import MIN_TOLERANCE_M2, candidate_pairs, parallel, warm_up
 from kcn_gis.analytics.environment import ENVIRONMENT_CHECKS, environment_problems
-from kcn_gis.analytics.pieces import covered as _covered
+from kcn_gis.analytics.pieces import covered_by as _covered_by
 from kcn_gis.analytics.pieces import park_lookup
 from kcn_gis.analytics.reporting import REPORTS_CHECKS, reporting_problems
 from kcn_gis.errors import Problem
@@ -148,10 +148,10 @@ def _inside_own_park(
         )
     sel = np.flatnonzero(pos >= 0)
     g = frame_geoms[sel]
-    pg = park_geoms[park_pos][pos[sel]]
-    shapely.prepare(pg)
+    distinct = park_geoms[park_pos]
+    pg = distinct[pos[sel]]
     ok = ~shapely.is_missing(g) & ~shapely.is_empty(g) & ~shapely.is_missing(pg)
-    covered = _covered(pg, g, ok) | ~ok
+    covered = _covered_by(distinct, pos[sel], g, ok) | ~ok
     check = np.flatnonzero(~covered)
     if check.size == 0:
         return out
@@ -321,7 +321,9 @@ def _unknown(values: pd.Series, known: pd.Series) -> np.ndarray:
         v = k = None
     text = (pa.types.is_string, pa.types.is_large_string)
     if v is not None and k is not None and any(t(v.type) for t in text) and any(t(k.type) for t in text):
-        inside = pc.is_in(v, value_set=pc.unique(k.cast(v.type)).drop_null())
+        # the lookup builds its own hash set of the known ids (duplicates and nulls are harmless there:
+        # null values are excluded below), so no separate unique() pass over them
+        inside = pc.is_in(v, value_set=k.cast(v.type))
         found = inside.fill_null(False).to_numpy(zero_copy_only=False)
         return np.flatnonzero(~found & ~values.isna().to_numpy())
     known_ids = pd.Index(known.dropna().astype(object).unique())
