@@ -259,6 +259,7 @@ def _load_kernels() -> None:
     side, support = k.ring_tables(x, y, start, m)
     pair = np.array([0], dtype=np.int64), np.array([1], dtype=np.int64)
     k.ring_pairs_separated(x, y, start, m, side, support, *pair)
+    k.pieces_separated(x, y, start, m, side, k.apexes(x, y, start, m, side, support), *pair)
     grid = np.zeros((2, 3))
     k.separated(grid, grid, grid, grid, np.zeros((2, 3), dtype=bool), *pair)
 
@@ -433,6 +434,7 @@ class _FlatRings:
     m: np.ndarray
     side: np.ndarray
     support: np.ndarray
+    apex: np.ndarray  # -1: convex; else the apex of the ring's fan of triangles
     col: np.ndarray  # per geometry: its ring, -1 where the test does not apply (as in :func:`_rings`)
 
 
@@ -441,7 +443,7 @@ def _flat_rings(g: np.ndarray) -> _FlatRings:
 
     About 40 bytes per vertex for the whole layer (a million parcels: about 250 MB while the search runs).
     """
-    from kcn_gis.analytics._sat_numba import ring_tables
+    from kcn_gis.analytics._sat_numba import apexes, ring_tables
 
     pos = np.flatnonzero(shapely.get_type_id(g) == 3)
     rings = g[pos]
@@ -458,23 +460,27 @@ def _flat_rings(g: np.ndarray) -> _FlatRings:
     del coords
     start = np.zeros(m.size, dtype=np.int64)
     start[1:] = np.cumsum(count)[:-1]
+    m = m.astype(np.int64)
     side, support = ring_tables(x, y, start, m)
     col = np.full(len(g), -1, dtype=np.int64)
     ok = side != 0
     col[pos[ok]] = np.flatnonzero(ok)
-    return _FlatRings(x, y, start, m.astype(np.int64), side, support, col)
+    return _FlatRings(x, y, start, m, side, support, apexes(x, y, start, m, side, support), col)
 
 
 def _not_separated_flat(g: np.ndarray, flat: _FlatRings, i: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_not_separated` with the compiled test on the layer's flat rings (numba installed)."""
-    from kcn_gis.analytics._sat_numba import ring_pairs_separated
+    from kcn_gis.analytics._sat_numba import pieces_separated, ring_pairs_separated
 
     ri, rj = flat.col[i], flat.col[j]
     both = np.flatnonzero((ri >= 0) & (rj >= 0))
     sep = np.zeros(i.size, dtype=bool)
     sep[both] = ring_pairs_separated(flat.x, flat.y, flat.start, flat.m, flat.side, flat.support, ri[both], rj[both])
     rest = both[~sep[both]]
-    if rest.size:  # non-convex rings (mostly): their convex pieces, on padded rings of these pairs only
+    if rest.size:  # non-convex rings (mostly): their triangles, compiled
+        sep[rest] = pieces_separated(flat.x, flat.y, flat.start, flat.m, flat.side, flat.apex, ri[rest], rj[rest])
+        rest = rest[~sep[rest]]
+    if rest.size:  # what the triangles left: the numpy path's merged convex pieces, on padded rings of these pairs
         involved = np.unique(np.concatenate([i[rest], j[rest]]))
         r, row_of = _rings(g[involved])
         a, b = row_of[np.searchsorted(involved, i[rest])], row_of[np.searchsorted(involved, j[rest])]

@@ -27,7 +27,7 @@ from kcn_gis.analytics._common import (
     require_columns,
     require_same_crs,
 )
-from kcn_gis.analytics._overlaps import MIN_TOLERANCE_M2, candidate_pairs, parallel, warm_up
+from kcn_gis.analytics._overlaps import KERNEL_FROM, MIN_TOLERANCE_M2, candidate_pairs, parallel, warm_up
 from kcn_gis.analytics.environment import ENVIRONMENT_CHECKS, environment_problems
 from kcn_gis.analytics.pieces import covered_by as _covered_by
 from kcn_gis.analytics.pieces import park_lookup
@@ -36,7 +36,7 @@ from kcn_gis.errors import Problem
 from kcn_gis.schema import Col, Layer
 from kcn_gis.validation import is_valid
 
-__all__ = ["CHECKS", "check_consistency"]
+__all__ = ["CHECKS", "check_consistency", "prepare_overlap_search"]
 
 log = logging.getLogger(__name__)
 
@@ -453,6 +453,18 @@ def _project_checks(plots: pd.DataFrame, projects: pd.DataFrame) -> list[Problem
             )
         )
     return out
+
+
+def prepare_overlap_search() -> None:
+    """Start loading the compiled overlap search in the background, ahead of a large check.
+
+    With numba installed (the ``fast`` extra), the whole-layer overlap search of
+    :func:`check_consistency` runs compiled code that takes about a second to import and load.
+    A caller that knows a large atlas (tens of thousands of parcels) is about to be read and
+    checked calls this first, so the loading runs while the layers are read. It does nothing
+    without numba, when ``KCN_GIS_NUMBA=0``, or when already started; it never changes a result.
+    """
+    warm_up(KERNEL_FROM)
 
 
 def check_consistency(

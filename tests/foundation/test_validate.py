@@ -270,3 +270,28 @@ def test_postgis_refuses_each_broken_input(pg_url, case):
         atlas.write({layer: breaks(make_layers()[layer])}, validate=False)
     assert atlas_snapshot(pg_url) == before
     assert open_atlas(pg_url).validate() == []
+
+
+def test_validate_of_a_large_atlas_loads_the_overlap_search_early_with_the_same_report(tmp_path, capsys, monkeypatch):
+    """From 32 MB on, `kcn-gis validate` starts loading the compiled overlap search before reading: same output."""
+    import kcn_gis.cli.validate as cli_validate
+    from kcn_gis.analytics import checks
+
+    def mutate(ls):
+        ls[Layer.PLOTS].loc[1, "geometry"] = shapely.Polygon(
+            [(540_000, 2_330_000), (541_000, 2_331_000), (541_000, 2_330_000), (540_000, 2_331_000)]
+        )
+
+    path = _broken(tmp_path, mutate)
+    small = run_validate(path, capsys)
+    started = []
+    monkeypatch.setattr(checks, "prepare_overlap_search", lambda: started.append(True))
+    monkeypatch.setattr(cli_validate, "_LARGE_ATLAS_BYTES", 1)
+    assert run_validate(path, capsys) == small and small[0] == 1
+    assert started == [True]
+    assert cli_validate._bytes(str(path)) == path.stat().st_size
+    (tmp_path / "parts" / "a").mkdir(parents=True)
+    (tmp_path / "parts" / "a" / "x.parquet").write_bytes(b"0" * 10)
+    (tmp_path / "parts" / "y.json").write_bytes(b"0" * 5)
+    assert cli_validate._bytes(str(tmp_path / "parts")) == 15
+    assert cli_validate._bytes("postgresql://localhost/atlas") == 0
