@@ -253,8 +253,8 @@ def _load_kernels() -> None:
         from kcn_gis.analytics import _sat_numba as k
     except ImportError:
         return
-    x = np.array([0.0, 1.0, 0.0, 5.0, 6.0, 5.0])
-    y = np.array([0.0, 0.0, 1.0, 5.0, 5.0, 6.0])
+    xy = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [5.0, 5.0], [6.0, 5.0], [5.0, 6.0]])
+    x, y = xy[:, 0], xy[:, 1]  # strided, as _flat_rings passes them
     start, m = np.array([0, 3], dtype=np.int64), np.array([3, 3], dtype=np.int64)
     side, support = k.ring_tables(x, y, start, m)
     pair = np.array([0], dtype=np.int64), np.array([1], dtype=np.int64)
@@ -456,8 +456,7 @@ def _flat_rings(g: np.ndarray) -> _FlatRings:
     pos, rings, m, count = pos[keep], rings[keep], m[keep], count[keep]
     coords = shapely.get_coordinates(rings)
     del rings
-    x, y = np.ascontiguousarray(coords[:, 0]), np.ascontiguousarray(coords[:, 1])
-    del coords
+    x, y = coords[:, 0], coords[:, 1]  # strided views (the compiled code takes them as they are): no copies
     start = np.zeros(m.size, dtype=np.int64)
     start[1:] = np.cumsum(count)[:-1]
     m = m.astype(np.int64)
