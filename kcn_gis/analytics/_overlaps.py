@@ -1,4 +1,4 @@
-"""Candidate pairs of overlapping polygons, with touching neighbours ruled out in numpy first.
+"""Candidate pairs of overlapping polygons, with touching neighbours ruled out before any GEOS test.
 
 A cadastre is a tessellation: every parcel touches its eight or so neighbours and overlaps none.
 Asking GEOS ``overlaps``/``contains`` about every pair of neighbouring bounding boxes costs
@@ -18,6 +18,11 @@ for a vertex shared by both polygons this is exactly 0, so touching neighbours a
 Elsewhere a wrong sign needs the vertex within about 1e-12 m of the line, so a dropped pair could
 overlap by far less than a square millimetre; callers use the test only with a sliver tolerance of
 at least :data:`MIN_TOLERANCE_M2`.
+
+Two engines give the same pairs: numpy blocks over the STRtree's box pairs, and, for layers of at
+least :data:`KERNEL_FROM` geometries when numba is installed (the ``fast`` extra), the compiled
+:mod:`kcn_gis.analytics._sat_numba` (a grid sweep that tests each box pair where it meets it).
+``KCN_GIS_NUMBA=0`` forces the numpy engine.
 """
 
 from __future__ import annotations
@@ -259,7 +264,10 @@ def _load_kernels() -> None:
     side, support = k.ring_tables(x, y, start, m)
     pair = np.array([0], dtype=np.int64), np.array([1], dtype=np.int64)
     k.ring_pairs_separated(x, y, start, m, side, support, *pair)
-    k.pieces_separated(x, y, start, m, side, k.apexes(x, y, start, m, side, support), *pair)
+    apex = k.apexes(x, y, start, m, side, support)
+    k.pieces_separated(x, y, start, m, side, apex, *pair)
+    bounds = np.array([[0.0, 0.0, 1.0, 1.0], [5.0, 5.0, 6.0, 6.0]])
+    k.sweep(bounds, np.array([0, 1], dtype=np.int64), x, y, start, m, side, support, apex)
     grid = np.zeros((2, 3))
     k.separated(grid, grid, grid, grid, np.zeros((2, 3), dtype=bool), *pair)
 
@@ -395,33 +403,51 @@ def candidate_pairs(g: np.ndarray, *, threads: int | None = None) -> tuple[np.nd
     i, j : ndarray of int64
         Positions in ``g``, sorted by ``i`` then ``j``.
     """
+    if len(g) >= KERNEL_FROM and _kernel() is not None:
+        return _compiled_pairs(g)
     tree = shapely.STRtree(g)
-    flat = _flat_rings(g) if len(g) >= KERNEL_FROM and _kernel() is not None else None
-
-    # a block of polygons at a time against the whole tree: the pair lists (and, without numba, the
-    # padded rings) exist for one block only, so memory stays bounded however large the layer
-    def block(start: int) -> tuple[np.ndarray, np.ndarray] | None:
+    found_i: list[np.ndarray] = []
+    found_j: list[np.ndarray] = []
+    # a block of polygons at a time against the whole tree: the padded rings and the pair lists exist
+    # for one block only, so memory stays bounded however large the layer
+    for start in range(0, len(g), _GEOMETRY_BLOCK):
         pairs = tree.query(g[start : start + _GEOMETRY_BLOCK])
         i, j = pairs[0] + start, pairs[1]
         keep = i < j
         i, j = i[keep], j[keep]
         if i.size == 0:
-            return None
+            continue
         order = np.lexsort((j, i))
-        i, j = i[order], j[order]
-        return _not_separated(g, i, j, threads) if flat is None else _not_separated_flat(g, flat, i, j)
-
-    starts = range(0, len(g), _GEOMETRY_BLOCK)
-    if flat is not None and len(starts) > 1 and (os.cpu_count() or 1) > 1:
-        # with the compiled test most of a block's work releases the GIL (GEOS query, the kernel): two threads
-        with ThreadPoolExecutor(2) as pool:
-            found = [f for f in pool.map(block, starts) if f is not None]
-    else:
-        found = [f for f in map(block, starts) if f is not None]
-    if not found:
+        ci, cj = _not_separated(g, i[order], j[order], threads)
+        found_i.append(ci)
+        found_j.append(cj)
+    if not found_i:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty.copy()
-    return np.concatenate([f[0] for f in found]), np.concatenate([f[1] for f in found])
+    return np.concatenate(found_i), np.concatenate(found_j)
+
+
+def _compiled_pairs(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`candidate_pairs` in compiled code: a grid of cells instead of the STRtree, and every pair
+    tested where it is found (:func:`kcn_gis.analytics._sat_numba.sweep`); the few pairs of non-convex
+    rings the triangles leave go to the numpy path's merged convex pieces."""
+    from kcn_gis.analytics._sat_numba import sweep
+
+    flat = _flat_rings(g)
+    i, j, why = sweep(
+        shapely.bounds(g), flat.col, flat.x, flat.y, flat.start, flat.m, flat.side, flat.support, flat.apex
+    )
+    keep = np.ones(i.size, dtype=bool)
+    rest = np.flatnonzero(why == 1)
+    if rest.size:
+        involved = np.unique(np.concatenate([i[rest], j[rest]]))
+        r, row_of = _rings(g[involved])
+        a, b = row_of[np.searchsorted(involved, i[rest])], row_of[np.searchsorted(involved, j[rest])]
+        ok = (a >= 0) & (b >= 0)
+        keep[rest[ok]] = ~_separated_by_pieces(r, a[ok], b[ok])
+    i, j = i[keep], j[keep]
+    order = np.lexsort((j, i))
+    return i[order], j[order]
 
 
 @dataclass
@@ -465,27 +491,6 @@ def _flat_rings(g: np.ndarray) -> _FlatRings:
     ok = side != 0
     col[pos[ok]] = np.flatnonzero(ok)
     return _FlatRings(x, y, start, m, side, support, apexes(x, y, start, m, side, support), col)
-
-
-def _not_separated_flat(g: np.ndarray, flat: _FlatRings, i: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_not_separated` with the compiled test on the layer's flat rings (numba installed)."""
-    from kcn_gis.analytics._sat_numba import pieces_separated, ring_pairs_separated
-
-    ri, rj = flat.col[i], flat.col[j]
-    both = np.flatnonzero((ri >= 0) & (rj >= 0))
-    sep = np.zeros(i.size, dtype=bool)
-    sep[both] = ring_pairs_separated(flat.x, flat.y, flat.start, flat.m, flat.side, flat.support, ri[both], rj[both])
-    rest = both[~sep[both]]
-    if rest.size:  # non-convex rings (mostly): their triangles, compiled
-        sep[rest] = pieces_separated(flat.x, flat.y, flat.start, flat.m, flat.side, flat.apex, ri[rest], rj[rest])
-        rest = rest[~sep[rest]]
-    if rest.size:  # what the triangles left: the numpy path's merged convex pieces, on padded rings of these pairs
-        involved = np.unique(np.concatenate([i[rest], j[rest]]))
-        r, row_of = _rings(g[involved])
-        a, b = row_of[np.searchsorted(involved, i[rest])], row_of[np.searchsorted(involved, j[rest])]
-        ok = (a >= 0) & (b >= 0)
-        sep[rest[ok]] = _separated_by_pieces(r, a[ok], b[ok])
-    return i[~sep], j[~sep]
 
 
 def _not_separated(g: np.ndarray, i: np.ndarray, j: np.ndarray, threads: int | None) -> tuple[np.ndarray, np.ndarray]:

@@ -337,7 +337,7 @@ def test_the_compiled_test_separates_exactly_the_pairs_the_numpy_blocks_separate
     assert not shapely.contains(g[a[compiled]], g[b[compiled]]).any()
 
 
-def test_the_compiled_test_over_two_threads_gives_the_same_pairs(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_block_and_thread_settings_give_the_same_pairs(monkeypatch: pytest.MonkeyPatch) -> None:
     from kcn_gis.analytics import _overlaps
 
     g = tessellation(14, 12, seed=9)
@@ -396,3 +396,46 @@ def test_the_compiled_triangles_separate_touching_concave_parcels_and_never_over
     inter = shapely.area(shapely.intersection(h[a[sep]], h[b[sep]]))
     assert (inter < 1e-9).all()
     assert (flat.apex >= 0).sum() > 50  # non-convex rings were decomposed
+
+
+def test_the_grid_sweep_meets_every_pair_of_boxes_the_strtree_meets(engine: str) -> None:
+    """Boxes of every size (a park-sized multipolygon, 1 cm squares, far-away ones, missing and empty ones,
+    boxes touching at cell edges): the sweep returns exactly the box pairs the STRtree finds among those the
+    separating lines cannot rule out, and every pair involving a geometry the test does not take."""
+    if engine != "numba":
+        pytest.skip("the compiled path")
+    from kcn_gis.analytics import _overlaps
+    from kcn_gis.analytics._sat_numba import sweep
+
+    g = tessellation(20, 15, seed=3)
+    rng = np.random.default_rng(5)
+    for k in rng.choice(len(g), 8, replace=False):
+        g[k] = translate(g[k], float(rng.uniform(-4, 4)), float(rng.uniform(-4, 4)))
+    x0, y0, x1, y1 = shapely.total_bounds(g)
+    extra = [
+        shapely.MultiPolygon([shapely.box(x0, y0, x1, y1), shapely.box(x1 + 500, y0, x1 + 600, y1)]),  # huge
+        shapely.box(x0 + 5, y0 + 5, x0 + 5.01, y0 + 5.01),  # 1 cm
+        shapely.box(x0 + 5.01, y0 + 5, x0 + 5.02, y0 + 5.01),  # touches the 1 cm one
+        None,
+        shapely.Polygon(),
+        shapely.box(x1 + 5000, y1 + 5000, x1 + 5010, y1 + 5010),  # far away
+    ]
+    g = np.concatenate([g, np.array(extra, dtype=object)])
+    flat = _overlaps._flat_rings(g)
+    i, j, why = sweep(
+        shapely.bounds(g), flat.col, flat.x, flat.y, flat.start, flat.m, flat.side, flat.support, flat.apex
+    )
+    got = set(zip(i.tolist(), j.tolist(), strict=True))
+    assert len(got) == i.size and (i < j).all()  # each pair once
+    tree = shapely.STRtree(g)
+    a, b = tree.query(g)
+    boxes = {(int(p), int(q)) for p, q in zip(a, b, strict=True) if p < q}
+    assert got <= boxes
+    huge = len(g) - 6
+    with_huge = {pair for pair in boxes if huge in pair}
+    assert len(with_huge) > 200 and with_huge <= got  # not a flat ring: every box pair kept
+    touching = (len(g) - 5, len(g) - 4)
+    assert touching in boxes and touching not in got  # the two 1 cm squares meet along an edge: ruled out
+    assert not any(len(g) - 3 in pair or len(g) - 2 in pair or len(g) - 1 in pair for pair in got)
+    assert set(why[np.isin(i, [huge]) | np.isin(j, [huge])].tolist()) == {0}
+    assert fast(g) == brute_force(g, 1.0)
