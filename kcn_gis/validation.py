@@ -106,7 +106,7 @@ def check_crs(
 def _ids(frame: pd.DataFrame, key: str | None, positions: np.ndarray) -> list[tuple[str, ...]]:
     if key is None or key not in frame.columns:
         return [() for _ in positions]
-    vals = frame[key].to_numpy()[positions]
+    vals = frame[key].iloc[positions].to_numpy()  # only the rows reported become Python objects
     return [(f"{key} '{v}'",) if not pd.isna(v) else () for v in vals]
 
 
@@ -295,6 +295,10 @@ def _check_column(frame: pd.DataFrame, layer_spec: LayerSpec, col, file: str | N
     return out
 
 
+#: From this many rows on, the columns of a layer are checked two at a time.
+_THREADED_COLUMNS = 200_000
+
+
 def is_valid(values: Any) -> np.ndarray:
     """``shapely.is_valid`` of each geometry of a geometry array, over two threads for large layers.
 
@@ -425,8 +429,15 @@ def check_layer(
                     )
                 )
     if "values" in checks:
-        for c in present:
-            out += _check_column(frame, layer_spec, c, file)
+        if len(frame) >= _THREADED_COLUMNS and len(present) > 1 and (os.cpu_count() or 1) >= 2:
+            # each column's checks are Arrow and numpy passes that release the GIL, and only read the frame:
+            # two columns at a time, problems kept in column order
+            with ThreadPoolExecutor(2) as pool:
+                for found in pool.map(lambda c: _check_column(frame, layer_spec, c, file), present):
+                    out += found
+        else:
+            for c in present:
+                out += _check_column(frame, layer_spec, c, file)
     if layer_spec.geometry is not None:
         if not isinstance(frame, gpd.GeoDataFrame) or frame.geometry.name not in frame.columns:
             out.append(Problem("error", "missing_geometry", "the layer has no geometry column", layer=name, file=file))

@@ -124,3 +124,31 @@ def test_orphan_events_name_event_and_parcel():
         (2, ("event_id 'E2'", "parcel_id 'GONE'")),
         (4, ("event_id 'nan'", "parcel_id 'P9'")),
     ]
+
+
+def test_columns_checked_two_at_a_time_give_the_same_problems_in_the_same_order(monkeypatch):
+    """Large layers have their columns checked in two threads: same problems, same order, as one at a time."""
+    from kcn_gis import validation
+
+    spec = ATLAS_LAYERS[Layer.CLEARANCE_EVENTS]
+    n = 400
+    ev = pd.DataFrame(
+        {
+            Col.EVENT_ID: pd.Series([f"E{k}" for k in range(n)], dtype="str"),
+            Col.PARCEL_ID: pd.Series([f"P{k % 37}" for k in range(n)], dtype="str"),
+            Col.EVENT: pd.Series(["notified", "surveyed"] * (n // 2), dtype="str"),
+            Col.EVENT_DATE: pd.Timestamp("2020-01-01"),
+            Col.NOTE: pd.Series(["ghi chú"] * n, dtype="str"),
+        }
+    )
+    ev.loc[[3, 300], Col.EVENT_ID] = "E9"  # duplicate ids
+    ev.loc[[5, 6], Col.EVENT] = "teleported"  # not in the vocabulary
+    ev.loc[[7], Col.PARCEL_ID] = None  # required
+    ev.loc[[11, 12], Col.NOTE] = "Ba\u0301c Ninh"  # decomposed: not NFC
+    monkeypatch.setattr(validation, "_THREADED_COLUMNS", 10**9)
+    one = [(p.check, p.field, p.row, p.message) for p in check_layer(spec, ev, checks=("values",))]
+    monkeypatch.setattr(validation, "_THREADED_COLUMNS", 1)
+    two = [(p.check, p.field, p.row, p.message) for p in check_layer(spec, ev, checks=("values",))]
+    assert two == one
+    assert {c for c, *_ in one} >= {"duplicate_id", "unknown_value", "null_value", "not_nfc"}
+    assert [r for c, _, r, _ in one if c == "duplicate_id"] == [4, 10, 301]
