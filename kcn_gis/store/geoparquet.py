@@ -350,6 +350,8 @@ class GeoParquetBackend:
     """
 
     supports_filters = True
+    #: each read opens its own Parquet reader: reads may run in other threads
+    concurrent_reads = True
 
     def __init__(self, directory: str | os.PathLike[str]) -> None:
         self.path = Path(directory)

@@ -145,6 +145,8 @@ class GeoPackageBackend:
 
     #: Equality ``filters`` are turned into a quoted SQLite condition by this backend.
     supports_filters = True
+    #: each read opens its own SQLite connection: reads may run in other threads (Atlas.validate reads ahead)
+    concurrent_reads = True
 
     # -- reading ---------------------------------------------------------------------------------------
     def list_layers(self) -> dict[str, str | None]:

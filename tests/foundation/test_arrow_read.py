@@ -206,6 +206,47 @@ def test_validate_reads_every_column_of_a_large_layer_in_one_pass(bundled_copy, 
     assert isinstance(lazy[Col.NOTE].array, DeferredStringArray) and not lazy[Col.NOTE].array.loaded
 
 
+def test_validate_reads_the_next_layer_while_checking_one_with_the_same_problems(bundled_copy, tmp_path, monkeypatch):
+    """Atlas.validate reads ahead on backends whose reads may run in another thread: same problems, same
+    frames, every layer read once; a read that fails raises from validate, as when reading in order."""
+    import threading
+
+    from kcn_gis.store import gpkg as gpkg_store
+
+    path = tmp_path / "atlas.gpkg"
+    shutil.copyfile(bundled_copy, path)
+    seen: list[tuple[str, str]] = []
+    real = gpkg_store.GeoPackageBackend.read_layer
+
+    def recording(self, layer, **kwargs):
+        seen.append((layer, threading.current_thread().name))
+        return real(self, layer, **kwargs)
+
+    monkeypatch.setattr(gpkg_store.GeoPackageBackend, "read_layer", recording)
+    ahead = kcn_gis.open_atlas(path, validate=False)
+    with_ahead = [(p.check, p.layer, p.row, p.message) for p in ahead.validate()]
+    assert sorted(name for name, _ in seen) == sorted(set(name for name, _ in seen))  # each layer once
+    assert any(t.startswith("kcn_gis-read-ahead") for _, t in seen)
+    seen.clear()
+    monkeypatch.setattr(gpkg_store.GeoPackageBackend, "concurrent_reads", False)
+    in_order = kcn_gis.open_atlas(path, validate=False)
+    assert [(p.check, p.layer, p.row, p.message) for p in in_order.validate()] == with_ahead
+    assert not any(t.startswith("kcn_gis-read-ahead") for _, t in seen)
+    for layer in (Layer.PARCELS, Layer.CLEARANCE_EVENTS, Layer.PLOTS):
+        pd.testing.assert_frame_equal(pd.DataFrame(ahead.read(layer)), pd.DataFrame(in_order.read(layer)))
+
+    monkeypatch.setattr(gpkg_store.GeoPackageBackend, "concurrent_reads", True)
+
+    def failing(self, layer, **kwargs):
+        if layer == str(Layer.CLEARANCE_EVENTS):
+            raise StoreError(f"{self.location} layer '{layer}' cannot be read: disk on fire")
+        return real(self, layer, **kwargs)
+
+    monkeypatch.setattr(gpkg_store.GeoPackageBackend, "read_layer", failing)
+    with pytest.raises(StoreError, match="clearance_events.*disk on fire"):
+        kcn_gis.open_atlas(path, validate=False).validate()
+
+
 def test_geoparquet_backend_reads_the_same_frames(bundled_copy, tmp_path) -> None:
     from kcn_gis.store.geoparquet import write_partitioned
 
