@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -459,6 +461,10 @@ def _project_checks(plots: pd.DataFrame, projects: pd.DataFrame) -> list[Problem
     return out
 
 
+#: The whole-layer parcel overlaps and orphan events run in threads beside the other checks (False: in order).
+_EARLY_CHECKS = True
+
+
 def prepare_overlap_search() -> None:
     """Start loading the compiled overlap search in the background, ahead of a large check.
 
@@ -579,6 +585,55 @@ def check_consistency(
         if frame is not None:
             bad, fixed[layer] = _prepared(frame, f)
             out += _invalid(frame, layer, str(key), bad)
+    # Two whole-layer checks that need nothing else start now in two threads (compiled code, GEOS and Arrow
+    # work without the GIL), while the checks below run; their problems are put back in check order.
+    early: dict[str, Any] = {}
+    pool = ThreadPoolExecutor(2, thread_name_prefix="kcn_gis-checks") if changed is None and _EARLY_CHECKS else None
+    try:
+        if pool is not None and parcels is not None:
+            early["parcel_overlaps"] = pool.submit(_parcel_overlaps, parcels, fixed[Layer.PARCELS], tolerance_m2, None)
+            if clearance_events is not None:
+                early["orphans"] = pool.submit(_event_orphans, clearance_events, parcels)
+        out += _checks_in_order(
+            out=[],
+            parks=parks,
+            plots=plots,
+            parcels=parcels,
+            projects=projects,
+            clearance_events=clearance_events,
+            tolerance_m2=tolerance_m2,
+            changed=changed,
+            fixed=fixed,
+            focus=(f_parks, f_plots, f_parcels),
+            early=early,
+        )
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
+    out += _facility_checks(parks, facilities, projects, plots, as_of)
+    if reports is not None and projects is not None:
+        out += reporting_problems(projects, reports)
+    log.info("consistency checks: %d problem(s)", len(out))
+    return out
+
+
+def _checks_in_order(
+    *,
+    out: list[Problem],
+    parks: gpd.GeoDataFrame | None,
+    plots: gpd.GeoDataFrame | None,
+    parcels: gpd.GeoDataFrame | None,
+    projects: pd.DataFrame | None,
+    clearance_events: pd.DataFrame | None,
+    tolerance_m2: float,
+    changed: Mapping[str, np.ndarray] | None,
+    fixed: dict[Layer, np.ndarray],
+    focus: tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None],
+    early: Mapping[str, Any],
+) -> list[Problem]:
+    """The checks of :func:`check_consistency` after the validity ones, in check order (``early``: futures
+    of checks already started)."""
+    f_parks, f_plots, f_parcels = focus
     if parks is not None and (f_parks is None or f_parks.any()):
         out += _park_overlaps(parks, fixed[Layer.PARKS], tolerance_m2, f_parks)
     if plots is not None and parks is not None and (f_plots is None or f_plots.any()):
@@ -619,7 +674,10 @@ def check_consistency(
             ),
         )
     if parcels is not None and (f_parcels is None or f_parcels.any()):
-        out += _parcel_overlaps(parcels, fixed[Layer.PARCELS], tolerance_m2, f_parcels)
+        if "parcel_overlaps" in early:
+            out += early["parcel_overlaps"].result()
+        else:
+            out += _parcel_overlaps(parcels, fixed[Layer.PARCELS], tolerance_m2, f_parcels)
     if plots is not None and projects is not None:
         if changed is None:
             out += _project_checks(plots, projects)
@@ -630,11 +688,7 @@ def check_consistency(
             out += unknown
     events_affected = changed is None or str(Layer.PARCELS) in changed or str(Layer.CLEARANCE_EVENTS) in changed
     if clearance_events is not None and parcels is not None and events_affected:
-        out += _event_orphans(clearance_events, parcels)
-    out += _facility_checks(parks, facilities, projects, plots, as_of)
-    if reports is not None and projects is not None:
-        out += reporting_problems(projects, reports)
-    log.info("consistency checks: %d problem(s)", len(out))
+        out += early["orphans"].result() if "orphans" in early else _event_orphans(clearance_events, parcels)
     return out
 
 

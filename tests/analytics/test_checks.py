@@ -190,3 +190,44 @@ def test_none_layers_skip_their_checks():
     layers[Layer.PLOTS].loc[1, Col.PROJECT_ID] = "GHOST"
     assert check_consistency(parks=None, plots=None, parcels=None, projects=None) == []
     assert check_consistency(parks=layers[Layer.PARKS], plots=layers[Layer.PLOTS], parcels=None, projects=None) == []
+
+
+def test_checks_started_early_in_threads_report_the_same_problems_in_the_same_order(monkeypatch):
+    """Parcel overlaps and orphan events run beside the other checks: same problems, same order."""
+    import pandas as pd
+
+    from kcn_gis.analytics import checks
+
+    layers = make_layers()
+    base = layers[Layer.PARCELS]
+    extra = base.iloc[[0]].copy()
+    extra[Col.PARCEL_ID] = "S1-1-3"
+    extra["geometry"] = [shapely.buffer(base.geometry.iloc[0], -10.0)]  # inside parcel 1: overlaps it
+    parcels = pd.concat([base, extra], ignore_index=True)
+    parcels.loc[1, "geometry"] = box(5_250, 1_000, 5_750, 2_000)  # half outside its park
+    parcels.loc[1, Col.PARK_ID] = "S1"
+    events = pd.DataFrame(
+        {
+            Col.EVENT_ID: pd.Series(["E1", "E2", "E3"], dtype="str"),
+            Col.PARCEL_ID: pd.Series([parcels[Col.PARCEL_ID].iloc[0], "GHOST-1", "GHOST-2"], dtype="str"),
+        }
+    )
+
+    def both() -> list[tuple]:
+        found = check_consistency(
+            parks=layers[Layer.PARKS],
+            plots=layers[Layer.PLOTS],
+            parcels=parcels,
+            projects=layers[Layer.PROJECTS],
+            clearance_events=events,
+        )
+        return [(p.check, p.layer, p.row, p.message) for p in found]
+
+    monkeypatch.setattr(checks, "_EARLY_CHECKS", False)
+    in_order = both()
+    monkeypatch.setattr(checks, "_EARLY_CHECKS", True)
+    assert both() == in_order
+    kinds = [c for c, *_ in in_order]
+    assert {"parcel_outside_park", "overlapping_parcels", "event_unknown_parcel"} <= set(kinds)
+    assert kinds.index("overlapping_parcels") < kinds.index("event_unknown_parcel")  # check order kept
+    assert kinds.count("event_unknown_parcel") == 2
