@@ -22,7 +22,7 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import ParamSpec, TypeVar
 
-__all__ = ["lean", "leanly", "release"]
+__all__ = ["fewer_collections", "lean", "leanly", "release"]
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -129,3 +129,42 @@ def leanly(fn: Callable[_P, _R]) -> Callable[_P, _R]:
             return fn(*args, **kwargs)
 
     return run
+
+
+#: Young objects allocated between two collections of the cyclic garbage collector in :func:`fewer_collections`
+#: (Python's default is 700).
+YOUNG_THRESHOLD = 100_000
+_gc_depth = 0
+_gc_saved: tuple[int, ...] = ()
+
+
+@contextlib.contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Run one large job with Python's cyclic garbage collector running far less often; restored after.
+
+    Shapely geometries are objects the collector tracks. With a million of them alive, each full
+    collection walks them all, and the default thresholds trigger one again and again while other
+    objects come and go: at a million parcels ``kcn-gis validate`` spent about a second in the
+    collector. Here the young generation is collected every :data:`YOUNG_THRESHOLD` allocations
+    instead of every 700, and the older ones ten times less often than by default, so cycles are still
+    freed, later. Reference counting, which frees almost everything, is unchanged.
+
+    ``kcn-gis validate`` runs inside it (not the imports: their memory is measured, and cycles freed later
+    would raise their peak). Nested and concurrent blocks are counted: the first in sets the thresholds
+    and the last out puts back the ones it found.
+    """
+    import gc
+
+    global _gc_depth, _gc_saved
+    with _lock:
+        if _gc_depth == 0:
+            _gc_saved = gc.get_threshold()
+            gc.set_threshold(YOUNG_THRESHOLD, 50, 100)
+        _gc_depth += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _gc_depth -= 1
+            if _gc_depth == 0:
+                gc.set_threshold(*_gc_saved)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -49,9 +50,12 @@ _BLOCK = 16_384
 _GEOMETRY_BLOCK = 8_192  # 100k boxes: transient 20 MB instead of 33 MB at 25k, same time
 #: Below this many pairs the test runs in one thread.
 _PARALLEL_MIN = 4 * _BLOCK
-#: Layers of at least this many geometries use the compiled test when numba is installed (smaller ones
-#: are done in numpy in well under a second, less than importing numba and loading its cache costs).
+#: Layers of at least this many geometries use the compiled test when numba is installed and already loaded
+#: (or being loaded: :func:`warm_up`); smaller ones are done in numpy in well under a second.
 KERNEL_FROM = 20_000
+#: From this many geometries on, numba is loaded on demand for the search: below it, loading it (about a
+#: second and 100 MB of LLVM) costs more than it saves, e.g. in the check of a 100 000-parcel import.
+LOAD_FROM = 500_000
 
 
 @dataclass
@@ -236,6 +240,14 @@ _warming: threading.Thread | None = None
 _warming_lock = threading.Lock()
 
 
+def _use_compiled(n: int) -> bool:
+    """Whether a search over ``n`` geometries (or pairs) takes the compiled engine."""
+    if n < KERNEL_FROM or os.environ.get("KCN_GIS_NUMBA", "1") == "0":
+        return False
+    loaded = _warming is not None or "kcn_gis.analytics._sat_numba" in sys.modules
+    return (loaded or n >= LOAD_FROM) and _kernel() is not None
+
+
 def warm_up(n: int) -> None:
     """Start loading the compiled test in the background when a layer of ``n`` geometries will be searched.
 
@@ -274,7 +286,7 @@ def _load_kernels() -> None:
 
 def _separate(r: _Rings, a: np.ndarray, b: np.ndarray, pool: ThreadPoolExecutor | None) -> np.ndarray:
     """Pairs ``(a, b)`` of rings separated by a supporting edge of either one (compiled when numba is there)."""
-    kernel = _kernel() if a.size >= KERNEL_FROM else None
+    kernel = _kernel() if _use_compiled(a.size) else None
     if kernel is None:
         sep = _blocks(_separated_guess, r, a, b, pool)
         rest = np.flatnonzero(~sep)
@@ -403,7 +415,7 @@ def candidate_pairs(g: np.ndarray, *, threads: int | None = None) -> tuple[np.nd
     i, j : ndarray of int64
         Positions in ``g``, sorted by ``i`` then ``j``.
     """
-    if len(g) >= KERNEL_FROM and _kernel() is not None:
+    if _use_compiled(len(g)):
         return _compiled_pairs(g)
     tree = shapely.STRtree(g)
     found_i: list[np.ndarray] = []

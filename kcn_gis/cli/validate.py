@@ -143,6 +143,13 @@ def _bytes(location: str) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from kcn_gis.memory import fewer_collections
+
+    with fewer_collections():  # a million parcels are a million tracked objects: see there
+        return _validate(args)
+
+
+def _validate(args: argparse.Namespace) -> int:
     from kcn_gis.validation import problems_frame
 
     atlas = open_from_args(args, validate=False)

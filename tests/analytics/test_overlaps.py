@@ -31,6 +31,7 @@ def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> s
 
         monkeypatch.delenv("KCN_GIS_NUMBA", raising=False)
         monkeypatch.setattr(_overlaps, "KERNEL_FROM", 0)  # the compiled test even on these small layers
+        monkeypatch.setattr(_overlaps, "LOAD_FROM", 0)
     else:
         monkeypatch.setenv("KCN_GIS_NUMBA", "0")
     return str(request.param)
@@ -439,3 +440,28 @@ def test_the_grid_sweep_meets_every_pair_of_boxes_the_strtree_meets(engine: str)
     assert not any(len(g) - 3 in pair or len(g) - 2 in pair or len(g) - 1 in pair for pair in got)
     assert set(why[np.isin(i, [huge]) | np.isin(j, [huge])].tolist()) == {0}
     assert fast(g) == brute_force(g, 1.0)
+
+
+def test_numba_is_loaded_on_demand_only_for_very_large_layers(monkeypatch: pytest.MonkeyPatch, engine: str) -> None:
+    """A 100 000-parcel import check stays in numpy (loading numba costs a second and 100 MB); validate loads it
+    in the background first; a layer of half a million polygons loads it on demand."""
+    if engine != "numba":
+        pytest.skip("needs numba")
+    import sys
+
+    from kcn_gis.analytics import _overlaps
+
+    monkeypatch.setattr(_overlaps, "KERNEL_FROM", 20_000)
+    monkeypatch.setattr(_overlaps, "LOAD_FROM", 500_000)
+    monkeypatch.setattr(_overlaps, "_warming", None)
+    monkeypatch.delitem(sys.modules, "kcn_gis.analytics._sat_numba", raising=False)
+    assert not _overlaps._use_compiled(10_000)
+    assert not _overlaps._use_compiled(100_000)  # not loaded, not asked for: numpy
+    assert "kcn_gis.analytics._sat_numba" not in sys.modules
+    assert _overlaps._use_compiled(600_000)  # loads it
+    assert _overlaps._use_compiled(100_000)  # loaded now
+    monkeypatch.delitem(sys.modules, "kcn_gis.analytics._sat_numba", raising=False)
+    monkeypatch.setattr(_overlaps, "_warming", object())  # validate asked for it
+    assert _overlaps._use_compiled(100_000)
+    monkeypatch.setenv("KCN_GIS_NUMBA", "0")
+    assert not _overlaps._use_compiled(600_000)

@@ -94,3 +94,73 @@ def test_default_parcel_ids_pad_digits_only_and_join_in_arrow():
     # sheet 2 digits and parcel 4 digits when they are digits; 12.0 is the number 12; other text as written
     assert got.tolist() == ["B1-MD-01-0005", "B1-AB-12-0123", "---", "Q2-NS-3a-0012", "B1-MD-07-99999"]
     assert got.dtype == "str"
+
+
+def test_fewer_collections_raises_the_thresholds_and_puts_them_back_nested_threaded_and_on_failure():
+    import gc
+    import threading
+
+    from kcn_gis.memory import YOUNG_THRESHOLD, fewer_collections
+
+    before = gc.get_threshold()
+    with fewer_collections():
+        assert gc.get_threshold()[0] == YOUNG_THRESHOLD
+        with fewer_collections():  # nested: still raised inside, not restored by the inner exit
+            pass
+        assert gc.get_threshold()[0] == YOUNG_THRESHOLD
+        inside, done = threading.Event(), threading.Event()
+
+        def other() -> None:
+            with fewer_collections():
+                inside.set()
+                done.wait(10)
+
+        t = threading.Thread(target=other)
+        t.start()
+        inside.wait(10)
+    assert gc.get_threshold()[0] == YOUNG_THRESHOLD  # the other thread's block still runs
+    done.set()
+    t.join(10)
+    assert gc.get_threshold() == before
+    with pytest.raises(ZeroDivisionError), fewer_collections():
+        1 / 0  # noqa: B018
+    assert gc.get_threshold() == before
+    # cycles are still collected inside: a cycle made there is freed by a later collection
+    import weakref
+
+    class Node:
+        pass
+
+    with fewer_collections():
+        a, b = Node(), Node()
+        a.other, b.other = b, a
+        ref = weakref.ref(a)
+        del a, b
+        gc.collect()
+        assert ref() is None
+
+
+def test_validate_runs_with_fewer_collections_and_other_commands_do_not(monkeypatch, capsys):
+    import contextlib
+    import gc
+
+    from kcn_gis import memory
+    from kcn_gis.cli import main
+
+    entered = []
+    real = memory.fewer_collections
+
+    @contextlib.contextmanager
+    def recording():
+        with real():
+            entered.append(gc.get_threshold()[0])
+            yield
+
+    monkeypatch.setattr(memory, "fewer_collections", recording)
+    before = gc.get_threshold()
+    assert main(["validate"]) == 0
+    assert "0 error(s)" in capsys.readouterr().err  # the bundled atlas has warnings only
+    assert entered == [memory.YOUNG_THRESHOLD]  # the command ran inside it
+    assert gc.get_threshold() == before
+    assert main(["fill-rates", "--by", "park", "--format", "json"]) == 0
+    assert entered == [memory.YOUNG_THRESHOLD]  # other commands keep Python's defaults
