@@ -78,10 +78,6 @@ class _Rings:
 
     _PER_VERTEX = ("x", "y", "nx", "ny", "support")
 
-    def ring_major(self) -> tuple[np.ndarray, ...]:
-        """``x, y, nx, ny, support`` as C-contiguous ``(p, k)`` arrays: one ring's vertices side by side."""
-        return tuple(np.ascontiguousarray(getattr(self, f).T) for f in self._PER_VERTEX)
-
     @property
     def rows(self) -> np.ndarray:
         """(p, 2k): each ring's x then y coordinates in one row (built once, for gathers)."""
@@ -221,19 +217,19 @@ def _blocks(
     return np.concatenate(parts)
 
 
-def _kernel() -> Callable[..., np.ndarray] | None:
-    """The compiled separating-line test (:mod:`kcn_gis.analytics._sat_numba`), or None.
+def _kernel() -> bool:
+    """Whether the compiled search (:mod:`kcn_gis.analytics._sat_numba`) can be used.
 
-    None when numba is not installed (it comes with the ``fast`` extra) or when the environment
-    variable ``KCN_GIS_NUMBA`` is ``0``; the numpy blocks then give the same answer, more slowly.
+    False when numba is not installed (it comes with the ``fast`` extra) or when the environment
+    variable ``KCN_GIS_NUMBA`` is ``0``; the numpy engine then gives the same answer, more slowly.
     """
     if os.environ.get("KCN_GIS_NUMBA", "1") == "0":
-        return None
+        return False
     try:
-        from kcn_gis.analytics._sat_numba import separated
+        import kcn_gis.analytics._sat_numba  # noqa: F401
     except ImportError:
-        return None
-    return separated
+        return False
+    return True
 
 
 _warming: threading.Thread | None = None
@@ -245,7 +241,7 @@ def _use_compiled(n: int) -> bool:
     if n < KERNEL_FROM or os.environ.get("KCN_GIS_NUMBA", "1") == "0":
         return False
     loaded = _warming is not None or "kcn_gis.analytics._sat_numba" in sys.modules
-    return (loaded or n >= LOAD_FROM) and _kernel() is not None
+    return (loaded or n >= LOAD_FROM) and _kernel()
 
 
 def warm_up(n: int) -> None:
@@ -280,25 +276,14 @@ def _load_kernels() -> None:
     k.pieces_separated(x, y, start, m, side, apex, *pair)
     bounds = np.array([[0.0, 0.0, 1.0, 1.0], [5.0, 5.0, 6.0, 6.0]])
     k.sweep(bounds, np.array([0, 1], dtype=np.int64), x, y, start, m, side, support, apex)
-    grid = np.zeros((2, 3))
-    k.separated(grid, grid, grid, grid, np.zeros((2, 3), dtype=bool), *pair)
 
 
 def _separate(r: _Rings, a: np.ndarray, b: np.ndarray, pool: ThreadPoolExecutor | None) -> np.ndarray:
-    """Pairs ``(a, b)`` of rings separated by a supporting edge of either one (compiled when numba is there)."""
-    kernel = _kernel() if _use_compiled(a.size) else None
-    if kernel is None:
-        sep = _blocks(_separated_guess, r, a, b, pool)
-        rest = np.flatnonzero(~sep)
-        sep[rest] = _blocks(_separated_full, r, a[rest], b[rest], pool)
-        return sep
-    arrays = r.ring_major()
-    if a.size < _PARALLEL_MIN or (os.cpu_count() or 1) < 2:
-        return kernel(*arrays, a, b)
-    half = a.size // 2  # the compiled loop releases the GIL: two threads, one half each
-    with ThreadPoolExecutor(2) as two:
-        parts = list(two.map(lambda s: kernel(*arrays, a[s], b[s]), (slice(0, half), slice(half, None))))
-    return np.concatenate(parts)
+    """Pairs ``(a, b)`` of padded rings separated by a supporting edge of either one (the numpy engine)."""
+    sep = _blocks(_separated_guess, r, a, b, pool)
+    rest = np.flatnonzero(~sep)
+    sep[rest] = _blocks(_separated_full, r, a[rest], b[rest], pool)
+    return sep
 
 
 def _fan_pieces(r: _Rings) -> tuple[_Rings, np.ndarray]:

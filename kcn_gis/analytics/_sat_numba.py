@@ -9,7 +9,7 @@ run the overlap search both ways). Three parts:
 * :func:`sweep`: a grid of cells instead of the STRtree; each pair of boxes sharing a cell is
   tested where it is met (edges, then triangles), so the 9 million box pairs of a million parcels
   are never listed;
-* :func:`separated` and :func:`pieces_separated`: the same tests on given pairs.
+* :func:`ring_pairs_separated` and :func:`pieces_separated`: the same tests on given pairs.
 
 Each pair costs a few dozen multiply-adds here, where the numpy blocks gather every vertex of both
 rings for every pair: at a million parcels the search goes from about 5 s to about 1.3 s.
@@ -23,77 +23,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["apexes", "pieces_separated", "ring_pairs_separated", "ring_tables", "separated", "sweep"]
-
-
-@numba.njit(cache=True, nogil=True)
-def _edge_separates(
-    x: np.ndarray, y: np.ndarray, nx: np.ndarray, ny: np.ndarray, support: np.ndarray, a: int, b: int
-) -> bool:  # pragma: no cover - compiled
-    """Some supporting edge of ring ``a`` has every vertex of ring ``b`` on its outer closed side."""
-    k = x.shape[1]
-    for e in range(k):
-        if not support[a, e]:
-            continue
-        px, py, qx, qy = x[a, e], y[a, e], nx[a, e], ny[a, e]
-        outside = True
-        for v in range(k):
-            # written as "not >= 0" so that a NaN fails the test, as numpy's min(...) >= 0 does
-            if not ((x[b, v] - px) * qx + (y[b, v] - py) * qy >= 0.0):
-                outside = False
-                break
-        if outside:
-            return True
-    return False
-
-
-@numba.njit(cache=True, nogil=True)
-def _separated(
-    x: np.ndarray,
-    y: np.ndarray,
-    nx: np.ndarray,
-    ny: np.ndarray,
-    support: np.ndarray,
-    a: np.ndarray,
-    b: np.ndarray,
-    out: np.ndarray,
-) -> None:  # pragma: no cover - compiled
-    for t in range(a.size):
-        out[t] = _edge_separates(x, y, nx, ny, support, a[t], b[t]) or _edge_separates(
-            x, y, nx, ny, support, b[t], a[t]
-        )
-
-
-def separated(
-    x: np.ndarray,
-    y: np.ndarray,
-    nx: np.ndarray,
-    ny: np.ndarray,
-    support: np.ndarray,
-    a: np.ndarray,
-    b: np.ndarray,
-) -> np.ndarray:
-    """For each pair ``(a[t], b[t])`` of rings: does a supporting edge of either ring separate them?
-
-    Parameters
-    ----------
-    x, y, nx, ny : ndarray of float64, shape (rings, k)
-        Ring-major padded vertices (metres, projected CRS) and the outward normal of each edge
-        (padding repeats vertex 0 and has a zero normal).
-    support : ndarray of bool, shape (rings, k)
-        Edge is a supporting line of its ring (every vertex of the ring on its inner closed side).
-    a, b : ndarray of int64
-        Ring rows of the pairs.
-
-    Returns
-    -------
-    ndarray of bool
-        True where the pair is proven to have disjoint interiors.
-    """
-    out = np.empty(a.size, dtype=np.bool_)
-    if a.size:
-        _separated(x, y, nx, ny, support, a.astype(np.int64, copy=False), b.astype(np.int64, copy=False), out)
-    return out
+__all__ = ["apexes", "pieces_separated", "ring_pairs_separated", "ring_tables", "sweep"]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -211,7 +141,8 @@ def ring_pairs_separated(
     a: np.ndarray,
     b: np.ndarray,
 ) -> np.ndarray:
-    """:func:`separated` for rings stored flat (as :func:`ring_tables` takes them): no padded copies.
+    """For each pair ``(a[t], b[t])`` of rings stored flat (as :func:`ring_tables` takes them): does a
+    supporting edge of either ring separate them?
 
     Returns
     -------
