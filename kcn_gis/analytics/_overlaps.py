@@ -217,7 +217,7 @@ def _blocks(
     return np.concatenate(parts)
 
 
-def _kernel() -> bool:
+def _numba_available() -> bool:
     """Whether the compiled search (:mod:`kcn_gis.analytics._sat_numba`) can be used.
 
     False when numba is not installed (it comes with the ``fast`` extra) or when the environment
@@ -241,7 +241,7 @@ def _use_compiled(n: int) -> bool:
     if n < KERNEL_FROM or os.environ.get("KCN_GIS_NUMBA", "1") == "0":
         return False
     loaded = _warming is not None or "kcn_gis.analytics._sat_numba" in sys.modules
-    return (loaded or n >= LOAD_FROM) and _kernel()
+    return (loaded or n >= LOAD_FROM) and _numba_available()
 
 
 def warm_up(n: int) -> None:
