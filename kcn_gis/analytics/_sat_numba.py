@@ -86,6 +86,33 @@ def ring_tables(x: np.ndarray, y: np.ndarray, start: np.ndarray, m: np.ndarray) 
 
 
 @numba.njit(cache=True, nogil=True)
+def _all_outside(
+    x: np.ndarray, y: np.ndarray, s: int, k: int, px: float, py: float, nx: float, ny: float
+) -> bool:  # pragma: no cover - compiled
+    """Vertices ``s ... s+k-1`` all on the outer closed side of the line through ``p`` with normal ``n``.
+
+    Written as "not >= 0" so that a NaN fails the test, as numpy's ``min(...) >= 0`` does.
+    """
+    for v in range(s, s + k):  # noqa: SIM110 - a loop compiles to a loop; numba does not compile all(<generator>)
+        if not ((x[v] - px) * nx + (y[v] - py) * ny >= 0.0):
+            return False
+    return True
+
+
+@numba.njit(cache=True, nogil=True)
+def _cells(
+    bounds: np.ndarray, k: int, x0: float, y0: float, cell: float, nx: int, ny: int
+) -> tuple[int, int, int, int]:  # pragma: no cover - compiled
+    """The cell columns and rows ``cx0, cx1, cy0, cy1`` that box ``k`` covers."""
+    return (
+        min(int((bounds[k, 0] - x0) / cell), nx - 1),
+        min(int((bounds[k, 2] - x0) / cell), nx - 1),
+        min(int((bounds[k, 1] - y0) / cell), ny - 1),
+        min(int((bounds[k, 3] - y0) / cell), ny - 1),
+    )
+
+
+@numba.njit(cache=True, nogil=True)
 def _flat_edge_separates(
     x: np.ndarray,
     y: np.ndarray,
@@ -102,13 +129,7 @@ def _flat_edge_separates(
             continue
         n = sa + e + 1 if e + 1 < ka else sa
         px, py = x[sa + e], y[sa + e]
-        nx, ny = (y[n] - py) * sg, -(x[n] - px) * sg
-        outside = True
-        for v in range(kb):
-            if not ((x[sb + v] - px) * nx + (y[sb + v] - py) * ny >= 0.0):
-                outside = False
-                break
-        if outside:
+        if _all_outside(x, y, sb, kb, px, py, (y[n] - py) * sg, -(x[n] - px) * sg):
             return True
     return False
 
@@ -248,13 +269,7 @@ def _convex_separated(
             ex, ey = ax[n] - ax[e], ay[n] - ay[e]
             if ex == 0.0 and ey == 0.0:
                 continue
-            nx, ny = ey * sa, -ex * sa
-            outside = True
-            for v in range(kb):
-                if not ((bx[v] - ax[e]) * nx + (by[v] - ay[e]) * ny >= 0.0):
-                    outside = False
-                    break
-            if outside:
+            if _all_outside(bx, by, 0, kb, ax[e], ay[e], ey * sa, -ex * sa):
                 return True
     return False
 
@@ -377,10 +392,7 @@ def _sweep(
     for k in range(n):
         if np.isnan(bounds[k, 0]):
             continue
-        cx0 = min(int((bounds[k, 0] - x0) / cell), nx - 1)
-        cx1 = min(int((bounds[k, 2] - x0) / cell), nx - 1)
-        cy0 = min(int((bounds[k, 1] - y0) / cell), ny - 1)
-        cy1 = min(int((bounds[k, 3] - y0) / cell), ny - 1)
+        cx0, cx1, cy0, cy1 = _cells(bounds, k, x0, y0, cell, nx, ny)
         for cy in range(cy0, cy1 + 1):
             for cx in range(cx0, cx1 + 1):
                 counts[cy * nx + cx + 1] += 1
@@ -391,10 +403,7 @@ def _sweep(
     for k in range(n):
         if np.isnan(bounds[k, 0]):
             continue
-        cx0 = min(int((bounds[k, 0] - x0) / cell), nx - 1)
-        cx1 = min(int((bounds[k, 2] - x0) / cell), nx - 1)
-        cy0 = min(int((bounds[k, 1] - y0) / cell), ny - 1)
-        cy1 = min(int((bounds[k, 3] - y0) / cell), ny - 1)
+        cx0, cx1, cy0, cy1 = _cells(bounds, k, x0, y0, cell, nx, ny)
         for cy in range(cy0, cy1 + 1):
             for cx in range(cx0, cx1 + 1):
                 c = cy * nx + cx

@@ -595,7 +595,6 @@ def check_consistency(
             if clearance_events is not None:
                 early["orphans"] = pool.submit(_event_orphans, clearance_events, parcels)
         out += _checks_in_order(
-            out=[],
             parks=parks,
             plots=plots,
             parcels=parcels,
@@ -619,7 +618,6 @@ def check_consistency(
 
 def _checks_in_order(
     *,
-    out: list[Problem],
     parks: gpd.GeoDataFrame | None,
     plots: gpd.GeoDataFrame | None,
     parcels: gpd.GeoDataFrame | None,
@@ -634,6 +632,7 @@ def _checks_in_order(
     """The checks of :func:`check_consistency` after the validity ones, in check order (``early``: futures
     of checks already started)."""
     f_parks, f_plots, f_parcels = focus
+    out: list[Problem] = []
     if parks is not None and (f_parks is None or f_parks.any()):
         out += _park_overlaps(parks, fixed[Layer.PARKS], tolerance_m2, f_parks)
     if plots is not None and parks is not None and (f_plots is None or f_plots.any()):
