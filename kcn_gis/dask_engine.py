@@ -49,10 +49,11 @@ from kcn_gis.analytics.banks import DUONG, split_banks
 from kcn_gis.analytics.fill import with_park_names
 from kcn_gis.analytics.pieces import GroupBy
 from kcn_gis.clearance import progress
+from kcn_gis.clearance.history import STATE_COLUMNS
 from kcn_gis.dates import DateLike, as_of_date
 from kcn_gis.errors import KcnGisError, MissingDependencyError
 from kcn_gis.schema import Col, LandUse, Layer
-from kcn_gis.store.geoparquet import layer_parts, read_layer, read_manifest
+from kcn_gis.store.geoparquet import layer_parts, read_layer, read_manifest, read_part
 
 __all__ = ["clearance_progress_dask", "dask_client", "fill_rates_dask", "river_balance_dask"]
 
@@ -322,6 +323,25 @@ def _progress_part(parcels: gpd.GeoDataFrame, events: pd.DataFrame, kw: dict[str
     return progress.clearance_progress(events, parcels, **kw)
 
 
+def _columns_of(part: str) -> list[str]:
+    import pyarrow.parquet as pq
+
+    return list(pq.read_schema(part).names)
+
+
+def _progress_of_parts(
+    parcel_part: str, event_part: str, event_columns: list[str], crs: Any, kw: dict[str, Any]
+) -> pd.DataFrame:
+    """Progress of one co-partitioned pair of parts, read and computed in one task.
+
+    Only the columns the stages need are read, and the parcel geometries stay WKB: their areas
+    come from the bytes (the same values as shapely's), so no shape is built.
+    """
+    parcels = read_part(parcel_part, Layer.PARCELS, columns=[Col.PARCEL_ID, Col.PARK_ID], crs=crs)
+    events = read_part(event_part, Layer.CLEARANCE_EVENTS, columns=event_columns)
+    return progress.clearance_progress(events, parcels, **kw)
+
+
 def _bucket(frame: pd.DataFrame, k: int) -> pd.DataFrame:
     out = frame.copy()
     ids = out[Col.PARCEL_ID].astype(object).to_numpy()
@@ -365,7 +385,9 @@ def clearance_progress_dask(
     directory = _check_dir(parquet_dir)
     manifest = read_manifest(directory)
     parcels = _read_ddf(directory, Layer.PARCELS, [Col.PARCEL_ID, Col.PARK_ID])
-    events = _read_ddf(directory, Layer.CLEARANCE_EVENTS)
+    event_parts = [str(p) for p in layer_parts(directory, Layer.CLEARANCE_EVENTS)]
+    event_columns = [c for c in STATE_COLUMNS if c in _columns_of(event_parts[0])]  # recorded_at etc. may be absent
+    events = _read_ddf(directory, Layer.CLEARANCE_EVENTS, event_columns)
     wanted = None
     kw: dict[str, Any] = {"as_of": as_of_date(as_of), "park": None}
     if park is not None:  # resolved once, as the in-memory function does (ids without case, names)
@@ -379,16 +401,28 @@ def clearance_progress_dask(
         manifest.get("copartitioned", {}).get(str(Layer.CLEARANCE_EVENTS)) == str(Layer.PARCELS)
         and parcels.npartitions == events.npartitions
     )
-    if not aligned:
+    import dask.dataframe as dd
+
+    if aligned:  # one task per pair of parts: read what the stages need and compute, nothing moves between tasks
+        parts = dd.from_map(
+            _progress_of_parts,
+            [str(p) for p in layer_parts(directory, Layer.PARCELS)],
+            event_parts,
+            event_columns=event_columns,  # not 'columns': from_map takes that for a projection
+            crs=manifest.get("crs"),
+            kw=kw,
+            meta=template.iloc[:0],
+            label="clearance-progress",
+            enforce_metadata=False,
+        )
+    else:
         log.info("clearance events are not co-partitioned with parcels: shuffling both on parcel_id")
         k = max(parcels.npartitions, events.npartitions)
         parcels = parcels.map_partitions(_bucket, k).shuffle(on="_bucket", npartitions=k)
         events = events.map_partitions(_bucket, k).shuffle(on="_bucket", npartitions=k)
         parcels = parcels.map_partitions(_drop_bucket)
         events = events.map_partitions(_drop_bucket)
-    import dask.dataframe as dd
-
-    parts = dd.map_partitions(_progress_part, parcels, events, kw, meta=template.iloc[:0], align_dataframes=False)
+        parts = dd.map_partitions(_progress_part, parcels, events, kw, meta=template.iloc[:0], align_dataframes=False)
     with dask_client(scheduler) as client:
         computed = _compute(client, parts, "clearance progress")
     additive = [c for c in template.columns if c not in ("park_id", "handed_over_share")]

@@ -32,6 +32,7 @@ from kcn_gis.schema import EVENT_LABELS, STAGES, Col, Event
 __all__ = [
     "NOT_STARTED",
     "STAGE_RANK",
+    "STATE_COLUMNS",
     "clearance_changes",
     "events_since",
     "parcel_stages",
@@ -68,6 +69,18 @@ _EVENTS: tuple[str, ...] = tuple(str(e) for e in Event)
 _KIND = {e: i for i, e in enumerate(_EVENTS)}
 _RANK_BY_KIND = np.array([STAGE_RANK.get(e, 0) for e in _EVENTS], dtype="int8")
 _NAT = np.iinfo(np.int64).min  # numpy's NaT as int64
+
+
+#: The event columns a parcel's stage is derived from: a reader that only needs the stages (the
+#: Dask engine's progress) reads these and not ``reference``, ``note`` or ``recorded_by``.
+STATE_COLUMNS: tuple[str, ...] = (
+    str(Col.EVENT_ID),
+    str(Col.PARCEL_ID),
+    str(Col.EVENT),
+    str(Col.EVENT_DATE),
+    str(Col.CORRECTS_EVENT_ID),
+    str(Col.RECORDED_AT),
+)
 
 
 def _prepare(events: pd.DataFrame) -> pd.DataFrame:

@@ -54,6 +54,7 @@ __all__ = [
     "layer_parts",
     "read_layer",
     "read_manifest",
+    "read_part",
     "record_validation",
     "write_manifest",
     "write_partitioned",
@@ -207,6 +208,58 @@ def read_layer(
     cols = None if columns is None else [*columns, Col.GEOMETRY]
     gframes = [gpd.read_parquet(p, columns=cols, bbox=bbox) for p in parts]
     return pd.concat(gframes, ignore_index=True) if len(gframes) > 1 else gframes[0]
+
+
+def read_part(
+    path: str | os.PathLike[str],
+    layer: str | Layer,
+    *,
+    columns: list[str] | None = None,
+    crs: Any = None,
+) -> pd.DataFrame | gpd.GeoDataFrame:
+    """Read one part file of a layer as the atlas reader reads a whole layer (for the Dask engine's tasks).
+
+    Columns get the model's dtypes (dates ``datetime64[ms]``, text Arrow-backed strings) and the
+    geometry stays WKB until it is first used: ``frame.geometry.values.area`` is computed from
+    the bytes, without building the shapes.
+
+    Parameters
+    ----------
+    path : path
+        A ``part.NNNNN.parquet`` file of the layer (:func:`layer_parts`).
+    layer : str
+        The layer the part belongs to.
+    columns : list of str, optional
+        Only these columns; the geometry of a spatial layer is always read, last.
+    crs : optional
+        The atlas CRS (the manifest's ``crs``; EPSG:9209 for Bắc Ninh). Nothing is reprojected.
+
+    Raises
+    ------
+    StoreError
+        If the file cannot be read or lacks a requested column.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from kcn_gis.store.arrow import table_to_frame
+
+    s = spec(layer)
+    try:
+        names = pq.read_schema(path).names
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise StoreError(f"{path} (layer '{s.name}') cannot be read: {exc}") from exc
+    geom = str(Col.GEOMETRY) if s.geometry is not None and str(Col.GEOMETRY) in names else None
+    wanted = [c for c in names if c not in ("bbox", "__index_level_0__")] if columns is None else list(columns)
+    missing = [c for c in wanted if c not in names]
+    if missing:
+        raise StoreError(f"{path} (layer '{s.name}') has no column(s) {', '.join(missing)}; re-export the atlas")
+    cols = [c for c in wanted if c != geom] + ([geom] if geom else [])
+    try:
+        table = pq.read_table(path, columns=cols)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise StoreError(f"{path} (layer '{s.name}') cannot be read: {exc}") from exc
+    return table_to_frame(table, s, geometry=geom, crs=crs, what=f"{path} (layer '{s.name}')")
 
 
 def _layers_of(atlas: Atlas) -> dict[str, pd.DataFrame]:
@@ -416,7 +469,13 @@ class GeoParquetBackend:
         order: list[str] | None = None
         if columns is None:
             cols = [c for c in names if c not in ("bbox", "__index_level_0__")]
-            if defer and bbox is None and not filters and layer in DEFERRED_COLUMNS and dataset.count_rows() >= DEFER_FROM_ROWS:
+            if (
+                defer
+                and bbox is None
+                and not filters
+                and layer in DEFERRED_COLUMNS
+                and dataset.count_rows() >= DEFER_FROM_ROWS
+            ):
                 order = list(cols)
                 stamp = _fingerprint(parts)
 

@@ -139,3 +139,32 @@ def test_progress_on_a_terminal_goes_to_stderr_and_leaves_results_alone(partitio
     pd.testing.assert_frame_equal(shown, quiet)
     assert out.out == ""  # stdout stays clean for piped tables
     assert "clearance progress: http" in out.err  # the dashboard link of the cluster
+
+
+def test_clearance_progress_counts_corrections_in_each_part(small_layers, tmp_path, dask_client):
+    """A correction voids the event it names: the per-part reader keeps ``corrects_event_id``."""
+    from kcn_gis.clearance import clearance_progress
+    from kcn_gis.dask_engine import clearance_progress_dask
+    from kcn_gis.store.geoparquet import write_partitioned
+
+    layers = dict(small_layers)
+    events = layers[Layer.CLEARANCE_EVENTS]
+    handed = events[events["event"] == "handed_over"].head(40)
+    fixes = pd.DataFrame(
+        {
+            "event_id": pd.array([f"FIX-{i}" for i in range(len(handed))], dtype="str"),
+            "parcel_id": handed["parcel_id"].to_numpy(),
+            "event": "correction",
+            "event_date": pd.Timestamp("2019-01-01"),
+            "corrects_event_id": handed["event_id"].to_numpy(),
+        }
+    )
+    layers[Layer.CLEARANCE_EVENTS] = pd.concat([events, fixes], ignore_index=True).astype(
+        {"event_date": "datetime64[ms]"}
+    )
+    out = write_partitioned(layers, tmp_path / "fixed.parquet", partitions=3)
+    want = clearance_progress(layers[Layer.CLEARANCE_EVENTS], small_layers[Layer.PARCELS], as_of=AS_OF)
+    before = clearance_progress(events, small_layers[Layer.PARCELS], as_of=AS_OF)
+    assert want["handed_over_parcels"].sum() == before["handed_over_parcels"].sum() - 40
+    got = clearance_progress_dask(out, as_of=AS_OF, scheduler=dask_client)
+    _same(got, want)

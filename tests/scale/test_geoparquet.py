@@ -102,3 +102,42 @@ def test_writes_from_an_open_atlas(small_layers, tmp_path):
     out = write_partitioned(open_atlas(tmp_path / "a.gpkg"), tmp_path / "a.parquet", partitions=2)
     assert len(read_layer(out, Layer.PARCELS)) == len(small_layers[Layer.PARCELS])
     assert read_layer(out, Layer.PARKS).crs.to_epsg() == 9209
+
+
+def test_read_part_gives_model_dtypes_and_keeps_the_geometry_as_wkb(small_layers, partitioned):
+    import shapely
+
+    from kcn_gis.store.arrow import LazyGeometryArray
+    from kcn_gis.store.geoparquet import layer_parts, read_part
+
+    part = layer_parts(partitioned, Layer.PARCELS)[1]
+    frame = read_part(part, Layer.PARCELS, columns=["parcel_id", "park_id"], crs="EPSG:9209")
+    assert list(frame.columns) == ["parcel_id", "park_id", "geometry"]
+    assert frame.crs.to_epsg() == 9209
+    values = frame.geometry.values
+    assert isinstance(values, LazyGeometryArray) and not values.decoded
+    # the part's parcels and their areas, against the frame that was written (areas from the bytes)
+    source = small_layers[Layer.PARCELS].set_index("parcel_id")
+    want = shapely.area(source.loc[frame["parcel_id"].to_numpy(), "geometry"].to_numpy())
+    assert values.area == pytest.approx(want, rel=0, abs=1e-9)
+    assert not values.decoded
+
+    events = read_part(layer_parts(partitioned, Layer.CLEARANCE_EVENTS)[1], Layer.CLEARANCE_EVENTS)
+    assert events["event_date"].dtype == "datetime64[ms]"
+    assert set(events["parcel_id"]) <= set(frame["parcel_id"])
+
+
+def test_read_part_names_the_file_and_the_missing_column(partitioned):
+    from kcn_gis.errors import StoreError
+    from kcn_gis.store.geoparquet import layer_parts, read_part
+
+    part = layer_parts(partitioned, Layer.PARCELS)[0]
+    with pytest.raises(StoreError, match=r"part\.00000\.parquet.*parcels.*no column\(s\) owner"):
+        read_part(part, Layer.PARCELS, columns=["parcel_id", "owner"])
+    bad = part.parent.parent / "broken.parquet"
+    bad.write_bytes(b"not parquet")
+    try:
+        with pytest.raises(StoreError, match=r"broken\.parquet.*cannot be read"):
+            read_part(bad, Layer.PARCELS)
+    finally:
+        bad.unlink()
