@@ -8,7 +8,7 @@ run the overlap search both ways). Three parts:
   non-convex ring, the apex of its fan of triangles, from the layer's coordinates stored flat;
 * :func:`sweep`: a grid of cells instead of the STRtree; each pair of boxes sharing a cell is
   tested where it is met (edges, then triangles), so the 9 million box pairs of a million parcels
-  are never listed;
+  are never listed; large layers are swept in two threads, each over half of the cells;
 * :func:`ring_pairs_separated` and :func:`pieces_separated`: the same tests on given pairs.
 
 Each pair costs a few dozen multiply-adds here, where the numpy blocks gather every vertex of both
@@ -19,6 +19,9 @@ pays the compilation (a few seconds).
 """
 
 from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
@@ -368,26 +371,18 @@ def _grow(buf: np.ndarray, size: int) -> np.ndarray:  # pragma: no cover - compi
 
 
 @numba.njit(cache=True, nogil=True)
-def _sweep(
-    bounds: np.ndarray,
-    cell: float,
-    nx: int,
-    ny: int,
-    col: np.ndarray,
-    x: np.ndarray,
-    y: np.ndarray,
-    start: np.ndarray,
-    m: np.ndarray,
-    side: np.ndarray,
-    support: np.ndarray,
-    apex: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+def _grid(
+    bounds: np.ndarray, cell: float, nx: int, ny: int
+) -> tuple[float, float, np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    """The boxes of each cell: a counting sort of (cell, box), boxes in increasing order within a cell.
+
+    Returns the grid origin and ``counts`` (cell ``c`` holds ``boxes[counts[c]:counts[c + 1]]``).
+    """
     n = bounds.shape[0]
     x0, y0 = np.inf, np.inf
     for k in range(n):
         if not np.isnan(bounds[k, 0]):
             x0, y0 = min(x0, bounds[k, 0]), min(y0, bounds[k, 1])
-    # cells of each box: counting sort of (cell, box), boxes in increasing order within a cell
     counts = np.zeros(nx * ny + 1, dtype=np.int64)
     for k in range(n):
         if np.isnan(bounds[k, 0]):
@@ -409,13 +404,38 @@ def _sweep(
                 c = cy * nx + cx
                 boxes[fill[c]] = k
                 fill[c] += 1
+    return x0, y0, counts, boxes
+
+
+@numba.njit(cache=True, nogil=True)
+def _sweep_cells(
+    bounds: np.ndarray,
+    cell: float,
+    nx: int,
+    ny: int,
+    x0: float,
+    y0: float,
+    counts: np.ndarray,
+    boxes: np.ndarray,
+    c_lo: int,
+    c_hi: int,
+    col: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    start: np.ndarray,
+    m: np.ndarray,
+    side: np.ndarray,
+    support: np.ndarray,
+    apex: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    """The pairs met in cells ``c_lo .. c_hi - 1`` (each pair belongs to exactly one cell: see below)."""
     out_i = np.empty(1024, dtype=np.int64)
     out_j = np.empty(1024, dtype=np.int64)
     why = np.empty(1024, dtype=np.int8)
     px, py = np.empty(32), np.empty(32)
     qx, qy = np.empty(32), np.empty(32)
     found = 0
-    for c in range(nx * ny):
+    for c in range(c_lo, c_hi):
         lo, hi = counts[c], counts[c + 1]
         for p in range(lo, hi):
             i = boxes[p]
@@ -447,6 +467,11 @@ def _sweep(
                 out_i[found], out_j[found], why[found] = i, j, reason
                 found += 1
     return out_i[:found], out_j[:found], why[:found]
+
+
+#: From this many boxes the cells are swept in two threads, halves of about equal work (the kernels
+#: release the GIL); below it one thread (tests set it to 0 to run the split on small layers).
+THREADED_FROM = 100_000
 
 
 def sweep(
@@ -497,4 +522,19 @@ def sweep(
     floor = max(span_x, span_y, 1.0) / max(2.0 * np.sqrt(ok.sum()), 1.0)
     cell = max(cell, floor, 1e-9)
     nx, ny = int(span_x / cell) + 1, int(span_y / cell) + 1
-    return _sweep(b, cell, nx, ny, col.astype(np.int64, copy=False), x, y, start, m, side, support, apex)
+    x0, y0, counts, boxes = _grid(b, cell, nx, ny)
+    rest = (col.astype(np.int64, copy=False), x, y, start, m, side, support, apex)
+    cells = nx * ny
+    if ok.sum() < THREADED_FROM or (os.cpu_count() or 1) < 2 or cells < 2:
+        return _sweep_cells(b, cell, nx, ny, x0, y0, counts, boxes, 0, cells, *rest)
+    # the work of a cell grows with its boxes: cut where half of the (cell, box) entries are behind
+    mid = int(np.searchsorted(counts, counts[-1] // 2))
+    mid = min(max(mid, 1), cells - 1)
+    with ThreadPoolExecutor(2, thread_name_prefix="kcn_gis-sweep") as pool:
+        halves = list(
+            pool.map(
+                lambda r: _sweep_cells(b, cell, nx, ny, x0, y0, counts, boxes, r[0], r[1], *rest),
+                [(0, mid), (mid, cells)],
+            )
+        )
+    return tuple(np.concatenate([h[k] for h in halves]) for k in range(3))  # type: ignore[return-value]

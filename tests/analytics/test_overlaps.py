@@ -392,7 +392,9 @@ def test_the_compiled_triangles_separate_touching_concave_parcels_and_never_over
     assert (flat.apex >= 0).sum() > 50  # non-convex rings were decomposed
 
 
-def test_the_grid_sweep_meets_every_pair_of_boxes_the_strtree_meets(engine: str) -> None:
+def test_the_grid_sweep_meets_every_pair_of_boxes_the_strtree_meets(
+    engine: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Boxes of every size (a park-sized multipolygon, 1 cm squares, far-away ones, missing and empty ones,
     boxes touching at cell edges): the sweep returns exactly the box pairs the STRtree finds among those the
     separating lines cannot rule out, and every pair involving a geometry the test does not take."""
@@ -421,6 +423,16 @@ def test_the_grid_sweep_meets_every_pair_of_boxes_the_strtree_meets(engine: str)
     )
     got = set(zip(i.tolist(), j.tolist(), strict=True))
     assert len(got) == i.size and (i < j).all()  # each pair once
+    # swept in two threads (each over half of the cells): the same pairs, each still once
+    from kcn_gis.analytics import _sat_numba
+
+    monkeypatch.setattr(_sat_numba, "THREADED_FROM", 0)
+    i2, j2, why2 = sweep(
+        shapely.bounds(g), flat.col, flat.x, flat.y, flat.start, flat.m, flat.side, flat.support, flat.apex
+    )
+    assert sorted(zip(i2.tolist(), j2.tolist(), why2.tolist(), strict=True)) == sorted(
+        zip(i.tolist(), j.tolist(), why.tolist(), strict=True)
+    )
     tree = shapely.STRtree(g)
     a, b = tree.query(g)
     boxes = {(int(p), int(q)) for p, q in zip(a, b, strict=True) if p < q}
