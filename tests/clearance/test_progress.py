@@ -47,8 +47,13 @@ def _independent_progress(events: pd.DataFrame, parcels, as_of: str) -> dict[str
     return out
 
 
+@pytest.mark.parametrize("area_thread", [False, True], ids=["areas-inline", "areas-in-a-thread"])
 @pytest.mark.parametrize("as_of", DATES)
-def test_progress_equals_independent_computation(events, parcels, as_of):
+def test_progress_equals_independent_computation(events, parcels, as_of, area_thread, monkeypatch):
+    from kcn_gis.clearance import progress as module
+
+    # large layers measure the parcels in a second thread while the stages are derived: both paths
+    monkeypatch.setattr(module, "_AREA_BESIDE_FROM", 0 if area_thread else 10**12)
     expected = _independent_progress(events, parcels, as_of)
     got = clearance_progress(events, parcels, as_of=as_of).set_index("park_id")
     _assert_progress(got, expected)
