@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 import kcn_gis.progress as kcn_progress
+from kcn_gis import cores
 from kcn_gis.analytics import balance, fill
 from kcn_gis.analytics.banks import DUONG, split_banks
 from kcn_gis.analytics.fill import with_park_names
@@ -172,7 +173,8 @@ def _read_ddf(directory: Path, layer: Layer, columns: Sequence[str] | None = Non
 
 # -- fill rates -------------------------------------------------------------------------------------------------------
 def _fill_part(plots: gpd.GeoDataFrame, parks: gpd.GeoDataFrame, banks: Any, kw: dict[str, Any]) -> pd.DataFrame:
-    return fill.fill_rates(plots, parks, banks=banks, **kw)
+    with cores.limit(1):  # a task is one core's work: the other cores run the other workers
+        return fill.fill_rates(plots, parks, banks=banks, **kw)
 
 
 def _sum_fill(parts: pd.DataFrame, key: str, template: pd.DataFrame) -> pd.DataFrame:
@@ -320,7 +322,8 @@ def river_balance_dask(
 
 # -- clearance progress -----------------------------------------------------------------------------------------------
 def _progress_part(parcels: gpd.GeoDataFrame, events: pd.DataFrame, kw: dict[str, Any]) -> pd.DataFrame:
-    return progress.clearance_progress(events, parcels, **kw)
+    with cores.limit(1):
+        return progress.clearance_progress(events, parcels, **kw)
 
 
 def _columns_of(part: str) -> list[str]:
@@ -334,12 +337,14 @@ def _progress_of_parts(
 ) -> pd.DataFrame:
     """Progress of one co-partitioned pair of parts, read and computed in one task.
 
-    Only the columns the stages need are read, and the parcel geometries stay WKB: their areas
-    come from the bytes (the same values as shapely's), so no shape is built.
+    Only the columns the stages need are read, each part in this task's thread (a worker is one
+    core's work), and the parcel geometries stay WKB: their areas come from the bytes (the same
+    values as shapely's), so no shape is built.
     """
-    parcels = read_part(parcel_part, Layer.PARCELS, columns=[Col.PARCEL_ID, Col.PARK_ID], crs=crs)
-    events = read_part(event_part, Layer.CLEARANCE_EVENTS, columns=event_columns)
-    return progress.clearance_progress(events, parcels, **kw)
+    with cores.limit(1):
+        parcels = read_part(parcel_part, Layer.PARCELS, columns=[Col.PARCEL_ID, Col.PARK_ID], crs=crs)
+        events = read_part(event_part, Layer.CLEARANCE_EVENTS, columns=event_columns)
+        return progress.clearance_progress(events, parcels, **kw)
 
 
 def _bucket(frame: pd.DataFrame, k: int) -> pd.DataFrame:

@@ -10,7 +10,6 @@ raises on bad data, so a user sees every problem at once.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -23,6 +22,7 @@ import pyarrow.compute as pc
 import shapely
 from pyproj import CRS
 
+from kcn_gis import cores
 from kcn_gis.crs import WORKING_CRS, same_crs
 from kcn_gis.errors import Problem
 from kcn_gis.schema import LayerSpec
@@ -314,7 +314,7 @@ def is_valid(values: Any) -> np.ndarray:
 
 def threaded_is_valid(geoms: np.ndarray) -> np.ndarray:
     """``shapely.is_valid``, over two threads for large layers (GEOS releases the GIL)."""
-    if len(geoms) < 50_000 or (os.cpu_count() or 1) < 2:
+    if len(geoms) < 50_000 or cores.available() < 2:
         return shapely.is_valid(geoms)
     half = len(geoms) // 2
     with ThreadPoolExecutor(2) as pool:
@@ -429,7 +429,7 @@ def check_layer(
                     )
                 )
     if "values" in checks:
-        if len(frame) >= _THREADED_COLUMNS and len(present) > 1 and (os.cpu_count() or 1) >= 2:
+        if len(frame) >= _THREADED_COLUMNS and len(present) > 1 and cores.available() >= 2:
             # each column's checks are Arrow and numpy passes that release the GIL, and only read the frame:
             # two columns at a time, problems kept in column order
             with ThreadPoolExecutor(2) as pool:

@@ -38,6 +38,8 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 
+from kcn_gis import cores
+
 __all__ = ["MAX_VERTICES", "MIN_TOLERANCE_M2", "candidate_pairs", "parallel"]
 
 #: Polygons with more distinct vertices than this go to GEOS (the test costs vertices² per pair).
@@ -516,7 +518,7 @@ def parallel(fn: Callable[..., np.ndarray], *arrays: np.ndarray, threads: int | 
     prepared input the call runs in one thread.
     """
     n = len(arrays[0]) if arrays else 0
-    n_threads = threads if threads is not None else min(2, os.cpu_count() or 1)
+    n_threads = threads if threads is not None else min(2, cores.available())
     if n_threads < 2 or n < 20_000 or any(shapely.is_prepared(a).any() for a in arrays):
         return fn(*arrays)
     cuts = np.linspace(0, n, n_threads + 1).astype(int)

@@ -20,11 +20,12 @@ pays the compilation (a few seconds).
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
+
+from kcn_gis import cores
 
 __all__ = ["apexes", "pieces_separated", "ring_pairs_separated", "ring_tables", "sweep"]
 
@@ -525,7 +526,7 @@ def sweep(
     x0, y0, counts, boxes = _grid(b, cell, nx, ny)
     rest = (col.astype(np.int64, copy=False), x, y, start, m, side, support, apex)
     cells = nx * ny
-    if ok.sum() < THREADED_FROM or (os.cpu_count() or 1) < 2 or cells < 2:
+    if ok.sum() < THREADED_FROM or cores.available() < 2 or cells < 2:
         return _sweep_cells(b, cell, nx, ny, x0, y0, counts, boxes, 0, cells, *rest)
     # the work of a cell grows with its boxes: cut where half of the (cell, box) entries are behind
     mid = int(np.searchsorted(counts, counts[-1] // 2))

@@ -14,7 +14,6 @@ Public within the package; the user-facing functions are in
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from kcn_gis import cores
 from kcn_gis.analytics._common import (
     M2_PER_HA,
     check_land_uses,
@@ -123,7 +123,7 @@ def covered_by(parks: np.ndarray, which: np.ndarray, g: np.ndarray, todo: np.nda
     g, todo : ndarray
         The geometries and the mask of those to test (False elsewhere).
     """
-    if len(g) < _THREADED_COVER or (os.cpu_count() or 1) < 2:
+    if len(g) < _THREADED_COVER or cores.available() < 2:
         own = _copies(parks)
         return covered(own[which], g, todo)
     half = len(g) // 2

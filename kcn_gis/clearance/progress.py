@@ -7,7 +7,6 @@ EPSG:9209 for Bắc Ninh) and reported in hectares. Nothing here reads files.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -16,6 +15,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from kcn_gis import cores
 from kcn_gis.clearance.history import NOT_STARTED, STAGE_RANK, _parcel_state, _reached_blocks
 from kcn_gis.crs import require_projected
 from kcn_gis.dates import DateLike, as_of_date
@@ -148,7 +148,7 @@ def clearance_progress(
     require_projected(parcels, "parcels")
     if Col.PARK_ID not in parcels.columns:
         raise ClearanceError("parcels lack the column 'park_id'; pass the atlas layer 'parcels'")
-    if len(parcels) >= _AREA_BESIDE_FROM and (os.cpu_count() or 1) >= 2:
+    if len(parcels) >= _AREA_BESIDE_FROM and cores.available() >= 2:
         # the areas (WKB arithmetic or GEOS, without the GIL) are computed while the stages are derived
         with ThreadPoolExecutor(1, thread_name_prefix="kcn_gis-area") as pool:
             pending = pool.submit(parcel_area_ha, parcels)

@@ -37,6 +37,7 @@ import pyarrow.compute as pc
 import shapely
 from pyproj import CRS
 
+from kcn_gis import cores
 from kcn_gis.crs import WGS84, require_projected, same_crs, to_wgs84, wgs84_transformer
 from kcn_gis.errors import CRSError, KcnGisError
 from kcn_gis.jsonsafe import json_safe
@@ -356,7 +357,7 @@ def lonlat_transform(crs: Any, *, what: str) -> Callable[[np.ndarray], np.ndarra
             t.description,
         )
         out = np.empty((len(xy), 2), dtype=np.float64)
-        if len(xy) < _PARALLEL_VERTICES or (os.cpu_count() or 1) < 2:
+        if len(xy) < _PARALLEL_VERTICES or cores.available() < 2:
             out[:, 0], out[:, 1] = t.transform(xy[:, 0], xy[:, 1])
             return out
         # PROJ releases the GIL: the second half goes to a thread with its own transformer (the same pipeline)

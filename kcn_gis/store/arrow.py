@@ -19,7 +19,6 @@ Nothing here changes a value: the frames are equal to those of the generic path 
 from __future__ import annotations
 
 import itertools
-import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +31,7 @@ import pyarrow as pa
 import shapely
 from geopandas.array import GeometryArray
 
+from kcn_gis import cores
 from kcn_gis.errors import StoreError
 from kcn_gis.schema import Col, Layer, LayerSpec
 
@@ -85,7 +85,7 @@ def _to_wkb_numpy(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
 
 def _decode(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
     wkb = _to_wkb_numpy(values)
-    if wkb.size < _THREADED_DECODE or (os.cpu_count() or 1) < 2:
+    if wkb.size < _THREADED_DECODE or cores.available() < 2:
         return np.asarray(shapely.from_wkb(wkb), dtype=object)
     halves = np.array_split(wkb, 2)
     with ThreadPoolExecutor(2) as ex:
@@ -168,7 +168,7 @@ def wkb_polygon_area(values: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np
         and the area there is 0: measure those with shapely.
     """
     chunks = _binary_chunks(values)
-    if len(chunks) > 1 and len(values) >= _THREADED_DECODE and (os.cpu_count() or 1) >= 2:
+    if len(chunks) > 1 and len(values) >= _THREADED_DECODE and cores.available() >= 2:
         with ThreadPoolExecutor(2) as ex:  # numpy gathers and arithmetic release the GIL
             parts = list(ex.map(_polygon_area_chunk, chunks))
     else:

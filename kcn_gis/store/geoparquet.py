@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from kcn_gis import cores
 from kcn_gis.errors import StoreError
 from kcn_gis.schema import SCHEMA_VERSION, Col, Layer, spec
 
@@ -216,6 +217,7 @@ def read_part(
     *,
     columns: list[str] | None = None,
     crs: Any = None,
+    threads: bool | None = None,
 ) -> pd.DataFrame | gpd.GeoDataFrame:
     """Read one part file of a layer as the atlas reader reads a whole layer (for the Dask engine's tasks).
 
@@ -233,6 +235,10 @@ def read_part(
         Only these columns; the geometry of a spatial layer is always read, last.
     crs : optional
         The atlas CRS (the manifest's ``crs``; EPSG:9209 for Bắc Ninh). Nothing is reprojected.
+    threads : bool, optional
+        Let Arrow decode the columns in its thread pool. Default: when more than one core is
+        available (:func:`kcn_gis.cores.available`; a Dask task limits itself to one, as each worker
+        is already one core's work and the pool's threads only added CPU time there).
 
     Raises
     ------
@@ -256,7 +262,7 @@ def read_part(
         raise StoreError(f"{path} (layer '{s.name}') has no column(s) {', '.join(missing)}; re-export the atlas")
     cols = [c for c in wanted if c != geom] + ([geom] if geom else [])
     try:
-        table = pq.read_table(path, columns=cols)
+        table = pq.read_table(path, columns=cols, use_threads=cores.available() > 1 if threads is None else threads)
     except (pa.ArrowInvalid, OSError) as exc:
         raise StoreError(f"{path} (layer '{s.name}') cannot be read: {exc}") from exc
     return table_to_frame(table, s, geometry=geom, crs=crs, what=f"{path} (layer '{s.name}')")

@@ -54,6 +54,7 @@ import shapely
 
 import kcn_gis.store.gpkg_rtree as gpkg_rtree
 import kcn_gis.store.gpkg_sql as gpkg_sql
+from kcn_gis import cores
 from kcn_gis.errors import ConcurrencyError, SchemaError, StoreError
 from kcn_gis.schema import Col, spec
 from kcn_gis.store.arrow import DEFER_FROM_ROWS, DEFERRED_COLUMNS, table_to_frame
@@ -226,7 +227,7 @@ class GeoPackageBackend:
 
     def _halves(self, layer: str) -> tuple[str, int] | None:
         """(fid column, split fid) for reading a large layer in two parallel halves; None for small layers."""
-        if (os.cpu_count() or 1) < 2:
+        if cores.available() < 2:
             return None
         qt = _q(layer)
         with contextlib.closing(sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)) as con:
