@@ -391,7 +391,8 @@ def clearance_progress_dask(
     manifest = read_manifest(directory)
     parcels = _read_ddf(directory, Layer.PARCELS, [Col.PARCEL_ID, Col.PARK_ID])
     event_parts = [str(p) for p in layer_parts(directory, Layer.CLEARANCE_EVENTS)]
-    event_columns = [c for c in STATE_COLUMNS if c in _columns_of(event_parts[0])]  # recorded_at etc. may be absent
+    present = set(_columns_of(event_parts[0]))
+    event_columns = [c for c in STATE_COLUMNS if c in present]  # recorded_at, corrects_event_id may be absent
     events = _read_ddf(directory, Layer.CLEARANCE_EVENTS, event_columns)
     wanted = None
     kw: dict[str, Any] = {"as_of": as_of_date(as_of), "park": None}
