@@ -47,13 +47,33 @@ def _shapes() -> list[shapely.Geometry | None]:
     ]
 
 
-def test_wkb_area_equals_geos_bit_for_bit() -> None:
+@pytest.fixture(params=["numpy", "compiled"])
+def area_engine(request, monkeypatch) -> str:
+    """Run a test with the numpy path of ``wkb_polygon_area`` and again with the compiled one (numba)."""
+    from kcn_gis.store import arrow
+
+    if request.param == "numpy":
+        monkeypatch.setenv("KCN_GIS_NUMBA", "0")
+    else:
+        pytest.importorskip("numba")
+        monkeypatch.setenv("KCN_GIS_NUMBA", "1")
+        monkeypatch.setattr(arrow, "COMPILED_AREA_FROM", 0)
+        monkeypatch.setattr(arrow, "COMPILED_AREA_LOAD_FROM", 0)
+    return request.param
+
+
+def test_wkb_area_equals_geos_bit_for_bit(area_engine: str) -> None:
     g = np.array(_shapes(), dtype=object)
     wkb = pa.array(list(shapely.to_wkb(g)), type=pa.binary())
     area, ok = wkb_polygon_area(wkb)
     ref = np.nan_to_num(shapely.area(g), nan=0.0)
-    assert ok.tolist() == [True, True, True, False, False, False, False, False, False]
+    if area_engine == "numpy":  # simple one-ring polygons of at most 64 points only
+        assert ok.tolist() == [True, True, True, False, False, False, False, False, False]
+    else:  # every polygon and multipolygon; never a null or a point
+        assert ok.tolist() == [True, True, True, True, True, True, False, True, False]
+        assert area[3] == 10_000.0 - 100.0 and area[4] == 3.0 and area[7] == 0.0
     assert np.array_equal(area[ok], ref[ok])  # the same bits, not just close
+    assert not area[~ok].any()
     assert area[0] == 10_000.0 and area[1] == 50.0
     # the array answers every row, through GEOS where the fast path does not apply
     lazy = LazyGeometryArray.from_wkb(wkb, crs="EPSG:9209")
@@ -63,7 +83,7 @@ def test_wkb_area_equals_geos_bit_for_bit() -> None:
     assert got[3] == pytest.approx(10_000.0 - 100.0) and got[4] == pytest.approx(3.0)
 
 
-def test_wkb_area_many_chunks_and_offsets() -> None:
+def test_wkb_area_many_chunks_and_offsets(area_engine: str) -> None:
     rng = np.random.default_rng(1)
     polys = [
         shapely.Polygon(np.c_[E0 + rng.random(k) * 50, N0 + rng.random(k) * 50]).convex_hull
@@ -77,6 +97,37 @@ def test_wkb_area_many_chunks_and_offsets() -> None:
     for values, expected in ((chunked, ref), (large, ref), (sliced, ref[3:])):
         area, ok = wkb_polygon_area(values)
         assert ok.all() and np.array_equal(area, expected)
+
+
+@pytest.mark.parametrize("area_engine", ["compiled"], indirect=True)
+def test_compiled_wkb_area_holes_parts_and_bad_bytes(area_engine: str) -> None:
+    """Holes, multipolygons, long rings and damaged values: the same bits as GEOS, or left to GEOS."""
+    rng = np.random.default_rng(7)
+    shapes = []
+    for k in range(600):
+        x, y = E0 + rng.random() * 1e4, N0 + rng.random() * 1e4
+        shell = shapely.Point(x, y).buffer(1 + rng.random() * 60, quad_segs=int(rng.integers(1, 40)))
+        if k % 3 == 0:  # one or two holes
+            shell = shell.difference(shapely.Point(x, y).buffer(0.5)).difference(
+                shapely.box(x + 0.6, y, x + 0.9, y + 0.3)
+            )
+        if k % 4 == 0:
+            shell = shapely.MultiPolygon([shell, shapely.box(x + 500, y, x + 501 + rng.random(), y + 1)])
+        shapes.append(shell)
+    g = np.array(shapes, dtype=object)
+    kind = shapely.get_type_id(g)
+    assert (kind == 6).any() and (shapely.get_num_interior_rings(g[kind == 3]) > 0).any()
+    wkb = list(shapely.to_wkb(g))
+    # damage: a value cut short, one with bytes to spare, a big-endian one, a 3D one, a collection
+    cut, spare = wkb[1][:-8], wkb[2] + b"\x00" * 8
+    big = shapely.to_wkb(g[3], byte_order=0)
+    z = shapely.to_wkb(shapely.Polygon([(0, 0, 1), (1, 0, 1), (0, 1, 1)]))
+    coll = shapely.to_wkb(shapely.GeometryCollection([shapely.box(0, 0, 1, 1)]))
+    values = pa.array([*wkb, cut, spare, big, z, coll], type=pa.binary())
+    area, ok = wkb_polygon_area(values)
+    assert ok[: len(wkb)].all() and not ok[len(wkb) :].any()
+    assert np.array_equal(area[: len(wkb)], shapely.area(g))
+    assert not area[len(wkb) :].any()
 
 
 def test_lazy_geometry_stays_undecoded_until_used() -> None:
