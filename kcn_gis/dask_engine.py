@@ -338,12 +338,21 @@ def _progress_of_parts(
     """Progress of one co-partitioned pair of parts, read and computed in one task.
 
     Only the columns the stages need are read, each part in this task's thread (a worker is one
-    core's work), and the parcel geometries stay WKB: their areas come from the bytes (the same
+    core's work): event kinds and park ids from the files' dictionaries, event ids only if a
+    correction names one. The parcel geometries stay WKB: their areas come from the bytes (the same
     values as shapely's), so no shape is built.
     """
     with cores.limit(1):
-        parcels = read_part(parcel_part, Layer.PARCELS, columns=[Col.PARCEL_ID, Col.PARK_ID], crs=crs)
-        events = read_part(event_part, Layer.CLEARANCE_EVENTS, columns=event_columns)
+        parcels = read_part(
+            parcel_part, Layer.PARCELS, columns=[Col.PARCEL_ID, Col.PARK_ID], crs=crs, categorical=[Col.PARK_ID]
+        )
+        events = read_part(
+            event_part,
+            Layer.CLEARANCE_EVENTS,
+            columns=event_columns,
+            defer=[c for c in (Col.EVENT_ID, Col.CORRECTS_EVENT_ID) if c in event_columns],  # only for corrections
+            categorical=[Col.EVENT],
+        )
         return progress.clearance_progress(events, parcels, **kw)
 
 

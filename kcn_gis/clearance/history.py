@@ -107,6 +107,10 @@ def _prepare(events: pd.DataFrame) -> pd.DataFrame:
     if arrow_events is not None:  # Arrow-backed text (the store's frames): one hash lookup, no factorize
         vocab = pa.array(_EVENTS, type=arrow_events.type)
         kind = np.asarray(pc.index_in(arrow_events, value_set=vocab).fill_null(-1), dtype=np.int64)
+    elif isinstance(events[Col.EVENT].dtype, pd.CategoricalDtype):  # read from dictionary pages: codes already
+        cat = events[Col.EVENT].array
+        lut = np.array([_KIND.get(str(u), -1) for u in cat.categories] + [-1], dtype=np.int64)
+        kind = lut[np.asarray(cat.codes, dtype=np.int64)]  # code -1 (missing) takes the last slot
     else:
         codes, uniques = pd.factorize(events[Col.EVENT])
         lut = np.array([_KIND.get(str(u), -1) for u in uniques] + [-1], dtype=np.int64)  # last slot: missing (-1)

@@ -32,7 +32,7 @@ import json
 import logging
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -218,6 +218,8 @@ def read_part(
     columns: list[str] | None = None,
     crs: Any = None,
     threads: bool | None = None,
+    defer: Sequence[str] = (),
+    categorical: Sequence[str] = (),
 ) -> pd.DataFrame | gpd.GeoDataFrame:
     """Read one part file of a layer as the atlas reader reads a whole layer (for the Dask engine's tasks).
 
@@ -239,6 +241,14 @@ def read_part(
         Let Arrow decode the columns in its thread pool. Default: when more than one core is
         available (:func:`kcn_gis.cores.available`; a Dask task limits itself to one, as each worker
         is already one core's work and the pool's threads only added CPU time there).
+    defer : sequence of str, optional
+        Text columns (of ``columns``) read only when first used, as the atlas reader defers notes and
+        ids (:class:`~kcn_gis.store.arrow.DeferredStringArray`): event ids, for instance, matter only
+        where a correction names one. If the file changed on disk in between, that read raises
+        :class:`~kcn_gis.errors.StoreError`.
+    categorical : sequence of str, optional
+        Text columns of few distinct values (event kinds, park ids) returned as pandas ``Categorical``
+        of the same strings, read from the file's dictionary pages without building a string per row.
 
     Raises
     ------
@@ -257,15 +267,41 @@ def read_part(
         raise StoreError(f"{path} (layer '{s.name}') cannot be read: {exc}") from exc
     geom = str(Col.GEOMETRY) if s.geometry is not None and str(Col.GEOMETRY) in names else None
     wanted = [c for c in names if c not in ("bbox", "__index_level_0__")] if columns is None else list(columns)
-    missing = [c for c in wanted if c not in names]
+    missing = [c for c in (*wanted, *defer, *categorical) if c not in names]
     if missing:
         raise StoreError(f"{path} (layer '{s.name}') has no column(s) {', '.join(missing)}; re-export the atlas")
     cols = [c for c in wanted if c != geom] + ([geom] if geom else [])
+    later = [c for c in defer if c in cols and c != geom]
+    order = cols if later else None
+    use_threads = cores.available() > 1 if threads is None else threads
+    deferred: dict[str, Any] = {}
+    if later:
+        stamp = _fingerprint([Path(path)])
+
+        def loader(column: str) -> Any:
+            def load() -> Any:
+                if _fingerprint([Path(path)]) != stamp:
+                    raise StoreError(f"{path} (layer '{s.name}') changed on disk after it was read; read it again")
+                try:
+                    return pq.read_table(path, columns=[column], use_threads=use_threads)[column]
+                except (pa.ArrowInvalid, OSError) as exc:
+                    raise StoreError(f"{path} (layer '{s.name}') cannot be read: {exc}") from exc
+
+            return load
+
+        deferred = {c: loader(c) for c in later}
     try:
-        table = pq.read_table(path, columns=cols, use_threads=cores.available() > 1 if threads is None else threads)
+        table = pq.read_table(
+            path,
+            columns=[c for c in cols if c not in deferred],
+            use_threads=use_threads,
+            read_dictionary=[c for c in categorical if c in cols] or None,
+        )
     except (pa.ArrowInvalid, OSError) as exc:
         raise StoreError(f"{path} (layer '{s.name}') cannot be read: {exc}") from exc
-    return table_to_frame(table, s, geometry=geom, crs=crs, what=f"{path} (layer '{s.name}')")
+    return table_to_frame(
+        table, s, geometry=geom, crs=crs, deferred=deferred, order=order, what=f"{path} (layer '{s.name}')"
+    )
 
 
 def _layers_of(atlas: Atlas) -> dict[str, pd.DataFrame]:

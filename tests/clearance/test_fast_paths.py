@@ -14,6 +14,7 @@ import shapely
 
 from kcn_gis.clearance import clearance_progress, parcel_stages
 from kcn_gis.clearance.history import _arrow_strings
+from kcn_gis.errors import ClearanceError
 from kcn_gis.schema import Col
 
 E0, N0 = 540_000.0, 2_330_000.0
@@ -78,7 +79,7 @@ def _parcels(text: str) -> gpd.GeoDataFrame:
     return frame
 
 
-@pytest.mark.parametrize("text", ["object", "str"])
+@pytest.mark.parametrize("text", ["object", "str", "category"])
 def test_stages_by_hand(text: str) -> None:
     events, parcels = _events(text), _parcels(text)
     assert (_arrow_strings(events[Col.PARCEL_ID]) is not None) == (text == "str")
@@ -102,8 +103,21 @@ def test_arrow_and_pandas_paths_agree() -> None:
         assert a["open_complaint"].tolist() == b["open_complaint"].tolist()
         pd.testing.assert_series_equal(a["last_event_date"], b["last_event_date"])
         pd.testing.assert_series_equal(a["last_progress_date"], b["last_progress_date"])
-        pa_, pb = (clearance_progress(_events(t), _parcels(t), as_of=as_of) for t in ("str", "object"))
+        pa_, pb, pc_ = (clearance_progress(_events(t), _parcels(t), as_of=as_of) for t in ("str", "object", "category"))
         pd.testing.assert_frame_equal(pa_, pb)
+        pd.testing.assert_frame_equal(pa_, pc_)  # kinds and park ids as categories (the Dask engine's reads)
+
+
+def test_categorical_kinds_name_a_bad_event() -> None:
+    events = _events("str")
+    events[Col.EVENT] = events[Col.EVENT].astype(object)
+    events.loc[3, Col.EVENT] = "bulldozed"
+    events[Col.EVENT] = events[Col.EVENT].astype("category")
+    with pytest.raises(ClearanceError, match=r"row 4: event 'bulldozed' is not one of"):
+        parcel_stages(events, _parcels("str"), as_of=AS_OF)
+    events.loc[5, Col.EVENT] = None  # a missing kind is refused too, not read as the first category
+    with pytest.raises(ClearanceError, match=r"row 4: .*\(2 such row\(s\)\)"):
+        parcel_stages(events, _parcels("str"), as_of=AS_OF)
 
 
 def test_progress_by_hand() -> None:

@@ -141,3 +141,52 @@ def test_read_part_names_the_file_and_the_missing_column(partitioned):
             read_part(bad, Layer.PARCELS)
     finally:
         bad.unlink()
+
+
+def test_read_part_defers_ids_and_reads_kinds_as_categories(partitioned, tmp_path):
+    """defer= reads a column on first use (the same values); categorical= gives the same strings as categories."""
+    import os
+    import shutil
+
+    from kcn_gis.store.arrow import DeferredStringArray
+    from kcn_gis.store.geoparquet import layer_parts, read_part
+
+    source = layer_parts(partitioned, Layer.CLEARANCE_EVENTS)[1]
+    part = tmp_path / "part.00001.parquet"
+    shutil.copy(source, part)
+    plain = read_part(part, Layer.CLEARANCE_EVENTS)
+    cols = ["event_id", "parcel_id", "event", "event_date"]
+    lazy = read_part(part, Layer.CLEARANCE_EVENTS, columns=cols, defer=["event_id"], categorical=["event"])
+    assert list(lazy.columns) == cols
+    ids = lazy["event_id"].array
+    assert isinstance(ids, DeferredStringArray) and not ids.loaded
+    assert isinstance(lazy["event"].dtype, pd.CategoricalDtype)
+    assert lazy["event"].astype(str).tolist() == plain["event"].tolist()
+    assert lazy["parcel_id"].tolist() == plain["parcel_id"].tolist()
+    assert lazy["event_id"].tolist() == plain["event_id"].tolist()  # read now, the same ids
+    assert ids.loaded
+
+    again = read_part(part, Layer.CLEARANCE_EVENTS, columns=cols, defer=["event_id"])
+    stat = part.stat()
+    os.utime(part, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10_000_000_000))  # the file is rewritten meanwhile
+    with pytest.raises(StoreError, match=r"part\.00001\.parquet.*changed on disk"):
+        again["event_id"].tolist()
+    with pytest.raises(StoreError, match=r"no column\(s\) holder"):
+        read_part(part, Layer.CLEARANCE_EVENTS, columns=cols, defer=["holder"])
+
+
+def test_categorical_text_keeps_missing_values_and_unifies_row_groups(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from kcn_gis.store.geoparquet import read_part
+
+    kinds = ["notified", None, "handed_over", "notified", "complaint", None, "handed_over"]
+    table = pa.table({"event_id": [f"E{i}" for i in range(7)], "event": kinds})
+    path = tmp_path / "part.00000.parquet"
+    pq.write_table(table, path, row_group_size=3)  # three row groups, three dictionaries
+    frame = read_part(path, Layer.CLEARANCE_EVENTS, columns=["event"], categorical=["event"])
+    got = frame["event"]
+    assert isinstance(got.dtype, pd.CategoricalDtype)
+    assert [None if pd.isna(v) else v for v in got.tolist()] == kinds
+    assert sorted(got.cat.categories) == ["complaint", "handed_over", "notified"]
