@@ -19,6 +19,8 @@ million parcels and a few million events are fine.
 from __future__ import annotations
 
 import logging
+import os
+import sys
 
 import numpy as np
 import pandas as pd
@@ -213,8 +215,41 @@ def _positions(ev: pd.DataFrame, parcels: pd.DataFrame) -> np.ndarray:
     return pos_of_code[codes[:ne]]
 
 
+#: From this many events the state is derived by the compiled pass when numba is loaded already, and
+#: from the second number it is loaded for them (importing numba costs about 0.1 s in a fresh process).
+COMPILED_STATE_FROM = 20_000
+COMPILED_STATE_LOAD_FROM = 1_000_000
+
+
+def _use_compiled_state(n_events: int) -> bool:
+    if n_events < COMPILED_STATE_FROM or os.environ.get("KCN_GIS_NUMBA", "1") == "0":
+        return False
+    if "numba" not in sys.modules and n_events < COMPILED_STATE_LOAD_FROM:
+        return False
+    try:
+        import kcn_gis.clearance._state_numba  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def _state_arrays(ev: pd.DataFrame, pos: np.ndarray, n: int, as_of: pd.Timestamp) -> dict[str, np.ndarray]:
     """Per parcel position (0..n-1): max_rank, last_progress, last_event (int64 ms, NaT) and open_complaint."""
+    if _use_compiled_state(len(ev)):
+        from kcn_gis.clearance._state_numba import state_arrays
+
+        return state_arrays(
+            pos,
+            ev["date"].to_numpy(),
+            ev["kind"].to_numpy(),
+            ev["rank"].to_numpy(),
+            _voided(ev, as_of),
+            ev["recorded_at"].to_numpy(),
+            n,
+            _ms(as_of),
+            _KIND[Event.COMPLAINT],
+            _KIND[Event.COMPLAINT_RESOLVED],
+        )
     date = ev["date"].to_numpy()
     kind = ev["kind"].to_numpy()
     rank = ev["rank"].to_numpy()

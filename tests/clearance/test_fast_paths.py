@@ -53,6 +53,21 @@ EXPECTED = {  # parcel -> (stage, open complaint), derived by hand from ROWS
 }
 
 
+@pytest.fixture(params=["numpy", "compiled"])
+def state_engine(request, monkeypatch) -> str:
+    """Run a test with the numpy derivation of the parcel state and again with the compiled pass."""
+    from kcn_gis.clearance import history
+
+    if request.param == "numpy":
+        monkeypatch.setenv("KCN_GIS_NUMBA", "0")
+    else:
+        pytest.importorskip("numba")
+        monkeypatch.setenv("KCN_GIS_NUMBA", "1")
+        monkeypatch.setattr(history, "COMPILED_STATE_FROM", 0)
+        monkeypatch.setattr(history, "COMPILED_STATE_LOAD_FROM", 0)
+    return request.param
+
+
 def _events(text: str) -> pd.DataFrame:
     pid, ev, d, rec, corr = zip(*ROWS, strict=True)
     cols = {
@@ -80,7 +95,7 @@ def _parcels(text: str) -> gpd.GeoDataFrame:
 
 
 @pytest.mark.parametrize("text", ["object", "str", "category"])
-def test_stages_by_hand(text: str) -> None:
+def test_stages_by_hand(text: str, state_engine: str) -> None:
     events, parcels = _events(text), _parcels(text)
     assert (_arrow_strings(events[Col.PARCEL_ID]) is not None) == (text == "str")
     st = parcel_stages(events, parcels, as_of=AS_OF)
@@ -95,7 +110,7 @@ def test_stages_by_hand(text: str) -> None:
     assert pd.isna(st["stage"].iloc[5])
 
 
-def test_arrow_and_pandas_paths_agree() -> None:
+def test_arrow_and_pandas_paths_agree(state_engine: str) -> None:
     for as_of in ("2011-01-10", "2011-03-01", "2011-08-01", AS_OF, "2013-01-01"):
         a = parcel_stages(_events("str"), _parcels("str"), as_of=as_of)
         b = parcel_stages(_events("object"), _parcels("object"), as_of=as_of)
@@ -120,7 +135,7 @@ def test_categorical_kinds_name_a_bad_event() -> None:
         parcel_stages(events, _parcels("str"), as_of=AS_OF)
 
 
-def test_progress_by_hand() -> None:
+def test_progress_by_hand(state_engine: str) -> None:
     prog = clearance_progress(_events("str"), _parcels("str"), as_of=AS_OF).set_index("park_id")
     # S1: P1 (1 ha, handed over), P2 (2 ha, notified), P3 (3 ha, compensated)
     assert prog.loc["S1", "parcels_total"] == 3 and prog.loc["S1", "area_total_ha"] == pytest.approx(6.0)
@@ -133,3 +148,59 @@ def test_progress_by_hand() -> None:
     parks = pd.DataFrame({"park_id": ["S1", "N1", "Z9"]})  # Z9: a park of the layer without parcels
     only = clearance_progress(_events("str"), _parcels("str"), as_of=AS_OF, park=["N1", "z9"], parks=parks)
     assert only["park_id"].tolist() == ["N1", "Z9"] and only["parcels_total"].tolist() == [3, 0]
+
+
+def test_compiled_and_numpy_state_agree_on_random_histories(monkeypatch) -> None:
+    """Many parcels, same-day complaints and resolutions, equal recording times, corrections, NaT recordings."""
+    pytest.importorskip("numba")
+    import numpy as np
+
+    from kcn_gis.clearance import history
+
+    rng = np.random.default_rng(11)
+    n_ev, n_par = 6000, 700
+    kinds = np.array(
+        [
+            "notified",
+            "inventoried",
+            "plan_approved",
+            "compensated",
+            "handed_over",
+            "complaint",
+            "complaint_resolved",
+            "correction",
+        ]
+    )
+    kind = kinds[rng.choice(len(kinds), n_ev, p=[0.15, 0.12, 0.1, 0.1, 0.08, 0.2, 0.2, 0.05])]
+    day = pd.Timestamp("2011-01-01") + pd.to_timedelta(rng.integers(0, 60, n_ev), unit="D")  # many ties
+    rec = (day + pd.to_timedelta(rng.integers(0, 3, n_ev), unit="h")).to_numpy().astype("datetime64[ms]")
+    rec[rng.random(n_ev) < 0.1] = np.datetime64("NaT")
+    ids = np.array([f"E{i}" for i in range(n_ev)], dtype=object)
+    corrects = np.where(kind == "correction", rng.choice(ids, n_ev), None)
+    events = pd.DataFrame(
+        {
+            Col.EVENT_ID: pd.array(ids, dtype="str"),
+            Col.PARCEL_ID: pd.array([f"P{i}" for i in rng.integers(0, n_par + 20, n_ev)], dtype="str"),  # some unknown
+            Col.EVENT: pd.array(kind, dtype="str"),
+            Col.EVENT_DATE: day.to_numpy().astype("datetime64[ms]"),
+            Col.RECORDED_AT: rec,
+            Col.CORRECTS_EVENT_ID: pd.array(corrects, dtype="str"),
+        }
+    )
+    geoms = [shapely.box(E0 + 10 * i, N0, E0 + 10 * i + 10, N0 + 10) for i in range(n_par)]
+    parcels = gpd.GeoDataFrame(
+        {Col.PARCEL_ID: pd.array([f"P{i}" for i in range(n_par)], dtype="str"), Col.PARK_ID: "S1"},
+        geometry=geoms,
+        crs="EPSG:9209",
+    )
+    got = {}
+    for engine in ("numpy", "compiled"):
+        monkeypatch.setenv("KCN_GIS_NUMBA", "0" if engine == "numpy" else "1")
+        monkeypatch.setattr(history, "COMPILED_STATE_FROM", 0)
+        monkeypatch.setattr(history, "COMPILED_STATE_LOAD_FROM", 0)
+        got[engine] = [parcel_stages(events, parcels, as_of=d) for d in ("2011-01-20", "2011-02-10", "2011-12-31")]
+    for a, b in zip(got["numpy"], got["compiled"], strict=True):
+        pd.testing.assert_frame_equal(a, b)
+    last = got["numpy"][-1]
+    assert last["open_complaint"].any() and not last["open_complaint"].all()
+    assert last["stage"].notna().sum() > n_par // 2
