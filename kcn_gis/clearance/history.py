@@ -216,9 +216,10 @@ def _positions(ev: pd.DataFrame, parcels: pd.DataFrame) -> np.ndarray:
 
 
 #: From this many events the state is derived by the compiled pass when numba is loaded already, and
-#: from the second number it is loaded for them (importing numba costs about 0.1 s in a fresh process).
+#: from the second number it is loaded for them (importing and readying numba costs 0.5-0.8 s of CPU in a
+#: fresh process; the numpy path about 35 ns an event).
 COMPILED_STATE_FROM = 20_000
-COMPILED_STATE_LOAD_FROM = 1_000_000
+COMPILED_STATE_LOAD_FROM = 20_000_000
 
 
 def _use_compiled_state(n_events: int) -> bool:

@@ -175,12 +175,14 @@ def _compiled_area_chunk(arr: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
 def _use_compiled_area(n: int) -> bool:
     """Whether ``n`` WKB values are measured by the compiled pass (numba installed, ``KCN_GIS_NUMBA`` not 0).
 
-    Loading numba costs about 0.1 s in a fresh process, the numpy path about 0.25 µs a value: small
-    inputs stay on numpy unless numba is loaded already.
+    Importing numba and readying its first compiled function costs 0.5-0.8 s of CPU in a fresh process
+    (numba imports scipy), the numpy path about 0.25 µs a value: a process that has not loaded numba
+    for other work (the overlap search of ``validate``, a Dask worker's clearance parts) measures on
+    numpy up to several million values.
     """
     if n < COMPILED_AREA_FROM or os.environ.get("KCN_GIS_NUMBA", "1") == "0":
         return False
-    if "kcn_gis.store._wkb_numba" not in sys.modules and n < COMPILED_AREA_LOAD_FROM:
+    if "numba" not in sys.modules and n < COMPILED_AREA_LOAD_FROM:
         return False
     try:
         import kcn_gis.store._wkb_numba  # noqa: F401
@@ -192,7 +194,7 @@ def _use_compiled_area(n: int) -> bool:
 #: From this many values the compiled pass is used when numba is loaded already, and from the second
 #: number of values it is loaded for them.
 COMPILED_AREA_FROM = 2_000
-COMPILED_AREA_LOAD_FROM = 200_000
+COMPILED_AREA_LOAD_FROM = 5_000_000
 
 
 def wkb_polygon_area(values: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
