@@ -23,7 +23,6 @@ def _state(
     kind: np.ndarray,
     rank: np.ndarray,
     voided: np.ndarray,
-    recorded: np.ndarray,
     as_of: int,
     complaint: int,
     resolved: int,
@@ -36,7 +35,6 @@ def _state(
     seen = np.zeros(n, dtype=np.bool_)  # a complaint or resolution in force was met
     c_date = np.zeros(n, dtype=np.int64)
     c_res = np.zeros(n, dtype=np.int8)
-    c_rec = np.zeros(n, dtype=np.int64)
     for e in range(pos.size):
         p = pos[e]
         d = date[e]
@@ -55,21 +53,13 @@ def _state(
         k = kind[e]
         if k == complaint or k == resolved:  # noqa: SIM109 - two compares compile to less than a tuple test
             res = np.int8(1) if k == resolved else np.int8(0)
-            rec = recorded[e]
-            # the last by (date, resolution after complaint, recorded_at, then row order): ties go to the later row
-            later = not seen[p]
-            if not later:
-                if d != c_date[p]:
-                    later = d > c_date[p]
-                elif res != c_res[p]:
-                    later = res > c_res[p]
-                else:
-                    later = rec >= c_rec[p]
-            if later:
+            # the last complaint event: latest date; on one day a resolution counts after the complaint
+            if not seen[p] or d > c_date[p]:
                 seen[p] = True
                 c_date[p] = d
                 c_res[p] = res
-                c_rec[p] = rec
+            elif d == c_date[p] and res > c_res[p]:
+                c_res[p] = res
     for p in range(n):
         open_complaint[p] = seen[p] and c_res[p] == 0
 
@@ -80,15 +70,14 @@ def state_arrays(
     kind: np.ndarray,
     rank: np.ndarray,
     voided: np.ndarray,
-    recorded: np.ndarray,
     n: int,
     as_of_ms: int,
     complaint: int,
     resolved: int,
 ) -> dict[str, np.ndarray]:
     """``max_rank``, ``last_progress``, ``last_event`` (int64 ms, NaT as int64 min) and ``open_complaint``
-    of parcel positions ``0..n-1``, from the events' parcel positions (-1: unknown parcel), dates and
-    recording times (int64 ms), kind codes, stage ranks and voided flags, on the date ``as_of_ms``."""
+    of parcel positions ``0..n-1``, from the events' parcel positions (-1: unknown parcel), dates
+    (int64 ms), kind codes, stage ranks and voided flags, on the date ``as_of_ms``."""
     max_rank = np.zeros(n, dtype=np.int8)
     last_progress = np.full(n, _NAT, dtype=np.int64)
     last_event = np.full(n, _NAT, dtype=np.int64)
@@ -99,7 +88,6 @@ def state_arrays(
         np.ascontiguousarray(kind, dtype=np.int8),
         np.ascontiguousarray(rank, dtype=np.int8),
         np.ascontiguousarray(voided, dtype=np.bool_),
-        np.ascontiguousarray(recorded, dtype=np.int64),
         as_of_ms,
         complaint,
         resolved,

@@ -74,14 +74,15 @@ _NAT = np.iinfo(np.int64).min  # numpy's NaT as int64
 
 
 #: The event columns a parcel's stage is derived from: a reader that only needs the stages (the
-#: Dask engine's progress) reads these and not ``reference``, ``note`` or ``recorded_by``.
+#: Dask engine's progress) reads these and not ``reference``, ``note``, ``recorded_by`` or
+#: ``recorded_at`` (the recording time never changes a stage, a date or whether a complaint is
+#: open: see :func:`_state_arrays`).
 STATE_COLUMNS: tuple[str, ...] = (
     str(Col.EVENT_ID),
     str(Col.PARCEL_ID),
     str(Col.EVENT),
     str(Col.EVENT_DATE),
     str(Col.CORRECTS_EVENT_ID),
-    str(Col.RECORDED_AT),
 )
 
 
@@ -235,7 +236,12 @@ def _use_compiled_state(n_events: int) -> bool:
 
 
 def _state_arrays(ev: pd.DataFrame, pos: np.ndarray, n: int, as_of: pd.Timestamp) -> dict[str, np.ndarray]:
-    """Per parcel position (0..n-1): max_rank, last_progress, last_event (int64 ms, NaT) and open_complaint."""
+    """Per parcel position (0..n-1): max_rank, last_progress, last_event (int64 ms, NaT) and open_complaint.
+
+    A complaint is open when, on the latest date with a complaint or a resolution in force, there is
+    no resolution (on one day a resolution counts after the complaint). Which of two events of the
+    same kind on that day was recorded later does not change the answer, so ``recorded_at`` is not read.
+    """
     if _use_compiled_state(len(ev)):
         from kcn_gis.clearance._state_numba import state_arrays
 
@@ -245,7 +251,6 @@ def _state_arrays(ev: pd.DataFrame, pos: np.ndarray, n: int, as_of: pd.Timestamp
             ev["kind"].to_numpy(),
             ev["rank"].to_numpy(),
             _voided(ev, as_of),
-            ev["recorded_at"].to_numpy(),
             n,
             _ms(as_of),
             _KIND[Event.COMPLAINT],
@@ -268,7 +273,7 @@ def _state_arrays(ev: pd.DataFrame, pos: np.ndarray, n: int, as_of: pd.Timestamp
     if cm.any():
         p, d = pos[cm], date[cm]
         resolved = (kind[cm] == _KIND[Event.COMPLAINT_RESOLVED]).astype(np.int8)
-        order = np.lexsort((ev["recorded_at"].to_numpy()[cm], resolved, d, p))
+        order = np.lexsort((resolved, d, p))  # the last per parcel: latest date, a resolution after a complaint
         ps, rs = p[order], resolved[order]
         last = np.r_[ps[1:] != ps[:-1], True]
         open_complaint[ps[last]] = rs[last] == 0

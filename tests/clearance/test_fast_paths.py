@@ -201,6 +201,18 @@ def test_compiled_and_numpy_state_agree_on_random_histories(monkeypatch) -> None
         got[engine] = [parcel_stages(events, parcels, as_of=d) for d in ("2011-01-20", "2011-02-10", "2011-12-31")]
     for a, b in zip(got["numpy"], got["compiled"], strict=True):
         pd.testing.assert_frame_equal(a, b)
+    # open complaints derived here, independently: in force on the date, the last complaint event per parcel
+    # ordered by (date, resolution after complaint, recorded_at, row); open when it is not a resolution
+    for as_of, frame in zip(("2011-01-20", "2011-02-10", "2011-12-31"), got["numpy"], strict=True):
+        day_ = pd.Timestamp(as_of)
+        ev = events.assign(row=np.arange(n_ev), res=(events[Col.EVENT] == "complaint_resolved").astype(int))
+        voided = set(ev.loc[(ev[Col.EVENT] == "correction") & (ev[Col.EVENT_DATE] <= day_), Col.CORRECTS_EVENT_ID])
+        live = ev[(ev[Col.EVENT_DATE] <= day_) & ~ev[Col.EVENT_ID].isin(voided)]
+        live = live[live[Col.EVENT].isin(["complaint", "complaint_resolved"])]
+        live = live.assign(rec=live[Col.RECORDED_AT].to_numpy().view("int64"))  # NaT: the smallest
+        last = live.sort_values([Col.EVENT_DATE, "res", "rec", "row"]).groupby(Col.PARCEL_ID).tail(1)
+        want = set(last.loc[last["res"] == 0, Col.PARCEL_ID])
+        assert set(frame.loc[frame["open_complaint"], Col.PARCEL_ID]) == want & set(parcels[Col.PARCEL_ID])
     last = got["numpy"][-1]
     assert last["open_complaint"].any() and not last["open_complaint"].all()
     assert last["stage"].notna().sum() > n_par // 2
