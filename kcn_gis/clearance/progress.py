@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from kcn_gis import cores
-from kcn_gis.clearance.history import NOT_STARTED, STAGE_RANK, _parcel_state, _reached_blocks
+from kcn_gis.clearance.history import NOT_STARTED, STAGE_RANK, _parcel_state, _reached_blocks, _use_compiled_state
 from kcn_gis.crs import require_projected
 from kcn_gis.dates import DateLike, as_of_date
 from kcn_gis.errors import ClearanceError
@@ -164,35 +164,51 @@ def clearance_progress(
     where = {p: i for i, p in enumerate(wanted)}
     park_of_code = np.array([where.get(u, -1) for u in uniques] + [-1], dtype=np.int64)  # last slot: missing
     pidx = park_of_code[codes]
-    keep = pidx >= 0
-    frame = pd.DataFrame(
-        {
-            "p": pidx[keep],
-            "stage": state["max_rank"][keep].astype(np.int64),
-            "area": area.to_numpy()[keep],
-            "open": state["open_complaint"][keep],
-        },
-        copy=False,
+    n_totals, ha_totals, n_open, n, ha = _sums(
+        pidx, state["max_rank"], area.to_numpy(), state["open_complaint"], len(wanted), len(PROGRESS_STAGES)
     )
-    rows, cols = pd.RangeIndex(len(wanted)), pd.RangeIndex(len(PROGRESS_STAGES))
+    out = pd.DataFrame({"park_id": pd.array(wanted, dtype="str")})
+    out["parcels_total"] = n_totals
+    out["area_total_ha"] = ha_totals
+    out["handed_over_ha"] = ha[:, PROGRESS_STAGES.index(str(Event.HANDED_OVER))]
+    for k, s in enumerate(PROGRESS_STAGES):
+        out[f"{s}_parcels"] = n[:, k]
+        if s != str(Event.HANDED_OVER):
+            out[f"{s}_ha"] = ha[:, k]
+    out["open_complaints"] = n_open
+    return finish(out)
+
+
+def _sums(
+    park: np.ndarray, stage: np.ndarray, area: np.ndarray, opened: np.ndarray, n_parks: int, n_stages: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per park (``park`` numbers 0..n_parks-1, -1 not counted): parcels, hectares, open complaints, and
+    per (park, stage rank): parcels and hectares. pandas' compensated group sums, or the compiled pass
+    that performs the same operations in the same order (the same bits) when numba is loaded."""
+    if _use_compiled_state(len(park)):
+        from kcn_gis.clearance._state_numba import park_stage_sums
+
+        r = park_stage_sums(park, stage, area, opened, n_parks, n_stages)
+        return r["n_total"], r["ha_total"], r["n_open"], r["n_stage"], r["ha_stage"]
+    keep = park >= 0
+    frame = pd.DataFrame(
+        {"p": park[keep], "stage": stage[keep].astype(np.int64), "area": area[keep], "open": opened[keep]}, copy=False
+    )
+    rows, cols = pd.RangeIndex(n_parks), pd.RangeIndex(n_stages)
     totals = frame.groupby("p").agg(
         parcels_total=("area", "size"), area_total_ha=("area", "sum"), open_complaints=("open", "sum")
     )
     by = frame.groupby(["p", "stage"]).agg(n=("area", "size"), ha=("area", "sum"))
-    n = by["n"].unstack("stage").reindex(index=rows, columns=cols).fillna(0).astype("int64")
-    ha = by["ha"].unstack("stage").reindex(index=rows, columns=cols).fillna(0.0).astype(float)
-    n.columns = ha.columns = list(PROGRESS_STAGES)
+    n = by["n"].unstack("stage").reindex(index=rows, columns=cols).fillna(0).astype("int64").to_numpy()
+    ha = by["ha"].unstack("stage").reindex(index=rows, columns=cols).fillna(0.0).astype(float).to_numpy()
     totals = totals.reindex(rows)
-    out = pd.DataFrame({"park_id": pd.array(wanted, dtype="str")})
-    out["parcels_total"] = totals["parcels_total"].fillna(0).astype("int64").to_numpy()
-    out["area_total_ha"] = totals["area_total_ha"].fillna(0.0).astype(float).to_numpy()
-    out["handed_over_ha"] = ha[str(Event.HANDED_OVER)].to_numpy()
-    for s in PROGRESS_STAGES:
-        out[f"{s}_parcels"] = n[s].to_numpy()
-        if s != str(Event.HANDED_OVER):
-            out[f"{s}_ha"] = ha[s].to_numpy()
-    out["open_complaints"] = totals["open_complaints"].fillna(0).astype("int64").to_numpy()
-    return finish(out)
+    return (
+        totals["parcels_total"].fillna(0).astype("int64").to_numpy(),
+        totals["area_total_ha"].fillna(0.0).astype(float).to_numpy(),
+        totals["open_complaints"].fillna(0).astype("int64").to_numpy(),
+        n,
+        ha,
+    )
 
 
 def progress_records(progress: pd.DataFrame) -> list[dict[str, Any]]:

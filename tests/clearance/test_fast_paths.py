@@ -187,20 +187,27 @@ def test_compiled_and_numpy_state_agree_on_random_histories(monkeypatch) -> None
             Col.CORRECTS_EVENT_ID: pd.array(corrects, dtype="str"),
         }
     )
-    geoms = [shapely.box(E0 + 10 * i, N0, E0 + 10 * i + 10, N0 + 10) for i in range(n_par)]
+    side = 1 + rng.random(n_par) * 30  # areas of many magnitudes: the compensated sums matter
+    geoms = [shapely.box(E0 + 40 * i, N0, E0 + 40 * i + side[i], N0 + side[i] / 3) for i in range(n_par)]
     parcels = gpd.GeoDataFrame(
-        {Col.PARCEL_ID: pd.array([f"P{i}" for i in range(n_par)], dtype="str"), Col.PARK_ID: "S1"},
+        {
+            Col.PARCEL_ID: pd.array([f"P{i}" for i in range(n_par)], dtype="str"),
+            Col.PARK_ID: pd.array(rng.choice(["S1", "N1", "N2", None], n_par), dtype="str"),
+        },
         geometry=geoms,
         crs="EPSG:9209",
     )
-    got = {}
+    got, prog = {}, {}
     for engine in ("numpy", "compiled"):
         monkeypatch.setenv("KCN_GIS_NUMBA", "0" if engine == "numpy" else "1")
         monkeypatch.setattr(history, "COMPILED_STATE_FROM", 0)
         monkeypatch.setattr(history, "COMPILED_STATE_LOAD_FROM", 0)
         got[engine] = [parcel_stages(events, parcels, as_of=d) for d in ("2011-01-20", "2011-02-10", "2011-12-31")]
+        prog[engine] = clearance_progress(events, parcels, as_of="2011-02-10")
     for a, b in zip(got["numpy"], got["compiled"], strict=True):
         pd.testing.assert_frame_equal(a, b)
+    pd.testing.assert_frame_equal(prog["numpy"], prog["compiled"], check_exact=True)  # the same bits
+    assert prog["numpy"]["parcels_total"].sum() == parcels[Col.PARK_ID].notna().sum()
     # open complaints derived here, independently: in force on the date, the last complaint event per parcel
     # ordered by (date, resolution after complaint, recorded_at, row); open when it is not a resolution
     for as_of, frame in zip(("2011-01-20", "2011-02-10", "2011-12-31"), got["numpy"], strict=True):
