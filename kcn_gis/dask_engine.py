@@ -56,7 +56,14 @@ from kcn_gis.errors import KcnGisError, MissingDependencyError
 from kcn_gis.schema import Col, LandUse, Layer
 from kcn_gis.store.geoparquet import layer_parts, read_layer, read_manifest, read_part
 
-__all__ = ["clearance_progress_dask", "dask_client", "fill_rates_dask", "river_balance_dask"]
+__all__ = [
+    "clearance_progress_dask",
+    "clearance_progress_parts",
+    "copartitioned",
+    "dask_client",
+    "fill_rates_dask",
+    "river_balance_dask",
+]
 
 log = logging.getLogger(__name__)
 
@@ -348,6 +355,125 @@ def _load_kernels() -> None:
         return
 
 
+def _read_progress_parts(
+    parcel_part: str, event_part: str, event_columns: list[str], crs: Any
+) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    """The parcels and events of one co-partitioned pair of parts, as far as the stages need them."""
+    parcels = read_part(
+        parcel_part, Layer.PARCELS, columns=[Col.PARCEL_ID, Col.PARK_ID], crs=crs, categorical=[Col.PARK_ID]
+    )
+    events = read_part(
+        event_part,
+        Layer.CLEARANCE_EVENTS,
+        columns=event_columns,
+        defer=[c for c in (Col.EVENT_ID, Col.CORRECTS_EVENT_ID) if c in event_columns],  # only for corrections
+        categorical=[Col.EVENT],
+    )
+    return parcels, events
+
+
+def _event_columns(directory: Path) -> list[str]:
+    present = set(_columns_of(str(layer_parts(directory, Layer.CLEARANCE_EVENTS)[0])))
+    return [c for c in STATE_COLUMNS if c in present]  # corrects_event_id may be absent
+
+
+def copartitioned(parquet_dir: str | os.PathLike[str]) -> bool:
+    """Whether a partitioned GeoParquet atlas keeps each parcel's events in the part of the parcel.
+
+    ``kcn-gis export --to geoparquet`` and ``bench/synth.py`` write atlases so (the manifest says it);
+    corrections name events of their own parcel (the sheet import refuses others), so every part's
+    stages can be derived from that part alone.
+    """
+    directory = Path(parquet_dir)
+    try:
+        manifest = read_manifest(directory)
+        n_parcels = len(layer_parts(directory, Layer.PARCELS))
+        n_events = len(layer_parts(directory, Layer.CLEARANCE_EVENTS))
+    except (KcnGisError, OSError):
+        return False
+    linked = manifest.get("copartitioned", {}).get(str(Layer.CLEARANCE_EVENTS)) == str(Layer.PARCELS)
+    return bool(linked and n_parcels == n_events and n_parcels > 0)
+
+
+def clearance_progress_parts(
+    parquet_dir: str | os.PathLike[str],
+    *,
+    as_of: DateLike | None = None,
+    park: str | Iterable[str] | None = None,
+    threads: int | None = None,
+) -> pd.DataFrame:
+    """:func:`kcn_gis.clearance.clearance_progress` on a co-partitioned GeoParquet atlas, part by part, here.
+
+    No Dask: each pair of parts (parcels and their events) is read and its parcels' stages derived in
+    a thread of this process, reading only the columns the stages need (as the Dask engine's tasks
+    do); the per-parcel rows of all parts are then summed once, in layer order, so the result is the
+    same frame, bit for bit, as ``clearance_progress(atlas.clearance_events, atlas.parcels, ...)`` on
+    the whole atlas. ``kcn-gis clearance progress`` uses it for such atlases.
+
+    Parameters
+    ----------
+    parquet_dir : path
+        A partitioned atlas with co-partitioned events (:func:`copartitioned`); parcels in a
+        projected CRS (EPSG:9209, metres).
+    as_of, park
+        As for :func:`~kcn_gis.clearance.clearance_progress` (park names resolve against the parks layer).
+    threads : int, optional
+        Parts read and derived at once. Default: the available cores (:func:`kcn_gis.cores.available`).
+
+    Returns
+    -------
+    DataFrame
+        One row per park (areas in ha), as :func:`~kcn_gis.clearance.clearance_progress`.
+
+    Raises
+    ------
+    KcnGisError
+        If the atlas is not co-partitioned (use ``open_atlas(...)`` and the in-memory function, or
+        :func:`clearance_progress_dask`, which shuffles).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    directory = _check_dir(parquet_dir)
+    if not copartitioned(directory):
+        raise KcnGisError(
+            f"{directory}: clearance events are not co-partitioned with parcels; compute on the opened atlas "
+            "(kcn_gis.open_atlas) or re-export it with kcn-gis export --to geoparquet --partitions K"
+        )
+    crs = read_manifest(directory).get("crs")
+    columns = _event_columns(directory)
+    when = as_of_date(as_of)
+    pairs = list(
+        zip(
+            [str(p) for p in layer_parts(directory, Layer.PARCELS)],
+            [str(p) for p in layer_parts(directory, Layer.CLEARANCE_EVENTS)],
+            strict=True,
+        )
+    )
+
+    def rows(pair: tuple[str, str]) -> tuple[pd.Series, np.ndarray, np.ndarray, np.ndarray]:
+        with cores.limit(1):  # one part per core: the part's reads and lookups stay in its thread
+            parcels, events = _read_progress_parts(*pair, columns, crs)
+            return progress.parcel_rows(events, parcels, as_of=when)
+
+    n = max(1, min(threads or cores.available(), len(pairs)))
+    if n > 1:
+        with ThreadPoolExecutor(n, thread_name_prefix="kcn_gis-part") as pool:
+            done = list(pool.map(rows, pairs))
+    else:
+        done = [rows(p) for p in pairs]
+    park_ids = pd.api.types.union_categoricals([pd.Categorical(d[0]) for d in done], ignore_order=True)
+    known = read_layer(directory, Layer.PARKS)
+    known = known[[c for c in (Col.PARK_ID, Col.NAME, Col.NAME_EN) if c in known.columns]]
+    return progress.progress_of_rows(
+        park_ids,
+        np.concatenate([d[1] for d in done]),
+        np.concatenate([d[2] for d in done]),
+        np.concatenate([d[3] for d in done]),
+        park=park,
+        parks=known if park is not None else None,
+    )
+
+
 def _progress_of_parts(
     parcel_part: str, event_part: str, event_columns: list[str], crs: Any, kw: dict[str, Any]
 ) -> pd.DataFrame:
@@ -360,16 +486,7 @@ def _progress_of_parts(
     """
     _load_kernels()
     with cores.limit(1):
-        parcels = read_part(
-            parcel_part, Layer.PARCELS, columns=[Col.PARCEL_ID, Col.PARK_ID], crs=crs, categorical=[Col.PARK_ID]
-        )
-        events = read_part(
-            event_part,
-            Layer.CLEARANCE_EVENTS,
-            columns=event_columns,
-            defer=[c for c in (Col.EVENT_ID, Col.CORRECTS_EVENT_ID) if c in event_columns],  # only for corrections
-            categorical=[Col.EVENT],
-        )
+        parcels, events = _read_progress_parts(parcel_part, event_part, event_columns, crs)
         return progress.clearance_progress(events, parcels, **kw)
 
 

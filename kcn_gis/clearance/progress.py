@@ -145,6 +145,32 @@ def clearance_progress(
     >>> bool((prog["handed_over_share"].between(0, 1)).all())
     True
     """
+    park_ids, max_rank, area, opened = parcel_rows(events, parcels, as_of=as_of)
+    return progress_of_rows(park_ids, max_rank, area, opened, park=park, parks=parks)
+
+
+def parcel_rows(
+    events: pd.DataFrame, parcels: gpd.GeoDataFrame, *, as_of: DateLike | None = None
+) -> tuple[pd.Series, np.ndarray, np.ndarray, np.ndarray]:
+    """Each parcel's park, stage rank, area (ha) and open complaint on a date: the inputs of the sums.
+
+    :func:`clearance_progress` is ``progress_of_rows(*parcel_rows(events, parcels, as_of=...))``; an
+    engine that reads an atlas part by part (co-partitioned parcels and events) calls this on each part
+    and :func:`progress_of_rows` once on the rows of all parts in layer order, which gives the same bits.
+
+    Returns
+    -------
+    (park_ids, max_rank, area_ha, open_complaint)
+        ``parcels[park_id]``; int8 ranks (0 not started, :data:`STAGE_RANK`); float64 hectares from the
+        geometry in the projected CRS; booleans.
+
+    Raises
+    ------
+    CRSError
+        If ``parcels`` is not in a projected CRS.
+    ClearanceError
+        If a column is missing or an event is not in the vocabulary.
+    """
     require_projected(parcels, "parcels")
     if Col.PARK_ID not in parcels.columns:
         raise ClearanceError("parcels lack the column 'park_id'; pass the atlas layer 'parcels'")
@@ -157,15 +183,36 @@ def clearance_progress(
     else:
         area = parcel_area_ha(parcels)
         state = _parcel_state(events, parcels, as_of=as_of)
-    # parks as integer codes (one factorize), stages as ranks: the groupby sums below run over the
-    # same rows in the same order as grouping by the park_id text, so the sums are the same bits.
-    codes, uniques = pd.factorize(parcels[Col.PARK_ID])
+    return parcels[Col.PARK_ID], state["max_rank"], area.to_numpy(), state["open_complaint"]
+
+
+def progress_of_rows(
+    park_ids: pd.Series | pd.api.extensions.ExtensionArray,
+    max_rank: np.ndarray,
+    area_ha: np.ndarray,
+    open_complaint: np.ndarray,
+    *,
+    park: str | Iterable[str] | None = None,
+    parks: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """The progress frame of :func:`clearance_progress` from per-parcel rows (:func:`parcel_rows`).
+
+    Parameters
+    ----------
+    park_ids, max_rank, area_ha, open_complaint
+        One value per parcel, in layer order: park id, stage rank, area (ha), open complaint.
+    park, parks
+        As for :func:`clearance_progress`.
+    """
+    # parks as integer codes (one factorize), stages as ranks: the sums below run over the same rows
+    # in the same order as grouping by the park_id text, so they are the same bits.
+    codes, uniques = pd.factorize(park_ids)
     wanted = requested_parks(park, pd.Index(uniques), parks)
     where = {p: i for i, p in enumerate(wanted)}
     park_of_code = np.array([where.get(u, -1) for u in uniques] + [-1], dtype=np.int64)  # last slot: missing
     pidx = park_of_code[codes]
     n_totals, ha_totals, n_open, n, ha = _sums(
-        pidx, state["max_rank"], area.to_numpy(), state["open_complaint"], len(wanted), len(PROGRESS_STAGES)
+        pidx, max_rank, np.asarray(area_ha, dtype=float), open_complaint, len(wanted), len(PROGRESS_STAGES)
     )
     out = pd.DataFrame({"park_id": pd.array(wanted, dtype="str")})
     out["parcels_total"] = n_totals
@@ -191,23 +238,18 @@ def _sums(
         r = park_stage_sums(park, stage, area, opened, n_parks, n_stages)
         return r["n_total"], r["ha_total"], r["n_open"], r["n_stage"], r["ha_stage"]
     keep = park >= 0
-    frame = pd.DataFrame(
-        {"p": park[keep], "stage": stage[keep].astype(np.int64), "area": area[keep], "open": opened[keep]}, copy=False
-    )
-    rows, cols = pd.RangeIndex(n_parks), pd.RangeIndex(n_stages)
-    totals = frame.groupby("p").agg(
-        parcels_total=("area", "size"), area_total_ha=("area", "sum"), open_complaints=("open", "sum")
-    )
-    by = frame.groupby(["p", "stage"]).agg(n=("area", "size"), ha=("area", "sum"))
-    n = by["n"].unstack("stage").reindex(index=rows, columns=cols).fillna(0).astype("int64").to_numpy()
-    ha = by["ha"].unstack("stage").reindex(index=rows, columns=cols).fillna(0.0).astype(float).to_numpy()
-    totals = totals.reindex(rows)
+    p, s, a = park[keep], stage[keep].astype(np.int64), pd.Series(area[keep], copy=False)
+    key = p * n_stages + s
+    cells = n_parks * n_stages
+    # pandas' compensated group sums over the rows in order (one per park, one per park and stage); counts are exact
+    ha_total = a.groupby(p).sum().reindex(pd.RangeIndex(n_parks), fill_value=0.0).to_numpy(dtype=float)
+    ha = a.groupby(key).sum().reindex(pd.RangeIndex(cells), fill_value=0.0).to_numpy(dtype=float)
     return (
-        totals["parcels_total"].fillna(0).astype("int64").to_numpy(),
-        totals["area_total_ha"].fillna(0.0).astype(float).to_numpy(),
-        totals["open_complaints"].fillna(0).astype("int64").to_numpy(),
-        n,
-        ha,
+        np.bincount(p, minlength=n_parks).astype(np.int64),
+        ha_total,
+        np.bincount(p[np.asarray(opened[keep], dtype=bool)], minlength=n_parks).astype(np.int64),
+        np.bincount(key, minlength=cells).astype(np.int64).reshape(n_parks, n_stages),
+        ha.reshape(n_parks, n_stages),
     )
 
 

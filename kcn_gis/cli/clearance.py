@@ -203,9 +203,16 @@ def _progress(args: argparse.Namespace) -> int:
 
     atlas = open_from_args(args)
     args.park = _check_parks(atlas, args.park)
-    frame = clearance_progress(
-        atlas.clearance_events, atlas.parcels, as_of=args.as_of, park=args.park, parks=atlas.parks
-    )
+    from kcn_gis.dask_engine import clearance_progress_parts, copartitioned
+
+    if args.atlas and copartitioned(args.atlas):
+        # a co-partitioned GeoParquet atlas: part by part in threads, reading only what the stages need
+        # (the same frame, bit for bit, as the whole-layer computation below)
+        frame = clearance_progress_parts(args.atlas, as_of=args.as_of, park=args.park)
+    else:
+        frame = clearance_progress(
+            atlas.clearance_events, atlas.parcels, as_of=args.as_of, park=args.park, parks=atlas.parks
+        )
     emit(frame, args.format, args.out, json_records=progress_records(frame))
     return 0
 
