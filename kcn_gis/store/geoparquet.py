@@ -283,7 +283,7 @@ def read_part(
                 if _fingerprint([Path(path)]) != stamp:
                     raise StoreError(f"{path} (layer '{s.name}') changed on disk after it was read; read it again")
                 try:
-                    return pq.read_table(path, columns=[column], use_threads=use_threads)[column]
+                    return pq.read_table(path, columns=[column], use_threads=use_threads, pre_buffer=False)[column]
                 except (pa.ArrowInvalid, OSError) as exc:
                     raise StoreError(f"{path} (layer '{s.name}') cannot be read: {exc}") from exc
 
@@ -296,6 +296,7 @@ def read_part(
             columns=[c for c in cols if c not in deferred],
             use_threads=use_threads,
             read_dictionary=[c for c in categorical if c in cols] or None,
+            pre_buffer=False,  # see _parquet_format
         )
     except (pa.ArrowInvalid, OSError) as exc:
         raise StoreError(f"{path} (layer '{s.name}') cannot be read: {exc}") from exc
@@ -424,6 +425,19 @@ def write_partitioned(
 VALIDATED_KEY = "validated"
 
 
+def _parquet_format() -> Any:
+    """Parquet scanning without Arrow's pre-buffering of whole column chunks.
+
+    Pre-buffering coalesces the reads of a column chunk into one large fresh buffer, which helps
+    object stores; on a local disk it only added page faults: a fresh ``kcn-gis clearance progress``
+    on a 1M-parcel atlas spent 0.45-0.65 s in the kernel with it and 0.22-0.30 s without (1.43-1.62 s
+    against 1.16-1.27 s in all).
+    """
+    import pyarrow.dataset as ds
+
+    return ds.ParquetFileFormat(default_fragment_scan_options=ds.ParquetFragmentScanOptions(pre_buffer=False))
+
+
 def _fingerprint(parts: list[Path]) -> str:
     """Changes whenever a part of the layer is added, removed or rewritten (name, size, modification time)."""
     import hashlib
@@ -504,7 +518,7 @@ class GeoParquetBackend:
             )
         parts = layer_parts(self.path, layer)
         s = spec(layer)
-        dataset = ds.dataset([str(p) for p in parts], format="parquet")
+        dataset = ds.dataset([str(p) for p in parts], format=_parquet_format())
         names = dataset.schema.names
         geom = str(Col.GEOMETRY) if s.geometry is not None and str(Col.GEOMETRY) in names else None
         deferred: dict[str, Any] = {}
@@ -528,7 +542,8 @@ class GeoParquetBackend:
                                 f"{self.location} layer '{layer}' changed on disk after it was read; "
                                 "call atlas.clear_cache() and read it again"
                             )
-                        return ds.dataset([str(p) for p in parts], format="parquet").to_table(columns=[column])[column]
+                        parquet = _parquet_format()
+                        return ds.dataset([str(p) for p in parts], format=parquet).to_table(columns=[column])[column]
 
                     return load
 
