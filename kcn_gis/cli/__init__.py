@@ -171,8 +171,10 @@ def _quiet_stdout() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``kcn-gis`` command line and return its exit code."""
-    from kcn_gis import progress
+    from kcn_gis import memory, progress
     from kcn_gis.cli._common import context
+
+    memory.small_pages_for_numpy()  # a short process: see there
 
     parser = build_parser()
     try:
