@@ -449,7 +449,7 @@ def _date_ms(col: pa.ChunkedArray) -> np.ndarray:
     """``date32``/``date64`` → ``datetime64[ms]`` (midnight), NaT for nulls."""
     if pa.types.is_date32(col.type):  # days since 1970 → numpy datetime64[D] → ms: no Arrow cast kernel
         return np.asarray(col.to_numpy(), dtype="datetime64[D]").astype("datetime64[ms]")
-    return col.cast(pa.timestamp("ms")).to_numpy(zero_copy_only=False).astype("datetime64[ms]")
+    return _owned(col.cast(pa.timestamp("ms")).to_numpy(zero_copy_only=False))
 
 
 _STR = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas' default "str" dtype
@@ -463,7 +463,14 @@ def _timestamp_ms(col: pa.ChunkedArray) -> np.ndarray:
         col = col.cast(pa.timestamp(t.unit))
     if t.unit != "ms":
         col = col.cast(pa.timestamp("ms"), safe=False)
-    return col.to_numpy(zero_copy_only=False).astype("datetime64[ms]")
+    return _owned(col.to_numpy(zero_copy_only=False))
+
+
+def _owned(values: np.ndarray) -> np.ndarray:
+    """``datetime64[ms]`` values the frame may write to: Arrow's own buffer (one chunk) is copied, a
+    concatenation of several chunks is already a new array and is kept (one copy of the column less)."""
+    values = values.astype("datetime64[ms]", copy=False)
+    return values if values.flags.writeable else values.copy()
 
 
 def _column(col: pa.ChunkedArray, kind: str | None) -> Any:
