@@ -224,3 +224,19 @@ def _postgis_snapshot(url: str) -> dict[str, object]:
 
 
 __all__ = ["CRS", "E0", "N0", "atlas_snapshot", "box", "dt", "make_layers", "ts"]
+
+
+def use_engine(monkeypatch, engine: str, module, *thresholds: str) -> str:
+    """Make a test run a step's numpy path (``engine="numpy"``) or its compiled one from the first item.
+
+    ``module`` holds the step's thresholds (``thresholds``: attribute names, set to 0 for the compiled
+    run); the compiled run is skipped without numba.
+    """
+    if engine == "numpy":
+        monkeypatch.setenv("KCN_GIS_NUMBA", "0")
+        return engine
+    pytest.importorskip("numba")
+    monkeypatch.setenv("KCN_GIS_NUMBA", "1")
+    for name in thresholds:
+        monkeypatch.setattr(module, name, 0)
+    return engine

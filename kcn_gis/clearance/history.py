@@ -19,14 +19,13 @@ million parcels and a few million events are fine.
 from __future__ import annotations
 
 import logging
-import os
-import sys
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from kcn_gis import compiled
 from kcn_gis.dates import DateLike, as_of_date
 from kcn_gis.errors import ClearanceError
 from kcn_gis.schema import EVENT_LABELS, STAGES, Col, Event
@@ -223,10 +222,9 @@ COMPILED_STATE_FROM = 20_000
 COMPILED_STATE_LOAD_FROM = 20_000_000
 
 
-def _use_compiled_state(n_events: int) -> bool:
-    if n_events < COMPILED_STATE_FROM or os.environ.get("KCN_GIS_NUMBA", "1") == "0":
-        return False
-    if "numba" not in sys.modules and n_events < COMPILED_STATE_LOAD_FROM:
+def _use_compiled_state(n: int) -> bool:
+    """Whether the stages (and sums) of ``n`` events (parcels) take the compiled pass (:mod:`kcn_gis.compiled`)."""
+    if not compiled.wanted(n, use_from=COMPILED_STATE_FROM, load_from=COMPILED_STATE_LOAD_FROM):
         return False
     try:
         import kcn_gis.clearance._state_numba  # noqa: F401

@@ -19,8 +19,6 @@ Nothing here changes a value: the frames are equal to those of the generic path 
 from __future__ import annotations
 
 import itertools
-import os
-import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -33,7 +31,7 @@ import pyarrow as pa
 import shapely
 from geopandas.array import GeometryArray
 
-from kcn_gis import cores
+from kcn_gis import compiled, cores
 from kcn_gis.errors import StoreError
 from kcn_gis.schema import Col, Layer, LayerSpec
 
@@ -173,16 +171,8 @@ def _compiled_area_chunk(arr: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
 
 
 def _use_compiled_area(n: int) -> bool:
-    """Whether ``n`` WKB values are measured by the compiled pass (numba installed, ``KCN_GIS_NUMBA`` not 0).
-
-    Importing numba and readying its first compiled function costs 0.5-0.8 s of CPU in a fresh process
-    (numba imports scipy), the numpy path about 0.25 µs a value: a process that has not loaded numba
-    for other work (the overlap search of ``validate``, a Dask worker's clearance parts) measures on
-    numpy up to several million values.
-    """
-    if n < COMPILED_AREA_FROM or os.environ.get("KCN_GIS_NUMBA", "1") == "0":
-        return False
-    if "numba" not in sys.modules and n < COMPILED_AREA_LOAD_FROM:
+    """Whether ``n`` WKB values are measured by the compiled pass (see :mod:`kcn_gis.compiled`)."""
+    if not compiled.wanted(n, use_from=COMPILED_AREA_FROM, load_from=COMPILED_AREA_LOAD_FROM):
         return False
     try:
         import kcn_gis.store._wkb_numba  # noqa: F401

@@ -16,6 +16,7 @@ from kcn_gis.clearance import clearance_progress, parcel_stages
 from kcn_gis.clearance.history import _arrow_strings
 from kcn_gis.errors import ClearanceError
 from kcn_gis.schema import Col
+from tests.conftest import use_engine
 
 E0, N0 = 540_000.0, 2_330_000.0
 
@@ -58,14 +59,7 @@ def state_engine(request, monkeypatch) -> str:
     """Run a test with the numpy derivation of the parcel state and again with the compiled pass."""
     from kcn_gis.clearance import history
 
-    if request.param == "numpy":
-        monkeypatch.setenv("KCN_GIS_NUMBA", "0")
-    else:
-        pytest.importorskip("numba")
-        monkeypatch.setenv("KCN_GIS_NUMBA", "1")
-        monkeypatch.setattr(history, "COMPILED_STATE_FROM", 0)
-        monkeypatch.setattr(history, "COMPILED_STATE_LOAD_FROM", 0)
-    return request.param
+    return use_engine(monkeypatch, request.param, history, "COMPILED_STATE_FROM", "COMPILED_STATE_LOAD_FROM")
 
 
 def _events(text: str) -> pd.DataFrame:

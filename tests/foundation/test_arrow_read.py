@@ -27,6 +27,7 @@ from kcn_gis.schema import ATLAS_LAYERS, Col, Layer, spec
 from kcn_gis.store import gpkg as gpkg_module
 from kcn_gis.store.arrow import DeferredStringArray, LazyGeometryArray, wkb_polygon_area
 from kcn_gis.store.base import coerce_layer
+from tests.conftest import use_engine
 
 E0, N0 = 540_000.0, 2_330_000.0
 
@@ -52,14 +53,7 @@ def area_engine(request, monkeypatch) -> str:
     """Run a test with the numpy path of ``wkb_polygon_area`` and again with the compiled one (numba)."""
     from kcn_gis.store import arrow
 
-    if request.param == "numpy":
-        monkeypatch.setenv("KCN_GIS_NUMBA", "0")
-    else:
-        pytest.importorskip("numba")
-        monkeypatch.setenv("KCN_GIS_NUMBA", "1")
-        monkeypatch.setattr(arrow, "COMPILED_AREA_FROM", 0)
-        monkeypatch.setattr(arrow, "COMPILED_AREA_LOAD_FROM", 0)
-    return request.param
+    return use_engine(monkeypatch, request.param, arrow, "COMPILED_AREA_FROM", "COMPILED_AREA_LOAD_FROM")
 
 
 def test_wkb_area_equals_geos_bit_for_bit(area_engine: str) -> None:

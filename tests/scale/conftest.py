@@ -53,3 +53,30 @@ def partitioned(small_layers, tmp_path_factory):
     from kcn_gis.store.geoparquet import write_partitioned
 
     return write_partitioned(small_layers, tmp_path_factory.mktemp("pq") / "atlas.parquet", partitions=3)
+
+
+def with_corrections(layers: dict, n: int) -> dict:
+    """``layers`` with ``n`` corrections added, each voiding a ``handed_over`` event of its own parcel."""
+    import pandas as pd
+
+    from kcn_gis.schema import Layer
+
+    out = dict(layers)
+    events = out[Layer.CLEARANCE_EVENTS]
+    handed = events[events["event"] == "handed_over"].head(n)
+    fixes = pd.DataFrame(
+        {
+            "event_id": pd.array([f"FIX-{i}" for i in range(len(handed))], dtype="str"),
+            "parcel_id": handed["parcel_id"].to_numpy(),
+            "event": "correction",
+            "event_date": pd.Timestamp("2019-01-01"),
+            "corrects_event_id": handed["event_id"].to_numpy(),
+            "note": "bàn giao ghi nhầm ngày",
+            "recorded_at": pd.Timestamp("2019-01-02 08:00"),
+            "recorded_by": "kiểm thử",
+        }
+    )
+    out[Layer.CLEARANCE_EVENTS] = pd.concat([events, fixes], ignore_index=True).astype(
+        {"event_date": "datetime64[ms]", "recorded_at": "datetime64[ms]"}
+    )
+    return out

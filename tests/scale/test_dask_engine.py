@@ -146,22 +146,10 @@ def test_clearance_progress_counts_corrections_in_each_part(small_layers, tmp_pa
     from kcn_gis.clearance import clearance_progress
     from kcn_gis.dask_engine import clearance_progress_dask
     from kcn_gis.store.geoparquet import write_partitioned
+    from tests.scale.conftest import with_corrections
 
-    layers = dict(small_layers)
-    events = layers[Layer.CLEARANCE_EVENTS]
-    handed = events[events["event"] == "handed_over"].head(40)
-    fixes = pd.DataFrame(
-        {
-            "event_id": pd.array([f"FIX-{i}" for i in range(len(handed))], dtype="str"),
-            "parcel_id": handed["parcel_id"].to_numpy(),
-            "event": "correction",
-            "event_date": pd.Timestamp("2019-01-01"),
-            "corrects_event_id": handed["event_id"].to_numpy(),
-        }
-    )
-    layers[Layer.CLEARANCE_EVENTS] = pd.concat([events, fixes], ignore_index=True).astype(
-        {"event_date": "datetime64[ms]"}
-    )
+    layers = with_corrections(small_layers, 40)
+    events = small_layers[Layer.CLEARANCE_EVENTS]
     out = write_partitioned(layers, tmp_path / "fixed.parquet", partitions=3)
     want = clearance_progress(layers[Layer.CLEARANCE_EVENTS], small_layers[Layer.PARCELS], as_of=AS_OF)
     before = clearance_progress(events, small_layers[Layer.PARCELS], as_of=AS_OF)

@@ -51,25 +51,9 @@ def test_parts_resolve_parks_and_refuse_unknown_ones(partitioned):
 def test_parts_count_corrections(small_layers, tmp_path):
     from kcn_gis.dask_engine import clearance_progress_parts
     from kcn_gis.store.geoparquet import write_partitioned
+    from tests.scale.conftest import with_corrections
 
-    layers = dict(small_layers)
-    events = layers[Layer.CLEARANCE_EVENTS]
-    handed = events[events["event"] == "handed_over"].head(25)
-    fixes = pd.DataFrame(
-        {
-            "event_id": pd.array([f"FIX-{i}" for i in range(len(handed))], dtype="str"),
-            "parcel_id": handed["parcel_id"].to_numpy(),
-            "event": "correction",
-            "event_date": pd.Timestamp("2019-01-01"),
-            "corrects_event_id": handed["event_id"].to_numpy(),
-            "note": "bàn giao ghi nhầm ngày",
-            "recorded_at": pd.Timestamp("2019-01-02 08:00"),
-            "recorded_by": "kiểm thử",
-        }
-    )
-    layers[Layer.CLEARANCE_EVENTS] = pd.concat([events, fixes], ignore_index=True).astype(
-        {"event_date": "datetime64[ms]", "recorded_at": "datetime64[ms]"}
-    )
+    layers = with_corrections(small_layers, 25)
     out = write_partitioned(layers, tmp_path / "fixed.parquet", partitions=3)
     got = clearance_progress_parts(out, as_of=AS_OF)
     pd.testing.assert_frame_equal(got, _whole(out), check_exact=True)
