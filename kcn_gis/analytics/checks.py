@@ -35,7 +35,7 @@ from kcn_gis.analytics.pieces import covered_by as _covered_by
 from kcn_gis.analytics.pieces import park_lookup
 from kcn_gis.analytics.reporting import REPORTS_CHECKS, reporting_problems
 from kcn_gis.errors import Problem
-from kcn_gis.schema import Col, Layer
+from kcn_gis.schema import Col, Event, Layer
 from kcn_gis.validation import is_valid
 
 __all__ = ["CHECKS", "check_consistency", "prepare_overlap_search"]
@@ -54,6 +54,8 @@ CHECKS: dict[str, tuple[str, str]] = {
     "parcel_outside_park": ("warning", "a cadastral parcel lies partly outside its park"),
     "overlapping_parcels": ("error", "two cadastral parcels overlap (the same land would be compensated twice)"),
     "event_unknown_parcel": ("error", "a clearance event's parcel_id is not in the parcels layer (an orphan)"),
+    "correction_unknown_event": ("error", "a correction names an event id that is not in the clearance events"),
+    "correction_other_parcel": ("error", "a correction names an event of another parcel"),
     "leased_not_acquired": ("error", "a plot was leased but has no acquired_on date"),
     "leased_before_acquired": ("error", "a plot's leased_on is before its acquired_on"),
     "lease_end_not_after_start": ("error", "a lease ends before it starts, or ends without a start"),
@@ -353,6 +355,62 @@ def _event_orphans(events: pd.DataFrame, parcels: pd.DataFrame) -> list[Problem]
         )
         for p, e, q in zip(bad, eid, pid, strict=True)
     ]
+
+
+def _correction_targets(events: pd.DataFrame) -> list[Problem]:
+    """Corrections that name no event of the atlas, or an event of another parcel.
+
+    A correction voids the event it names from its date on; one that names nothing voids nothing, and
+    one that names another parcel's event changes that parcel's stage from a row filed under this one
+    (the sheet import refuses both; the partitioned engines read each parcel's events with the parcel).
+    Cheap when there are no corrections: only the ``corrects_event_id`` nulls are looked at.
+    """
+    if Col.CORRECTS_EVENT_ID not in events.columns or Col.EVENT_ID not in events.columns:
+        return []
+    named = events[Col.CORRECTS_EVENT_ID].notna().to_numpy()
+    if not named.any():
+        return []
+    rows = np.flatnonzero(named)
+    rows = rows[events[Col.EVENT].iloc[rows].astype(object).to_numpy() == str(Event.CORRECTION)]
+    if not rows.size:
+        return []
+    targets = events[Col.CORRECTS_EVENT_ID].iloc[rows].astype(object).to_numpy()
+    ids = events[Col.EVENT_ID]
+    wanted = pd.unique(targets)
+    hit = np.flatnonzero(ids.isin(list(wanted)).to_numpy())  # one pass over the ids, a small set of targets
+    parcel_of: dict[object, object] = {}
+    for k in hit:  # the first event with the id wins, as in the stage derivation
+        parcel_of.setdefault(ids.iloc[k], events[Col.PARCEL_ID].iloc[k])
+    own = events[Col.PARCEL_ID].iloc[rows].astype(object).to_numpy()
+    eid = ids.iloc[rows].astype(object).to_numpy()
+    out: list[Problem] = []
+    for r, e, t, q in zip(rows, eid, targets, own, strict=True):
+        ident = (_ident(str(Col.EVENT_ID), e), _ident(str(Col.CORRECTS_EVENT_ID), t))
+        if t not in parcel_of:
+            out.append(
+                _problem(
+                    "correction_unknown_event",
+                    f"correction '{e}' names event '{t}', which is not in the clearance events; it corrects "
+                    "nothing. Name the event it corrects (kcn-gis clearance timeline PARCEL lists them).",
+                    layer=Layer.CLEARANCE_EVENTS,
+                    row=int(r) + 1,
+                    ids=ident,
+                    field=str(Col.CORRECTS_EVENT_ID),
+                )
+            )
+        elif str(parcel_of[t]) != str(q):
+            out.append(
+                _problem(
+                    "correction_other_parcel",
+                    f"correction '{e}' of parcel '{q}' names event '{t}' of parcel '{parcel_of[t]}'; a correction "
+                    f"must name an event of its own parcel. Record it for parcel '{parcel_of[t]}' instead.",
+                    layer=Layer.CLEARANCE_EVENTS,
+                    row=int(r) + 1,
+                    ids=ident,
+                    field=str(Col.CORRECTS_EVENT_ID),
+                )
+            )
+    return out
 
 
 def _park_overlaps(
@@ -688,6 +746,8 @@ def _checks_in_order(
     events_affected = changed is None or str(Layer.PARCELS) in changed or str(Layer.CLEARANCE_EVENTS) in changed
     if clearance_events is not None and parcels is not None and events_affected:
         out += early["orphans"].result() if "orphans" in early else _event_orphans(clearance_events, parcels)
+    if clearance_events is not None and (changed is None or str(Layer.CLEARANCE_EVENTS) in changed):
+        out += _correction_targets(clearance_events)
     return out
 
 

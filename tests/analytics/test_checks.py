@@ -231,3 +231,52 @@ def test_checks_started_early_in_threads_report_the_same_problems_in_the_same_or
     assert {"parcel_outside_park", "overlapping_parcels", "event_unknown_parcel"} <= set(kinds)
     assert kinds.index("overlapping_parcels") < kinds.index("event_unknown_parcel")  # check order kept
     assert kinds.count("event_unknown_parcel") == 2
+
+
+def test_corrections_must_name_an_event_of_their_own_parcel():
+    """A correction naming nothing, or another parcel's event, is an error with its row and ids; a good one is not."""
+    import pandas as pd
+
+    layers = make_layers()
+    pids = layers[Layer.PARCELS][Col.PARCEL_ID].tolist()
+    a, b = pids[0], pids[1]
+    events = pd.DataFrame(
+        {
+            Col.EVENT_ID: pd.Series(["E1", "E2", "C1", "C2", "C3", "N1"], dtype="str"),
+            Col.PARCEL_ID: pd.Series([a, b, a, a, b, b], dtype="str"),
+            Col.EVENT: pd.Series(
+                ["handed_over", "handed_over", "correction", "correction", "correction", "notified"], dtype="str"
+            ),
+            Col.CORRECTS_EVENT_ID: pd.Series([None, None, "E1", "E2", "E404", None], dtype="str"),
+        }
+    )
+    found = [
+        p
+        for p in check_consistency(
+            parks=layers[Layer.PARKS],
+            plots=layers[Layer.PLOTS],
+            parcels=layers[Layer.PARCELS],
+            projects=layers[Layer.PROJECTS],
+            clearance_events=events,
+        )
+        if p.check.startswith("correction_")
+    ]
+    assert [(p.check, p.row, p.severity) for p in found] == [
+        ("correction_other_parcel", 4, "error"),
+        ("correction_unknown_event", 5, "error"),
+    ]
+    assert "'C2' of parcel" in found[0].message and f"parcel '{b}'" in found[0].message
+    assert found[0].field == "corrects_event_id" and "event_id 'C2'" in found[0].ids
+    assert "'E404'" in found[1].message
+    # without corrections nothing is looked up, and the column may be absent
+    assert not [
+        p
+        for p in check_consistency(
+            parks=layers[Layer.PARKS],
+            plots=layers[Layer.PLOTS],
+            parcels=layers[Layer.PARCELS],
+            projects=layers[Layer.PROJECTS],
+            clearance_events=events.drop(columns=Col.CORRECTS_EVENT_ID),
+        )
+        if p.check.startswith("correction_")
+    ]
