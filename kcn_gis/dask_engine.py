@@ -381,8 +381,8 @@ def copartitioned(parquet_dir: str | os.PathLike[str]) -> bool:
     """Whether a partitioned GeoParquet atlas keeps each parcel's events in the part of the parcel.
 
     ``kcn-gis export --to geoparquet`` and ``bench/synth.py`` write atlases so (the manifest says it);
-    corrections name events of their own parcel (the sheet import refuses others), so every part's
-    stages can be derived from that part alone.
+    corrections name events of their own parcel (the sheet import refuses others; ``kcn-gis validate``
+    reports them as ``correction_other_parcel``), so every part's stages can be derived from that part alone.
     """
     directory = Path(parquet_dir)
     try:
