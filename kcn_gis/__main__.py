@@ -1,7 +1,5 @@
 """``python -m kcn_gis`` runs the ``kcn-gis`` command line."""
 
-import sys
+from kcn_gis.cli import console
 
-from kcn_gis.cli import main
-
-sys.exit(main())
+console()

@@ -218,3 +218,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc(file=sys.stderr)
         print(f"kcn-gis {name}: error: {_message(exc)}", file=sys.stderr)
         return exit_code(exc)
+
+
+def console() -> None:
+    """The ``kcn-gis`` console entry point: :func:`main`, then a quick exit.
+
+    Once a command has finished and written its output, the interpreter's own teardown (freeing every
+    module and the command's arrays one by one) took about 0.1 s after a 1M-parcel command here, close
+    to a tenth of the whole ``clearance progress`` run. So the exit handlers run as usual (``atexit``,
+    which also runs pending ``weakref.finalize`` callbacks and ``logging.shutdown``), the standard
+    streams are flushed, and the process ends without the teardown. If a thread of the command is
+    still running, the interpreter exits normally and waits for it.
+    """
+    import atexit
+    import contextlib
+    import threading
+
+    code = main()
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed or broken pipe: nothing more can be written
+            stream.flush()
+    os._exit(code)
