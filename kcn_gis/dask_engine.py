@@ -456,11 +456,12 @@ def clearance_progress_parts(
             return progress.parcel_rows(events, parcels, as_of=when)
 
     n = max(1, min(threads or cores.available(), len(pairs)))
+    desc = "clearance progress, parts"
     if n > 1:
         with ThreadPoolExecutor(n, thread_name_prefix="kcn_gis-part") as pool:
-            done = list(pool.map(rows, pairs))
+            done = list(kcn_progress.track(pool.map(rows, pairs), desc=desc, total=len(pairs), unit="part"))
     else:
-        done = [rows(p) for p in pairs]
+        done = list(kcn_progress.track(map(rows, pairs), desc=desc, total=len(pairs), unit="part"))
     park_ids = pd.api.types.union_categoricals([pd.Categorical(d[0]) for d in done], ignore_order=True)
     known = read_layer(directory, Layer.PARKS)
     known = known[[c for c in (Col.PARK_ID, Col.NAME, Col.NAME_EN) if c in known.columns]]

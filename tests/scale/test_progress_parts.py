@@ -106,3 +106,18 @@ def test_cli_progress_on_a_partitioned_atlas_uses_the_parts_and_prints_the_same(
     want = _whole(partitioned)
     assert [r["park_id"] for r in rows] == want["park_id"].tolist()
     assert [r["handed_over_ha"] for r in rows] == pytest.approx(want["handed_over_ha"].tolist(), rel=0, abs=1e-12)
+
+
+def test_parts_show_a_bar_on_a_terminal_only_on_stderr(partitioned, monkeypatch, capsys):
+    from kcn_gis import progress as kcn_progress
+    from kcn_gis.dask_engine import clearance_progress_parts
+
+    quiet = clearance_progress_parts(partitioned, as_of=AS_OF)
+    capsys.readouterr()
+    monkeypatch.setattr(kcn_progress, "enabled", lambda: True)
+    monkeypatch.setattr(kcn_progress, "DELAY_S", 0.0)
+    shown = clearance_progress_parts(partitioned, as_of=AS_OF)
+    out = capsys.readouterr()
+    pd.testing.assert_frame_equal(shown, quiet, check_exact=True)
+    assert out.out == ""
+    assert "clearance progress, parts" in out.err and "/3 " in out.err  # three parts
