@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 import kcn_gis.progress as kcn_progress
-from kcn_gis import cores
+from kcn_gis import compiled, cores
 from kcn_gis.analytics import balance, fill
 from kcn_gis.analytics.banks import DUONG, split_banks
 from kcn_gis.analytics.fill import with_park_names
@@ -346,7 +346,7 @@ def _load_kernels() -> None:
     500,000-parcel part. In-memory runs load it only for very large inputs (see
     :func:`kcn_gis.store.arrow.wkb_polygon_area`).
     """
-    if os.environ.get("KCN_GIS_NUMBA", "1") == "0":
+    if not compiled.wanted(1, use_from=0, load_from=0):  # numba installed and not turned off
         return
     try:
         import kcn_gis.clearance._state_numba
