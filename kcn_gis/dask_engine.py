@@ -2,7 +2,7 @@
 
 For atlases larger than one machine's memory (a national view: tens of
 millions of parcels). The input is a spatially partitioned GeoParquet atlas
-(:mod:`kcn_gis.store.geoparquet`, written by ``kcn-gis export --format
+(:mod:`kcn_gis.store.geoparquet`, written by ``kcn-gis export --to
 geoparquet --partitions K`` or ``bench/synth.py --out DIR.parquet``).
 
 How it works:

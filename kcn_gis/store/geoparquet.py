@@ -150,7 +150,7 @@ def read_manifest(directory: str | os.PathLike[str]) -> dict[str, Any]:
     if not path.exists():
         raise StoreError(
             f"{directory} is not a partitioned GeoParquet atlas (no {MANIFEST}). Write one with "
-            "kcn-gis export --format geoparquet --partitions K, or bench/synth.py --out DIR.parquet."
+            "kcn-gis export --to geoparquet --partitions K, or bench/synth.py --out DIR.parquet."
         )
     data = json.loads(path.read_text(encoding="utf-8"))
     if int(data.get("schema_version", SCHEMA_VERSION)) > SCHEMA_VERSION:
@@ -470,7 +470,7 @@ class GeoParquetBackend:
     def _read_only(self, what: str) -> StoreError:
         return StoreError(
             f"{self.location} is a partitioned GeoParquet atlas, which kcn_gis only reads; cannot {what}. "
-            "Edit the GeoPackage atlas and export it again (kcn-gis export --format geoparquet --partitions K)."
+            "Edit the GeoPackage atlas and export it again (kcn-gis export --to geoparquet --partitions K)."
         )
 
     def list_layers(self) -> dict[str, str | None]:
